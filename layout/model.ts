@@ -1,0 +1,131 @@
+// The resolved layout: what `loadLayout` hands to the components once the YAML
+// has been parsed, validated by the zod schema (layout/schema.ts, the contract's
+// single source of truth) and cross-checked. Every default is applied here and
+// every address assigned, so components never re-derive them.
+
+export type QubeClass = "AppVM" | "NetVM" | "ProxyVM" | "UsbVM" | "DispVM" | "StandaloneVM";
+export type Label = "red" | "orange" | "yellow" | "green" | "gray" | "blue" | "purple" | "black";
+export type DomainType = "kvm" | "qemu";
+
+export interface ResolvedHost {
+  uri: string;
+  domainType: DomainType;
+  pool: string;
+  poolPath: string;
+  prefix: string;
+  /** MiB the host can give to qubes, if declared. */
+  memory?: number;
+}
+
+export interface BootSpec {
+  kernel: string;
+  initrd?: string;
+  cmdline?: string;
+}
+
+export interface ResolvedTemplate {
+  name: string;
+  image: string;
+  format: "qcow2" | "raw";
+  boot?: BootSpec;
+  memory: number;
+  vcpus: number;
+  label: Label;
+  /** Allowed by the format, but a policy violation (template-offline). */
+  netvm: string | null;
+}
+
+/** One `qvm-firewall` rule, validated; `expire`d rules are already left out. */
+export interface FirewallRule {
+  action: "accept" | "drop";
+  /** Address or CIDR, normalised to `a.b.c.d/len` (IPv4) or `x::/len` (IPv6). */
+  dsthost?: string;
+  proto?: "tcp" | "udp" | "icmp";
+  /** Inclusive port range; a single port has start === end. */
+  dstports?: { start: number; end: number };
+  icmptype?: number;
+  specialtarget?: "dns";
+  comment?: string;
+}
+
+export type Uplink =
+  | { kind: "pci"; addresses: string[] }
+  | { kind: "macvtap"; dev: string }
+  | { kind: "bridge"; bridge: string }
+  | { kind: "network"; network: string };
+
+export interface Display {
+  type: "spice" | "vnc";
+  listen: string;
+}
+
+/** Addresses of a networked qube on its netvm's client network. */
+export interface QubeAddressing {
+  /** The qube's own address, e.g. 10.137.0.12. */
+  ip: string;
+  /** Prefix length of the client network the address lives on. */
+  prefix: number;
+  /** The netvm's address on that network (the default route). */
+  gateway: string;
+  /** DNS servers the qube is told to use (the netvm's address). */
+  dns: string[];
+  /** Locally administered MAC, derived from the name (stable). */
+  mac: string;
+}
+
+/** What a qube that provides network (NetVM, ProxyVM) serves to its clients. */
+export interface ProvidedNetwork {
+  /** libvirt network name (prefix applied). */
+  network: string;
+  /** Client subnet, e.g. 10.137.1.0/24. */
+  subnet: string;
+  /** The provider's own address on it (its clients' gateway). */
+  gateway: string;
+  /** The provider's MAC on its client network. */
+  mac: string;
+}
+
+export interface ResolvedQube {
+  name: string;
+  class: QubeClass;
+  /** TemplateVM for most classes; the dispvm-template AppVM for a DispVM. */
+  template: string;
+  /** The TemplateVM whose root image the qube ultimately boots (DispVM: via its AppVM). */
+  rootTemplate: string;
+  netvm: string | null;
+  label: Label;
+  memory: number;
+  maxmem?: number;
+  vcpus: number;
+  autostart: boolean;
+  /** Private volume size in bytes (absent for a DispVM). */
+  privateBytes?: number;
+  templateForDispvms: boolean;
+  firewall: FirewallRule[];
+  uplink?: Uplink;
+  devices: { pci: string[]; usb: { vendor: string; product: string }[] };
+  display?: Display;
+  kernelopts?: string;
+  /** Present when netvm is not null. */
+  addressing?: QubeAddressing;
+  /** Present for NetVM and ProxyVM. */
+  provides?: ProvidedNetwork;
+}
+
+export interface ResolvedLayout {
+  /** Path the layout was read from (as given). */
+  source: string;
+  host: ResolvedHost;
+  templates: ResolvedTemplate[];
+  /** Qubes in dependency order: every qube comes after its netvm and its DispVM template. */
+  qubes: ResolvedQube[];
+}
+
+/** Where a value came from in the YAML, for error messages. */
+export interface LayoutIssue {
+  /** Dotted path, e.g. `qubes.work.netvm`; `""` for the document itself. */
+  path: string;
+  /** 1-based line, when known. */
+  line?: number;
+  message: string;
+}
