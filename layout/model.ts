@@ -81,6 +81,10 @@ export interface ProvidedNetwork {
   subnet: string;
   /** The provider's own address on it (its clients' gateway). */
   gateway: string;
+  /** Client subnet for DispVMs, e.g. 10.138.1.0/24. */
+  dispvmSubnet: string;
+  /** The provider's address on the DispVM subnet (DispVM clients' gateway). */
+  dispvmGateway: string;
   /** The provider's MAC on its client network. */
   mac: string;
 }

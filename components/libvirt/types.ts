@@ -34,6 +34,8 @@ export interface NoCloudSeed {
   metaData: string;
   userData: string;
   networkConfig?: string;
+  /** Further files in the image root (e.g. `bulkhead.env` for the lab's guest init). */
+  files?: Record<string, string>;
 }
 
 export interface VolumeArgs extends ConnectionArgs {
