@@ -1,0 +1,53 @@
+// The loader's thin shell: read, parse, validate, resolve; every problem on the way
+// becomes a LayoutIssue with path and line, thrown together as one LayoutError.
+import { LayoutError } from "./errors";
+import { friendlyIssues, type RawIssue } from "./issues";
+import type { LayoutIssue, ResolvedLayout } from "./model";
+import { resolveLayout } from "./resolve";
+import { layoutSchema } from "./schema";
+import { parseYamlSource, readLayoutFile, type ParsedSource } from "./source";
+
+export interface LoadOptions {
+  /** Current time in epoch seconds, for firewall `expire` (default: the clock). */
+  now?: number;
+}
+
+/** Reads and resolves the layout at `path`; throws LayoutError listing every issue. */
+export function loadLayout(path: string, opts: LoadOptions = {}): ResolvedLayout {
+  const read = readLayoutFile(path);
+  if (!read.ok) throw new LayoutError([read.issue]);
+  return parseLayout(read.text, path, opts);
+}
+
+/** Resolves layout YAML text; `source` is recorded as the layout's path. */
+export function parseLayout(text: string, source: string, opts: LoadOptions = {}): ResolvedLayout {
+  const now = opts.now ?? Math.floor(Date.now() / 1000);
+  const parsed = parseYamlSource(text);
+  if (!parsed.ok) throw new LayoutError(parsed.issues);
+  const { data } = parsed.source;
+
+  const checked = layoutSchema.safeParse(data);
+  if (!checked.success) {
+    const raw = checked.error.issues.flatMap((issue) => friendlyIssues(issue, data, layoutSchema));
+    throw new LayoutError(located(raw, parsed.source));
+  }
+  const resolved = resolveLayout(checked.data, source, now);
+  if (!resolved.ok) throw new LayoutError(located(resolved.issues, parsed.source));
+  return resolved.layout;
+}
+
+/** Adds lines, drops duplicates (zod may report one value twice) and sorts by line. */
+function located(raw: RawIssue[], source: ParsedSource): LayoutIssue[] {
+  const seen = new Set<string>();
+  const issues: LayoutIssue[] = [];
+  for (const issue of raw) {
+    const path = issue.path.map(String).join(".");
+    const key = `${path}\u0000${issue.message}`;
+    if (seen.has(key)) continue;
+    seen.add(key);
+    const line = source.lineOf(issue.path);
+    issues.push(line === undefined ? { path, message: issue.message } : { path, line, message: issue.message });
+  }
+  // Stable sort keeps the schema's order within a line.
+  return issues.sort((a, b) => (a.line ?? 0) - (b.line ?? 0));
+}

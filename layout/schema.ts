@@ -1,0 +1,253 @@
+// The layout format, version 1 (/work/shared/spec/layout.md), as a zod schema: the
+// single source of the raw layout's types. Every object is strict so typos are errors.
+// Leaf checks that need a sentence of advice report `custom` issues with that sentence;
+// the generic codes (wrong type, unknown key, value not in an enum) get their wording
+// from layout/issues.ts, which knows the full path.
+import { z } from "zod";
+import {
+  parseDstHost,
+  parseListen,
+  parsePciAddress,
+  parsePorts,
+  parseSize,
+  parseUsbId,
+  type Parsed,
+} from "./values";
+import { show } from "./errors";
+
+export const QUBE_CLASSES = ["AppVM", "NetVM", "ProxyVM", "UsbVM", "DispVM", "StandaloneVM"] as const;
+export const LABELS = ["red", "orange", "yellow", "green", "gray", "blue", "purple", "black"] as const;
+export const RESERVED_NAMES = ["none", "default", "dom0"] as const;
+const NAME_RE = /^[a-z][a-z0-9-]{0,30}$/;
+
+/** Runs a pure parser from values.ts as a schema step, keeping its message. */
+function parsed<T>(parse: (input: unknown) => Parsed<T>) {
+  return z.unknown().transform((input, ctx): T => {
+    const result = parse(input);
+    if (result.ok) return result.value;
+    ctx.issues.push({ code: "custom", message: result.message, input });
+    return z.NEVER;
+  });
+}
+
+/** A whole number in [min, max]; YAML floats, huge numbers and strings all end here. */
+function whole(min: number, max: number, unit = "") {
+  return parsed((input) =>
+    typeof input === "number" && Number.isInteger(input) && input >= min && input <= max
+      ? { ok: true, value: input }
+      : { ok: false, message: `must be a whole number${unit} from ${min} to ${max}, not ${show(input)}` },
+  );
+}
+
+/** A checked string; `test` returns the complaint or undefined. */
+function checkedString(test: (value: string) => string | undefined) {
+  return z
+    .string()
+    .max(4096)
+    .superRefine((value, ctx) => {
+      const complaint = test(value);
+      if (complaint !== undefined) ctx.addIssue({ code: "custom", message: complaint, input: value });
+    });
+}
+
+// Control characters cannot appear in libvirt XML and are never meant in a layout.
+const noControl = (value: string) =>
+  // eslint-disable-next-line no-control-regex
+  /[\u0000-\u001f\u007f]/.test(value) ? "must not contain control characters or line breaks" : undefined;
+
+/** Free text on one line. */
+const text = checkedString(noControl);
+
+const reference = checkedString((value) => (value === "" ? "must not be empty" : undefined));
+
+/** A qube or template name, as Qubes allows them. */
+export const nameSchema = checkedString((value) => {
+  if (!NAME_RE.test(value)) {
+    return `${show(value)} is not a valid name: use 1 to 31 lowercase letters, digits and "-", starting with a letter`;
+  }
+  if ((RESERVED_NAMES as readonly string[]).includes(value)) {
+    return `"${value}" is a word Qubes reserves; pick another name`;
+  }
+  return undefined;
+});
+
+const absolutePath = checkedString(
+  (value) => noControl(value) ?? (value.startsWith("/") ? undefined : `${show(value)} is not an absolute path; start it with "/"`),
+);
+
+const imageSource = checkedString(
+  (value) =>
+    noControl(value) ??
+    (value.startsWith("/") || value.startsWith("https://")
+      ? undefined
+      : `${show(value)} is neither an absolute path on the host nor an https:// URL`),
+);
+
+/** Names libvirt accepts for networks and pools without surprises. */
+const libvirtName = checkedString((value) =>
+  /^[A-Za-z0-9][A-Za-z0-9_.+-]{0,63}$/.test(value)
+    ? undefined
+    : `${show(value)} is not a usable libvirt name: letters, digits, ".", "_", "+", "-", at most 64`,
+);
+
+/** Linux interface names are at most 15 bytes. */
+const interfaceName = checkedString((value) =>
+  /^[A-Za-z0-9][A-Za-z0-9_.-]{0,14}$/.test(value)
+    ? undefined
+    : `${show(value)} is not a host interface name: 1 to 15 letters, digits, ".", "_", "-"`,
+);
+
+const memoryMiB = whole(1, 1048576, " of MiB");
+const vcpus = whole(1, 256);
+
+export const hostSchema = z.strictObject({
+  uri: text.min(1).optional(),
+  domainType: z.enum(["kvm", "qemu"]).optional(),
+  pool: libvirtName.optional(),
+  poolPath: absolutePath.optional(),
+  prefix: checkedString((value) =>
+    /^([a-z][a-z0-9-]{0,19})?$/.test(value)
+      ? undefined
+      : `${show(value)} is not a usable prefix: up to 20 lowercase letters, digits and "-", starting with a letter`,
+  ).optional(),
+  memory: memoryMiB.optional(),
+});
+
+export const defaultsSchema = z.strictObject({
+  netvm: reference.nullable().optional(),
+  template: reference.optional(),
+  label: z.enum(LABELS).optional(),
+  memory: memoryMiB.optional(),
+  vcpus: vcpus.optional(),
+});
+
+export const bootSchema = z.strictObject({
+  kernel: absolutePath,
+  initrd: absolutePath.optional(),
+  cmdline: text.optional(),
+});
+
+export const templateSchema = z.strictObject({
+  image: imageSource,
+  format: z.enum(["qcow2", "raw"]).optional(),
+  boot: bootSchema.optional(),
+  memory: memoryMiB.optional(),
+  vcpus: vcpus.optional(),
+  label: z.enum(LABELS).optional(),
+  netvm: reference.nullable().optional(),
+});
+
+const present = (value: unknown) => value !== undefined;
+
+/** One `qvm-firewall` rule; the pairings Qubes refuses are refused here too. */
+export const firewallRuleSchema = z
+  .strictObject({
+    action: z.enum(["accept", "drop"]),
+    dsthost: parsed(parseDstHost).optional(),
+    proto: z.enum(["tcp", "udp", "icmp"]).optional(),
+    dstports: parsed(parsePorts).optional(),
+    icmptype: whole(0, 255).optional(),
+    specialtarget: z.enum(["dns"]).optional(),
+    expire: whole(0, Number.MAX_SAFE_INTEGER, " of epoch seconds").optional(),
+    comment: text.optional(),
+  })
+  .superRefine((rule, ctx) => {
+    if (present(rule.dstports) && rule.proto !== "tcp" && rule.proto !== "udp") {
+      ctx.addIssue({
+        code: "custom",
+        path: ["dstports"],
+        message:
+          rule.proto === undefined
+            ? "dstports needs proto: tcp or udp"
+            : `dstports applies to tcp and udp only, not proto ${rule.proto}`,
+      });
+    }
+    if (present(rule.icmptype) && rule.proto !== "icmp") {
+      ctx.addIssue({ code: "custom", path: ["icmptype"], message: "icmptype needs proto: icmp" });
+    }
+    if (present(rule.specialtarget)) {
+      const clash = (["dsthost", "proto", "dstports", "icmptype"] as const).filter((key) => present(rule[key]));
+      if (clash.length > 0) {
+        ctx.addIssue({
+          code: "custom",
+          path: ["specialtarget"],
+          message: `specialtarget dns already means the qube's DNS servers on tcp and udp port 53; remove ${clash.join(", ")} (or write a separate rule)`,
+        });
+      }
+    }
+  });
+
+export const UPLINK_KINDS = ["pci", "macvtap", "bridge", "network"] as const;
+
+/** How a NetVM reaches the outside: exactly one of the four. */
+export const uplinkSchema = z
+  .strictObject({
+    pci: z.array(parsed(parsePciAddress)).min(1).optional(),
+    macvtap: z.strictObject({ dev: interfaceName }).optional(),
+    bridge: interfaceName.optional(),
+    network: libvirtName.optional(),
+  })
+  .superRefine((uplink, ctx) => {
+    const given = UPLINK_KINDS.filter((kind) => present(uplink[kind]));
+    if (given.length !== 1) {
+      ctx.addIssue({
+        code: "custom",
+        message:
+          given.length === 0
+            ? "uplink needs exactly one of pci, macvtap, bridge, network"
+            : `uplink takes exactly one of pci, macvtap, bridge, network, not ${given.join(" and ")}`,
+      });
+    }
+  });
+
+export const displaySchema = z.union([
+  z.literal("none"),
+  z.strictObject({
+    type: z.enum(["spice", "vnc"]),
+    listen: parsed(parseListen).optional(),
+  }),
+]);
+
+export const qubeSchema = z.strictObject({
+  class: z.enum(QUBE_CLASSES),
+  template: reference.optional(),
+  netvm: reference.nullable().optional(),
+  label: z.enum(LABELS).optional(),
+  memory: memoryMiB.optional(),
+  maxmem: memoryMiB.optional(),
+  vcpus: vcpus.optional(),
+  autostart: z.boolean().optional(),
+  private: parsed(parseSize).optional(),
+  template_for_dispvms: z.boolean().optional(),
+  firewall: z.array(firewallRuleSchema).optional(),
+  uplink: uplinkSchema.optional(),
+  devices: z
+    .strictObject({
+      pci: z.array(parsed(parsePciAddress)).optional(),
+      usb: z.array(parsed(parseUsbId)).optional(),
+    })
+    .optional(),
+  display: displaySchema.optional(),
+  kernelopts: text.optional(),
+});
+
+export const layoutSchema = z.strictObject({
+  version: z.literal(1),
+  host: hostSchema.optional(),
+  defaults: defaultsSchema.optional(),
+  templates: z.record(nameSchema, templateSchema).superRefine((templates, ctx) => {
+    if (Object.keys(templates).length === 0) {
+      ctx.addIssue({ code: "custom", message: "declare at least one template (the image qubes boot from)" });
+    }
+  }),
+  qubes: z.record(nameSchema, qubeSchema),
+});
+
+/** The layout as written, after the schema (values parsed, defaults not yet applied). */
+export type RawLayout = z.infer<typeof layoutSchema>;
+/** What the YAML may hold before parsing (for tools that generate layouts). */
+export type RawLayoutInput = z.input<typeof layoutSchema>;
+export type RawQube = RawLayout["qubes"][string];
+export type RawTemplate = RawLayout["templates"][string];
+export type RawFirewallRule = z.infer<typeof firewallRuleSchema>;
+export type RawUplink = z.infer<typeof uplinkSchema>;
