@@ -1,0 +1,123 @@
+// qvm-firewall rules -> libvirt nwfilter. The host enforces a qube's egress
+// rules on the qube's own port (see shared/reference/qubes.md), so a
+// compromised provider cannot lift them. Pure: no Pulumi here.
+import type { FirewallRule } from "../layout/model";
+import type { NwFilterArgs, NwFilterMatch, NwFilterProtocol, NwFilterRule } from "./libvirt/types";
+
+/** Qubes' virtual DNS pair, the targets of `specialtarget: dns` by default. */
+export const QUBES_DNS: readonly string[] = ["10.139.1.1", "10.139.1.2"];
+
+/** Priority of the first layout rule; each following layout rule gets the next step. */
+export const FIRST_PRIORITY = 100;
+export const PRIORITY_STEP = 10;
+/** The final drop runs after everything else (libvirt's highest rule priority). */
+export const FINAL_PRIORITY = 1000;
+/** Layout rules that fit below the final drop with room for their expansions. */
+export const MAX_RULES = Math.floor((FINAL_PRIORITY - FIRST_PRIORITY) / PRIORITY_STEP);
+
+export interface FirewallFilterInput {
+  /** libvirt connection URI. */
+  uri: string;
+  /** Filter name, e.g. `work-fw`. */
+  name: string;
+  /** The qube's rules, in order (first match wins). */
+  rules: readonly FirewallRule[];
+  /** The qube's DNS servers (targets of `specialtarget: dns`). */
+  dns?: readonly string[];
+}
+
+/**
+ * Compiles a qube's firewall into an nwfilter: `clean-traffic` first (the
+ * interface passes the `IP` parameter, so the qube cannot spoof), then the
+ * rules in order, then a drop of all remaining egress. accept and drop are
+ * terminal in nwfilter, so increasing priorities give "first match wins".
+ */
+export function compileFirewall(input: FirewallFilterInput): NwFilterArgs {
+  if (input.rules.length > MAX_RULES) {
+    throw new Error(
+      `${input.name}: ${input.rules.length} firewall rules do not fit libvirt's priority range (at most ${MAX_RULES})`,
+    );
+  }
+  const dns = input.dns ?? QUBES_DNS;
+  const rules = input.rules.flatMap((rule, i) =>
+    expandRule(rule, dns).map((r, j) => ({ ...r, priority: FIRST_PRIORITY + i * PRIORITY_STEP + j })),
+  );
+  return {
+    uri: input.uri,
+    name: input.name,
+    chain: "root",
+    filterrefs: [{ filter: "clean-traffic" }],
+    rules: [...rules, ...finalDrop()],
+  };
+}
+
+/** Qubes' implicit policy: whatever no rule accepted is dropped. */
+export function finalDrop(): NwFilterRule[] {
+  return [
+    { action: "drop", direction: "out", priority: FINAL_PRIORITY, protocol: "all" },
+    { action: "drop", direction: "out", priority: FINAL_PRIORITY, protocol: "all-ipv6" },
+  ];
+}
+
+type Family = "ipv4" | "ipv6";
+type Proto = "tcp" | "udp" | "icmp" | "all";
+
+interface Target {
+  family: Family;
+  address?: string;
+  mask?: number;
+}
+
+/**
+ * One layout rule -> nwfilter rules (without priority). A rule without a
+ * destination covers both families, as in Qubes; `specialtarget: dns` means
+ * tcp and udp port 53 to each DNS server.
+ */
+export function expandRule(rule: FirewallRule, dns: readonly string[] = QUBES_DNS): Omit<NwFilterRule, "priority">[] {
+  const targets = ruleTargets(rule, dns);
+  const protos: Proto[] = rule.proto ? [rule.proto] : rule.specialtarget === "dns" ? ["tcp", "udp"] : ["all"];
+  const ports = rule.specialtarget === "dns" ? { start: 53, end: 53 } : rule.dstports;
+  const out: Omit<NwFilterRule, "priority">[] = [];
+  for (const target of targets) {
+    for (const proto of protos) {
+      const match: NwFilterMatch = {};
+      if (target.address !== undefined) {
+        match.dstipaddr = target.address;
+        match.dstipmask = target.mask;
+      }
+      if (ports && (proto === "tcp" || proto === "udp")) {
+        match.dstportstart = ports.start;
+        match.dstportend = ports.end;
+      }
+      if (proto === "icmp" && rule.icmptype !== undefined) match.type = rule.icmptype;
+      if (rule.comment !== undefined) match.comment = rule.comment;
+      const r: Omit<NwFilterRule, "priority"> = {
+        action: rule.action,
+        direction: "out",
+        protocol: protocolFor(proto, target.family),
+      };
+      if (Object.keys(match).length > 0) r.match = match;
+      out.push(r);
+    }
+  }
+  return out;
+}
+
+function ruleTargets(rule: FirewallRule, dns: readonly string[]): Target[] {
+  if (rule.specialtarget === "dns") return dns.map((a) => hostTarget(a));
+  if (rule.dsthost !== undefined) return [hostTarget(rule.dsthost)];
+  return [{ family: "ipv4" }, { family: "ipv6" }];
+}
+
+/** `a.b.c.d/len`, `x::/len` or a bare address (a single host). */
+function hostTarget(dsthost: string): Target {
+  const [address, len] = dsthost.split("/");
+  const family: Family = address.includes(":") ? "ipv6" : "ipv4";
+  const mask = len === undefined ? (family === "ipv4" ? 32 : 128) : Number(len);
+  return { family, address, mask };
+}
+
+function protocolFor(proto: Proto, family: Family): NwFilterProtocol {
+  if (family === "ipv4") return proto;
+  return proto === "icmp" ? "icmpv6" : `${proto}-ipv6`;
+}

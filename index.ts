@@ -1,0 +1,14 @@
+// The Pulumi program: one layout file -> one Layout component on one libvirt host.
+import * as pulumi from "@pulumi/pulumi";
+import { Layout } from "./components/layout";
+import { loadLayout } from "./layout/load";
+
+const config = new pulumi.Config("bulkhead");
+const layoutPath = config.get("layout") ?? `stacks/${pulumi.getStack()}.yaml`;
+const resolved = loadLayout(layoutPath);
+const machine = new Layout("bulkhead", { layout: resolved, uri: config.get("uri") });
+
+/** Per qube and template: libvirt name, uuid, class, netvm, address, MAC, template, label, autostart. */
+export const qubes = machine.qubes;
+/** The layout file this stack was deployed from. */
+export const layout = layoutPath;

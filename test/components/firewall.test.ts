@@ -1,0 +1,97 @@
+import { describe, expect, it } from "vitest";
+import { compileFirewall, expandRule } from "../../components/firewall";
+
+const URI = "qemu:///system";
+
+describe("compileFirewall", () => {
+  it("compiles Qubes' default (a single accept) to accept-all, then the final drop", () => {
+    expect(compileFirewall({ uri: URI, name: "work-fw", rules: [{ action: "accept" }] })).toEqual({
+      uri: URI,
+      name: "work-fw",
+      chain: "root",
+      filterrefs: [{ filter: "clean-traffic" }],
+      rules: [
+        { action: "accept", direction: "out", priority: 100, protocol: "all" },
+        { action: "accept", direction: "out", priority: 101, protocol: "all-ipv6" },
+        { action: "drop", direction: "out", priority: 1000, protocol: "all" },
+        { action: "drop", direction: "out", priority: 1000, protocol: "all-ipv6" },
+      ],
+    });
+  });
+
+  it("keeps the layout's order with increasing priorities, one step per layout rule", () => {
+    const f = compileFirewall({
+      uri: URI,
+      name: "work-fw",
+      rules: [
+        { action: "accept", specialtarget: "dns" },
+        { action: "accept", proto: "tcp", dstports: { start: 443, end: 443 } },
+        { action: "drop", dsthost: "192.168.0.0/16" },
+      ],
+    });
+    expect(f.rules).toEqual([
+      { action: "accept", direction: "out", priority: 100, protocol: "tcp", match: { dstipaddr: "10.139.1.1", dstipmask: 32, dstportstart: 53, dstportend: 53 } },
+      { action: "accept", direction: "out", priority: 101, protocol: "udp", match: { dstipaddr: "10.139.1.1", dstipmask: 32, dstportstart: 53, dstportend: 53 } },
+      { action: "accept", direction: "out", priority: 102, protocol: "tcp", match: { dstipaddr: "10.139.1.2", dstipmask: 32, dstportstart: 53, dstportend: 53 } },
+      { action: "accept", direction: "out", priority: 103, protocol: "udp", match: { dstipaddr: "10.139.1.2", dstipmask: 32, dstportstart: 53, dstportend: 53 } },
+      { action: "accept", direction: "out", priority: 110, protocol: "tcp", match: { dstportstart: 443, dstportend: 443 } },
+      { action: "accept", direction: "out", priority: 111, protocol: "tcp-ipv6", match: { dstportstart: 443, dstportend: 443 } },
+      { action: "drop", direction: "out", priority: 120, protocol: "all", match: { dstipaddr: "192.168.0.0", dstipmask: 16 } },
+      { action: "drop", direction: "out", priority: 1000, protocol: "all" },
+      { action: "drop", direction: "out", priority: 1000, protocol: "all-ipv6" },
+    ]);
+  });
+
+  it("drops everything when there are no rules (fails closed)", () => {
+    expect(compileFirewall({ uri: URI, name: "x-fw", rules: [] }).rules).toEqual([
+      { action: "drop", direction: "out", priority: 1000, protocol: "all" },
+      { action: "drop", direction: "out", priority: 1000, protocol: "all-ipv6" },
+    ]);
+  });
+
+  it("sends specialtarget dns to the qube's own DNS servers when given", () => {
+    const f = compileFirewall({ uri: URI, name: "x-fw", rules: [{ action: "accept", specialtarget: "dns", proto: "udp" }], dns: ["10.0.0.53"] });
+    expect(f.rules[0]).toEqual({
+      action: "accept",
+      direction: "out",
+      priority: 100,
+      protocol: "udp",
+      match: { dstipaddr: "10.0.0.53", dstipmask: 32, dstportstart: 53, dstportend: 53 },
+    });
+    expect(f.rules).toHaveLength(3);
+  });
+
+  it("refuses more rules than the priority range holds", () => {
+    const rules = Array.from({ length: 91 }, () => ({ action: "accept" as const }));
+    expect(() => compileFirewall({ uri: URI, name: "x-fw", rules })).toThrow(
+      "x-fw: 91 firewall rules do not fit libvirt's priority range (at most 90)",
+    );
+  });
+});
+
+describe("expandRule", () => {
+  it("uses IPv6 protocols for an IPv6 destination", () => {
+    expect(expandRule({ action: "accept", dsthost: "2001:db8::/32", proto: "udp", dstports: { start: 1000, end: 2000 } })).toEqual([
+      { action: "accept", direction: "out", protocol: "udp-ipv6", match: { dstipaddr: "2001:db8::", dstipmask: 32, dstportstart: 1000, dstportend: 2000 } },
+    ]);
+  });
+
+  it("maps icmp with a type to icmp and icmpv6 when no destination is given", () => {
+    expect(expandRule({ action: "drop", proto: "icmp", icmptype: 8 })).toEqual([
+      { action: "drop", direction: "out", protocol: "icmp", match: { type: 8 } },
+      { action: "drop", direction: "out", protocol: "icmpv6", match: { type: 8 } },
+    ]);
+  });
+
+  it("maps icmp to an IPv6 host to icmpv6 only, and keeps the comment", () => {
+    expect(expandRule({ action: "accept", proto: "icmp", dsthost: "fd00::1/128", comment: "ping" })).toEqual([
+      { action: "accept", direction: "out", protocol: "icmpv6", match: { dstipaddr: "fd00::1", dstipmask: 128, comment: "ping" } },
+    ]);
+  });
+
+  it("treats an IPv4 host as one family, all protocols", () => {
+    expect(expandRule({ action: "accept", dsthost: "203.0.113.7/32" })).toEqual([
+      { action: "accept", direction: "out", protocol: "all", match: { dstipaddr: "203.0.113.7", dstipmask: 32 } },
+    ]);
+  });
+});

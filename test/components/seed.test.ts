@@ -1,0 +1,193 @@
+import { parse } from "yaml";
+import { describe, expect, it } from "vitest";
+import { ENV_PATH, PROVIDER_SCRIPT, PROVIDER_SCRIPT_PATH, bulkheadEnv, networkConfig, qubeSeed, templateSeed } from "../../components/seed";
+import { debian, host, sysFirewall, sysNet, sysUsb, untrusted, vault, work } from "./fixtures";
+
+describe("qubeSeed", () => {
+  it("gives an AppVM a static address on its netvm's network, the on-link default route and the DNS pair", () => {
+    expect(qubeSeed(host, work)).toEqual({
+      metaData: "instance-id: work\nlocal-hostname: work\n",
+      userData: "#cloud-config\n\nhostname: work\n",
+      networkConfig: [
+        "version: 2",
+        "ethernets:",
+        "  if0:",
+        "    match:",
+        "      macaddress: 52:54:00:00:e1:3e",
+        "    dhcp4: false",
+        "    addresses:",
+        "      - 10.137.1.2/24",
+        "    routes:",
+        "      - to: 0.0.0.0/0",
+        "        via: 10.137.1.1",
+        "        on-link: true",
+        "    nameservers:",
+        "      addresses:",
+        "        - 10.139.1.1",
+        "        - 10.139.1.2",
+        "",
+      ].join("\n"),
+      files: {
+        "bulkhead.env": [
+          "QUBE=work",
+          "CLASS=AppVM",
+          "HOSTNAME=work",
+          "IFACES=1",
+          "IF0_MAC=52:54:00:00:e1:3e",
+          "IF0_ADDRS=10.137.1.2/24",
+          "IF0_DHCP=0",
+          "GATEWAY=10.137.1.1",
+          "DNS=10.139.1.1 10.139.1.2",
+          "",
+        ].join("\n"),
+      },
+    });
+  });
+
+  it("gives an offline qube no interface at all (empty ethernets: no fallback DHCP)", () => {
+    const seed = qubeSeed(host, vault);
+    expect(seed.networkConfig).toBe("version: 2\nethernets: {}\n");
+    expect(seed.files).toEqual({ "bulkhead.env": "QUBE=vault\nCLASS=AppVM\nHOSTNAME=vault\nIFACES=0\nGATEWAY=\nDNS=\n" });
+  });
+
+  it("puts a DispVM on the DispVM subnet", () => {
+    expect(qubeSeed(host, untrusted).files?.["bulkhead.env"]).toBe(
+      "QUBE=untrusted\nCLASS=DispVM\nHOSTNAME=untrusted\nIFACES=1\nIF0_MAC=52:54:00:63:53:de\nIF0_ADDRS=10.138.1.2/24\nIF0_DHCP=0\nGATEWAY=10.138.1.1\nDNS=10.139.1.1 10.139.1.2\n",
+    );
+  });
+
+  it("makes a ProxyVM forward, NAT out of its upstream and DNAT DNS to its own DNS pair", () => {
+    const seed = qubeSeed(host, sysFirewall);
+    const env = [
+      "QUBE=sys-firewall",
+      "CLASS=ProxyVM",
+      "HOSTNAME=sys-firewall",
+      "IFACES=2",
+      "IF0_MAC=52:54:00:b2:f1:93",
+      "IF0_ADDRS=10.137.0.2/24",
+      "IF0_DHCP=0",
+      "IF1_MAC=52:54:00:e1:9f:69",
+      "IF1_ADDRS=10.137.1.1/24 10.138.1.1/24",
+      "IF1_DHCP=0",
+      "GATEWAY=10.137.0.1",
+      "DNS=10.139.1.1 10.139.1.2",
+      "FORWARD=1",
+      "NAT_IF=0",
+      "CLIENT_IF=1",
+      "DNS_UPSTREAM=10.139.1.1 10.139.1.2",
+      "",
+    ].join("\n");
+    expect(seed.files).toEqual({ "bulkhead.env": env });
+    expect(seed.userData.startsWith("#cloud-config\n")).toBe(true);
+    expect(parse(seed.userData)).toEqual({
+      hostname: "sys-firewall",
+      write_files: [
+        { path: ENV_PATH, permissions: "0644", content: env },
+        { path: PROVIDER_SCRIPT_PATH, permissions: "0755", content: PROVIDER_SCRIPT },
+      ],
+      runcmd: [[PROVIDER_SCRIPT_PATH]],
+    });
+    expect(parse(seed.networkConfig ?? "")).toEqual({
+      version: 2,
+      ethernets: {
+        if0: {
+          match: { macaddress: "52:54:00:b2:f1:93" },
+          dhcp4: false,
+          addresses: ["10.137.0.2/24"],
+          routes: [{ to: "0.0.0.0/0", via: "10.137.0.1", "on-link": true }],
+          nameservers: { addresses: ["10.139.1.1", "10.139.1.2"] },
+        },
+        if1: { match: { macaddress: "52:54:00:e1:9f:69" }, dhcp4: false, addresses: ["10.137.1.1/24", "10.138.1.1/24"] },
+      },
+    });
+  });
+
+  it("makes a NetVM take its uplink by DHCP and DNAT DNS to what DHCP gave", () => {
+    const seed = qubeSeed(host, sysNet);
+    expect(seed.files?.["bulkhead.env"]).toBe(
+      [
+        "QUBE=sys-net",
+        "CLASS=NetVM",
+        "HOSTNAME=sys-net",
+        "IFACES=2",
+        "IF0_MAC=52:54:00:26:73:ae",
+        "IF0_ADDRS=",
+        "IF0_DHCP=1",
+        "IF1_MAC=52:54:00:d8:86:d1",
+        "IF1_ADDRS=10.137.0.1/24 10.138.0.1/24",
+        "IF1_DHCP=0",
+        "GATEWAY=",
+        "DNS=",
+        "FORWARD=1",
+        "NAT_IF=0",
+        "CLIENT_IF=1",
+        "DNS_UPSTREAM=dhcp",
+        "",
+      ].join("\n"),
+    );
+    expect(parse(seed.networkConfig ?? "")).toEqual({
+      version: 2,
+      ethernets: {
+        if0: { match: { macaddress: "52:54:00:26:73:ae" }, dhcp4: true },
+        if1: { match: { macaddress: "52:54:00:d8:86:d1" }, dhcp4: false, addresses: ["10.137.0.1/24", "10.138.0.1/24"] },
+      },
+    });
+  });
+
+  it("leaves NAT_IF empty for a PCI uplink, which is no domain interface", () => {
+    const pciNet = { ...sysNet, uplink: { kind: "pci" as const, addresses: ["0000:03:00.0"] }, devices: { pci: ["0000:03:00.0"], usb: [] } };
+    expect(qubeSeed(host, pciNet).files?.["bulkhead.env"]).toBe(
+      "QUBE=sys-net\nCLASS=NetVM\nHOSTNAME=sys-net\nIFACES=1\nIF0_MAC=52:54:00:d8:86:d1\nIF0_ADDRS=10.137.0.1/24 10.138.0.1/24\nIF0_DHCP=0\nGATEWAY=\nDNS=\nFORWARD=1\nNAT_IF=\nCLIENT_IF=0\nDNS_UPSTREAM=dhcp\n",
+    );
+  });
+
+  it("writes an offline UsbVM's seed without network", () => {
+    expect(qubeSeed(host, sysUsb).files?.["bulkhead.env"]).toBe("QUBE=sys-usb\nCLASS=UsbVM\nHOSTNAME=sys-usb\nIFACES=0\nGATEWAY=\nDNS=\n");
+  });
+});
+
+describe("templateSeed", () => {
+  it("names the template and gives it no network", () => {
+    expect(templateSeed(host, debian)).toEqual({
+      metaData: "instance-id: debian-12\nlocal-hostname: debian-12\n",
+      userData: "#cloud-config\n\nhostname: debian-12\n",
+      networkConfig: "version: 2\nethernets: {}\n",
+      files: { "bulkhead.env": "QUBE=debian-12\nCLASS=TemplateVM\nHOSTNAME=debian-12\nIFACES=0\nGATEWAY=\nDNS=\n" },
+    });
+  });
+
+  it("uses the prefixed domain name as instance-id", () => {
+    expect(templateSeed({ ...host, prefix: "lab-" }, debian).metaData).toBe("instance-id: lab-debian-12\nlocal-hostname: debian-12\n");
+  });
+});
+
+describe("YAML and env safety", () => {
+  it("quotes a MAC that YAML 1.1 (cloud-init) would read as a base-60 number", () => {
+    const nic = {
+      role: "upstream" as const,
+      iface: { type: "network" as const, source: { network: "n" }, mac: { address: "52:54:00:12:34:56" }, model: { type: "virtio" as const } },
+      addrs: [],
+      dhcp: true,
+    };
+    expect(networkConfig({ name: "q", class: "AppVM", nics: [nic], dns: [] })).toBe(
+      'version: 2\nethernets:\n  if0:\n    match:\n      macaddress: "52:54:00:12:34:56"\n    dhcp4: true\n',
+    );
+  });
+
+  it("refuses a value a shell would interpret", () => {
+    expect(() => bulkheadEnv({ name: "a;reboot", class: "AppVM", nics: [], dns: [] })).toThrow(
+      'bulkhead.env: unsafe value for QUBE: "a;reboot"',
+    );
+  });
+
+  it("ships a provider script that masquerades and DNATs the virtual DNS pair", () => {
+    expect(PROVIDER_SCRIPT.split("\n")).toEqual(
+      expect.arrayContaining([
+        `. ${ENV_PATH}`,
+        "sysctl -w net.ipv4.ip_forward=1",
+        '    iifname "$client" ip daddr { 10.139.1.1, 10.139.1.2 } meta l4proto { tcp, udp } th dport 53 dnat to $1',
+        "    $out masquerade",
+      ]),
+    );
+  });
+});
