@@ -1,0 +1,160 @@
+// The `bulkhead` command: the thin shell around loading, simulating and
+// rendering. Every outcome becomes an exit status and a message; no stack
+// trace reaches the user unless BULKHEAD_DEBUG asks for it.
+import { writeFileSync } from "node:fs";
+import { Command, CommanderError, Option } from "commander";
+import type { SimulatedResource } from "../components/simulate";
+import { LayoutError } from "../layout/errors";
+import { loadLayout } from "../layout/load";
+import type { LayoutIssue, ResolvedLayout } from "../layout/model";
+import { checkExitCode, formatCheckText, invalidReport, validReport, type CheckReport } from "./check";
+import { layoutToDot, renderSvg } from "./graph";
+import { formatPlan } from "./plan";
+import { evaluatePolicies } from "./policies";
+import { packageVersion } from "./version";
+
+/** Exit status for an invalid layout, a usage error or a failure (layout.md). */
+const EXIT_INVALID = 2;
+
+/** A failure the user can fix (a file that cannot be written); printed without "internal error". */
+class UserError extends Error {}
+
+/**
+ * Loaded on first use: the Pulumi runtime takes about a second to import, and
+ * an invalid layout (or --help) should not wait for it.
+ */
+async function simulate(layout: ResolvedLayout): Promise<SimulatedResource[]> {
+  const { simulateLayout } = await import("../components/simulate.js");
+  return simulateLayout(layout);
+}
+
+/** The layout, or the issues that make it unusable. */
+function load(path: string): { layout: ResolvedLayout } | { issues: LayoutIssue[] } {
+  try {
+    return { layout: loadLayout(path) };
+  } catch (error) {
+    if (error instanceof LayoutError) return { issues: error.issues };
+    throw error;
+  }
+}
+
+async function check(path: string, opts: { json?: boolean }): Promise<number> {
+  const loaded = load(path);
+  let report: CheckReport;
+  if ("issues" in loaded) {
+    report = invalidReport(path, loaded.issues);
+  } else {
+    const resources = await simulate(loaded.layout);
+    report = validReport(path, {
+      qubes: loaded.layout.qubes.length,
+      resources: resources.filter((r) => r.custom).length,
+      violations: evaluatePolicies(resources),
+    });
+  }
+  const code = checkExitCode(report);
+  if (opts.json === true) {
+    process.stdout.write(JSON.stringify(report, null, 2) + "\n");
+  } else {
+    (code === EXIT_INVALID ? process.stderr : process.stdout).write(formatCheckText(report));
+  }
+  return code;
+}
+
+/** Prints a layout's issues to stderr; the status for plan and graph. */
+function reportInvalid(path: string, issues: LayoutIssue[]): number {
+  const report = invalidReport(path, issues);
+  process.stderr.write(formatCheckText(report));
+  return EXIT_INVALID;
+}
+
+async function plan(path: string): Promise<number> {
+  const loaded = load(path);
+  if ("issues" in loaded) return reportInvalid(path, loaded.issues);
+  const resources = await simulate(loaded.layout);
+  process.stdout.write(formatPlan(loaded.layout, resources));
+  return 0;
+}
+
+async function graph(path: string, opts: { output?: string; format: "svg" | "dot" }): Promise<number> {
+  const loaded = load(path);
+  if ("issues" in loaded) return reportInvalid(path, loaded.issues);
+  const dot = layoutToDot(loaded.layout);
+  const text = opts.format === "dot" ? dot : await renderSvg(dot);
+  if (opts.output === undefined) {
+    process.stdout.write(text);
+  } else {
+    try {
+      writeFileSync(opts.output, text);
+    } catch (error) {
+      const code = (error as NodeJS.ErrnoException).code ?? "write failed";
+      throw new UserError(`cannot write ${JSON.stringify(opts.output)}: ${code}`);
+    }
+  }
+  return 0;
+}
+
+/** Runs a command's body; any throw becomes one line on stderr and status 2. */
+function guarded<A extends unknown[]>(name: string, body: (...args: A) => Promise<number>) {
+  return async (...args: A): Promise<void> => {
+    try {
+      process.exitCode = await body(...args);
+    } catch (error) {
+      process.exitCode = EXIT_INVALID;
+      const message = error instanceof Error ? error.message : String(error);
+      const firstLine = message.split("\n")[0];
+      if (error instanceof UserError) {
+        process.stderr.write(`bulkhead ${name}: ${firstLine}\n`);
+        return;
+      }
+      process.stderr.write(
+        `bulkhead ${name}: internal error: ${firstLine} (a bug in bulkhead; rerun with BULKHEAD_DEBUG=1 for details)\n`,
+      );
+      if (process.env.BULKHEAD_DEBUG) process.stderr.write(`${error instanceof Error ? error.stack : ""}\n`);
+    }
+  };
+}
+
+export function buildProgram(): Command {
+  const program = new Command("bulkhead")
+    .description("Qubes-style compartmentalisation on libvirt hosts, declared as a layout")
+    .version(packageVersion(), "-V, --version")
+    .showHelpAfterError("(run bulkhead --help for usage)")
+    .exitOverride();
+
+  program
+    .command("check")
+    .description("validate a layout offline and apply the isolation policies (exit 0 ok, 1 violation, 2 invalid)")
+    .argument("<layout>", "layout YAML file")
+    .option("--json", "print one JSON object (layout.md) instead of text")
+    .action(guarded("check", (path: string, opts: { json?: boolean }) => check(path, opts)));
+
+  program
+    .command("plan")
+    .description("show the qubes a layout declares and the libvirt objects it would create")
+    .argument("<layout>", "layout YAML file")
+    .action(guarded("plan", (path: string) => plan(path)));
+
+  program
+    .command("graph")
+    .description("draw the layout: qubes, templates, network and devices")
+    .argument("<layout>", "layout YAML file")
+    .option("-o, --output <file>", "write to this file instead of stdout")
+    .addOption(new Option("--format <format>", "output format").choices(["svg", "dot"]).default("svg"))
+    .action(guarded("graph", (path: string, opts: { output?: string; format: "svg" | "dot" }) => graph(path, opts)));
+
+  // Subcommands inherit exitOverride only when set before they are added.
+  for (const sub of program.commands) sub.exitOverride();
+  return program;
+}
+
+export async function main(argv: string[]): Promise<void> {
+  try {
+    await buildProgram().parseAsync(argv);
+  } catch (error) {
+    // Commander has printed its message; help and version exit 0, usage errors 2
+    // (1 means "a mandatory violation" for check).
+    process.exitCode = error instanceof CommanderError && error.exitCode === 0 ? 0 : EXIT_INVALID;
+  }
+}
+
+if (require.main === module) void main(process.argv);

@@ -1,0 +1,110 @@
+// `bulkhead plan`: what a layout declares (qubes with their resolved settings)
+// and the libvirt objects it would create, as text tables.
+import type { SimulatedResource } from "../components/simulate";
+import type { FirewallRule, ResolvedLayout } from "../layout/model";
+import { formatTable } from "./table";
+
+const NONE = "-";
+
+/** `dns, tcp/80, drop rest`: the rules in order, then what happens to the rest. */
+export function firewallSummary(rules: FirewallRule[]): string {
+  if (rules.length === 0) return "drop all";
+  const parts = rules.map((r) => (r.action === "drop" ? `drop ${ruleTarget(r)}` : ruleTarget(r)));
+  const last = rules[rules.length - 1];
+  if (ruleTarget(last) === "all") {
+    // A catch-all rule ends the list: nothing after it can match.
+    if (rules.length === 1) return `${last.action} all`;
+    parts[parts.length - 1] = `${last.action} rest`;
+    return parts.join(", ");
+  }
+  return [...parts, "drop rest"].join(", ");
+}
+
+function ruleTarget(r: FirewallRule): string {
+  if (r.specialtarget === "dns") return "dns";
+  let what = r.proto ?? "";
+  if (r.dstports !== undefined) {
+    const { start, end } = r.dstports;
+    what += `/${start === end ? start : `${start}-${end}`}`;
+  }
+  if (r.icmptype !== undefined) what += ` type ${r.icmptype}`;
+  if (r.dsthost !== undefined) what = what === "" ? r.dsthost : `${what} to ${r.dsthost}`;
+  return what === "" ? "all" : what;
+}
+
+function plural(n: number, word: string): string {
+  return `${n} ${word}${n === 1 ? "" : "s"}`;
+}
+
+function memory(mib: number, maxmem?: number): string {
+  return maxmem === undefined ? `${mib} MiB` : `${mib}-${maxmem} MiB`;
+}
+
+/** One row per template and qube, templates first, qubes in the layout's dependency order. */
+export function qubeRows(layout: ResolvedLayout): string[][] {
+  const templates = layout.templates.map((t) => [
+    t.name,
+    "TemplateVM",
+    NONE,
+    t.netvm ?? NONE,
+    t.label,
+    memory(t.memory),
+    NONE,
+    NONE,
+    NONE,
+  ]);
+  const qubes = layout.qubes.map((q) => [
+    q.name,
+    q.class,
+    q.template,
+    q.netvm ?? NONE,
+    q.label,
+    memory(q.memory, q.maxmem),
+    q.addressing?.ip ?? NONE,
+    q.provides?.subnet ?? NONE,
+    q.netvm === null ? NONE : firewallSummary(q.firewall),
+  ]);
+  return [...templates, ...qubes];
+}
+
+/** The order libvirt objects are made in (a domain needs its volumes, networks and filters). */
+const KIND_ORDER = ["Pool", "Network", "NwFilter", "Volume", "Domain"];
+
+/** Kind, libvirt name and owning qube of every libvirt resource. */
+export function libvirtRows(resources: SimulatedResource[]): string[][] {
+  // A qube's component owns its domain and everything else made for that qube.
+  const qubeOfParent = new Map<string, string>();
+  for (const r of resources) {
+    const meta = r.inputs.metadata as { qube?: unknown } | undefined;
+    if (r.type === "bulkhead:libvirt:Domain" && r.parent !== undefined && typeof meta?.qube === "string") {
+      qubeOfParent.set(r.parent, meta.qube);
+    }
+  }
+  const rows = resources
+    .filter((r) => r.custom && r.type.startsWith("bulkhead:libvirt:"))
+    .map((r) => [
+      r.type.slice("bulkhead:libvirt:".length),
+      String(r.inputs.name ?? r.name),
+      (r.parent !== undefined ? qubeOfParent.get(r.parent) : undefined) ?? NONE,
+    ]);
+  const rank = (kind: string) => {
+    const i = KIND_ORDER.indexOf(kind);
+    return i === -1 ? KIND_ORDER.length : i;
+  };
+  return rows.sort((a, b) => rank(a[0]) - rank(b[0]) || (a[1] < b[1] ? -1 : a[1] > b[1] ? 1 : 0));
+}
+
+export function formatPlan(layout: ResolvedLayout, resources: SimulatedResource[]): string {
+  const qubes = qubeRows(layout);
+  const objects = libvirtRows(resources);
+  return [
+    `Layout ${layout.source} on ${layout.host.uri} (${layout.host.domainType}, pool ${layout.host.pool})`,
+    "",
+    `Qubes (${plural(layout.templates.length, "template")}, ${plural(layout.qubes.length, "qube")}):`,
+    formatTable(["NAME", "CLASS", "TEMPLATE", "NETVM", "LABEL", "MEMORY", "ADDRESS", "SERVES", "FIREWALL"], qubes),
+    "",
+    `libvirt objects to create (${objects.length}):`,
+    formatTable(["KIND", "NAME", "QUBE"], objects),
+    "",
+  ].join("\n");
+}
