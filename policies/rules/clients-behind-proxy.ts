@@ -1,0 +1,38 @@
+// clients-behind-proxy: client qubes reach the network through a firewall
+// ProxyVM, never straight through the NetVM (user/security-in-qubes/firewall).
+import type { HostModel } from "../model";
+import { finding, type Finding, type Rule } from "../rule";
+import { netvmsOf, sortedDomains } from "../topology";
+
+const NAME = "clients-behind-proxy";
+const CLIENTS = new Set(["AppVM", "DispVM", "StandaloneVM"]);
+
+export function check(model: HostModel): Finding[] {
+  const domains = sortedDomains(model);
+  const out: Finding[] = [];
+  for (const d of domains) {
+    if (!CLIENTS.has(d.class)) continue;
+    for (const netvm of netvmsOf(model, d)) {
+      if (netvm.class !== "NetVM") continue;
+      // Suggest a ProxyVM that already sits in front of this NetVM, if the host has one.
+      const proxy = domains.find((p) => p.class === "ProxyVM" && netvmsOf(model, p).includes(netvm));
+      const fix =
+        proxy === undefined
+          ? `put a ProxyVM with netvm: ${netvm.qube} in between and make it its netvm`
+          : `give it netvm: ${proxy.qube} (a ProxyVM)`;
+      out.push(finding(NAME, d.qube, `${d.class} "${d.qube}" connects straight to NetVM "${netvm.qube}"; ${fix}`));
+    }
+  }
+  return out;
+}
+
+export const rule: Rule = {
+  name: NAME,
+  description:
+    "AppVMs, DispVMs and StandaloneVMs with network connect through a ProxyVM, never straight to a NetVM. " +
+    "Protects against client qubes whose egress rules nobody enforces and that face the untrusted NetVM directly. " +
+    "Qubes: client qubes attach to sys-firewall, not sys-net (user/security-in-qubes/firewall).",
+  enforcementLevel: "mandatory",
+  scope: "stack",
+  check,
+};

@@ -1,0 +1,105 @@
+// netvm-graph: the network graph Qubes' netvm setter allows (qubes/vm/mix/net.py),
+// rebuilt from the wiring: every netvm exists and provides network, no loops,
+// every chain ends at a NetVM, and only NetVMs attach to the host's network.
+import { isKnown, type DomainModel, type HostModel } from "../model";
+import { finding, type Finding, type Rule } from "../rule";
+import {
+  PROVIDER_CLASSES,
+  clientInterfaces,
+  describeInterface,
+  findQube,
+  list,
+  netvmsOf,
+  providersOf,
+  sortedDomains,
+} from "../topology";
+
+const NAME = "netvm-graph";
+
+function wiring(model: HostModel, d: DomainModel): Finding[] {
+  const out: Finding[] = [];
+  for (const iface of clientInterfaces(d)) {
+    if (d.class === "NetVM") continue; // a NetVM's client ports are its uplink
+    if (iface.type !== "network") {
+      out.push(finding(NAME, d.qube, `${d.class} "${d.qube}" attaches to ${describeInterface(iface)} directly, bypassing any netvm; only a NetVM takes an uplink: give it a netvm (a ProxyVM such as sys-firewall)`));
+    } else if (isKnown(iface.network) && providersOf(model, iface.network).length === 0) {
+      out.push(finding(NAME, d.qube, `${d.class} "${d.qube}" is on network "${iface.network}", which no NetVM or ProxyVM provides (no provider port with isolated=false); give it a netvm that provides network`));
+    }
+  }
+  const netvms = netvmsOf(model, d);
+  if (netvms.length > 1) {
+    out.push(finding(NAME, d.qube, `${d.class} "${d.qube}" gets network from ${netvms.length} qubes (${list(netvms.map((n) => n.qube))}); a qube has one netvm: keep one interface`));
+  }
+  if (d.netvm !== undefined) {
+    const named = findQube(model, d.netvm, d.layout);
+    if (named === undefined) {
+      out.push(finding(NAME, d.qube, `netvm "${d.netvm}" does not exist; give it a netvm that is a NetVM or ProxyVM on this host`));
+    } else if (!PROVIDER_CLASSES.has(named.class)) {
+      out.push(finding(NAME, d.qube, `netvm "${d.netvm}" is a ${named.class}, which does not provide network; give it a NetVM or ProxyVM as netvm`));
+    } else if (netvms.length === 1 && netvms[0] !== named) {
+      out.push(finding(NAME, d.qube, `declares netvm "${d.netvm}" but is wired to "${netvms[0].qube}"'s network; attach it to the client network of "${d.netvm}"`));
+    }
+  }
+  return out;
+}
+
+/** Follows each qube's netvm chain: reports loops once per member, and chains that stop at a ProxyVM. */
+function chains(model: HostModel, domains: DomainModel[]): Finding[] {
+  const next = (d: DomainModel): DomainModel | undefined => netvmsOf(model, d)[0];
+  const inLoop = new Map<DomainModel, DomainModel[]>();
+  const deadEnds = new Map<DomainModel, Set<string>>();
+  for (const start of domains) {
+    const path: DomainModel[] = [start];
+    for (let n = next(start); n !== undefined; n = next(n)) {
+      const at = path.indexOf(n);
+      if (at >= 0) {
+        const loop = path.slice(at);
+        for (const member of loop) if (!inLoop.has(member)) inLoop.set(member, loop);
+        break;
+      }
+      path.push(n);
+    }
+    const end = path[path.length - 1];
+    if (path.length > 1 && next(end) === undefined && end.class !== "NetVM") {
+      const clients = deadEnds.get(end) ?? new Set<string>();
+      clients.add(path[path.length - 2].qube);
+      deadEnds.set(end, clients);
+    }
+  }
+  const out: Finding[] = [];
+  const netvm = domains.find((d) => d.class === "NetVM");
+  for (const d of domains) {
+    const loop = inLoop.get(d);
+    if (loop !== undefined) {
+      // Start the printed loop at this qube so each member's message reads from its own view.
+      const at = loop.indexOf(d);
+      const names = [...loop.slice(at), ...loop.slice(0, at), d].map((x) => x.qube);
+      out.push(finding(NAME, d.qube, `netvm loop ${names.join(" -> ")}; break it so the chain ends at a NetVM`));
+    }
+    const clients = deadEnds.get(d);
+    if (clients !== undefined) {
+      const fix = netvm === undefined ? "a NetVM" : `${netvm.qube} (a NetVM)`;
+      out.push(finding(NAME, d.qube, `${d.class} "${d.qube}" has no netvm, so its clients (${list([...clients].sort())}) reach no NetVM; give it netvm: ${fix}`));
+    }
+  }
+  return out;
+}
+
+export function check(model: HostModel): Finding[] {
+  const domains = sortedDomains(model);
+  // Stable sort: per qube, wiring faults come before chain faults.
+  return [...domains.flatMap((d) => wiring(model, d)), ...chains(model, domains)].sort((a, b) =>
+    a.qube < b.qube ? -1 : a.qube > b.qube ? 1 : 0,
+  );
+}
+
+export const rule: Rule = {
+  name: NAME,
+  description:
+    "Every netvm exists and provides network, there are no netvm loops, and every chain ends at a NetVM; " +
+    "only a NetVM takes an uplink. Protects against qubes that bypass their firewall or reach the host's network " +
+    "directly. Qubes: the netvm must have provides_network and loops are rejected (qubes/vm/mix/net.py).",
+  enforcementLevel: "mandatory",
+  scope: "stack",
+  check,
+};

@@ -1,0 +1,189 @@
+// One passing and one or more violating cases per network policy: each
+// violating case changes one thing in the correct fixture layout and asserts
+// the complete list of violations.
+import { describe, expect, it } from "vitest";
+import { evaluate } from "../../policies/evaluate";
+import { fromResources, type ResourceInput } from "../../policies/model";
+import { clientPort, domainOf, filterOf, layoutResources, networkOf, providerPort } from "./fixtures";
+
+const run = (rs: ResourceInput[]) => evaluate(fromResources(rs), { hostMemoryMiB: 16384 });
+const only = (policy: string, rs: ResourceInput[]) => run(rs).filter((v) => v.policy === policy);
+const mandatory = (policy: string, qube: string, message: string) => ({ policy, level: "mandatory", qube, message });
+
+describe("the fixture layout", () => {
+  it("passes every policy, with and without a prefix", () => {
+    expect(run(layoutResources())).toEqual([]);
+    expect(run(layoutResources("lab-"))).toEqual([]);
+  });
+});
+
+describe("netvm-graph", () => {
+  it("reports a netvm loop once per member", () => {
+    const rs = layoutResources();
+    // sys-net becomes a client of sys-firewall's network while sys-firewall is sys-net's client.
+    domainOf(rs, "sys-net").devices.interfaces.push(clientPort("", "sys-net", "sys-firewall", "10.137.1.9"));
+    expect(only("netvm-graph", rs)).toEqual([
+      mandatory("netvm-graph", "sys-firewall", "sys-firewall: netvm loop sys-firewall -> sys-net -> sys-firewall; break it so the chain ends at a NetVM"),
+      mandatory("netvm-graph", "sys-net", "sys-net: netvm loop sys-net -> sys-firewall -> sys-net; break it so the chain ends at a NetVM"),
+    ]);
+  });
+
+  it("reports a network nobody provides and a netvm that does not exist", () => {
+    const rs = layoutResources();
+    const work = domainOf(rs, "work");
+    work.metadata.netvm = "sys-fw";
+    work.devices.interfaces[0].source.network = "sys-fw-clients";
+    expect(run(rs)).toEqual([
+      mandatory("netvm-graph", "work", 'work: AppVM "work" is on network "sys-fw-clients", which no NetVM or ProxyVM provides (no provider port with isolated=false); give it a netvm that provides network'),
+      mandatory("netvm-graph", "work", 'work: netvm "sys-fw" does not exist; give it a netvm that is a NetVM or ProxyVM on this host'),
+    ]);
+  });
+
+  it("reports a chain that ends at a ProxyVM", () => {
+    const rs = layoutResources();
+    const fw = domainOf(rs, "sys-firewall");
+    fw.metadata.netvm = undefined;
+    fw.devices.interfaces = [providerPort("", "sys-firewall")];
+    expect(run(rs)).toEqual([
+      mandatory("netvm-graph", "sys-firewall", 'sys-firewall: ProxyVM "sys-firewall" has no netvm, so its clients (dvm, untrusted, work) reach no NetVM; give it netvm: sys-net (a NetVM)'),
+    ]);
+  });
+
+  it("reports a client on a host bridge", () => {
+    const rs = layoutResources();
+    const work = domainOf(rs, "work");
+    work.devices.interfaces = [{ type: "bridge", source: { bridge: "br0" }, mac: { address: "52:54:00:00:00:09" }, model: { type: "virtio" } }];
+    expect(only("netvm-graph", rs)).toEqual([
+      mandatory("netvm-graph", "work", 'work: AppVM "work" attaches to host bridge "br0" directly, bypassing any netvm; only a NetVM takes an uplink: give it a netvm (a ProxyVM such as sys-firewall)'),
+    ]);
+  });
+});
+
+describe("clients-behind-proxy", () => {
+  it("reports an AppVM wired straight to the NetVM and names the ProxyVM to use", () => {
+    const rs = layoutResources();
+    const work = domainOf(rs, "work");
+    work.metadata.netvm = "sys-net";
+    work.devices.interfaces = [clientPort("", "work", "sys-net", "10.137.0.7")];
+    expect(run(rs)).toEqual([
+      mandatory("clients-behind-proxy", "work", 'work: AppVM "work" connects straight to NetVM "sys-net"; give it netvm: sys-firewall (a ProxyVM)'),
+    ]);
+  });
+
+  it("judges the wiring, not the metadata's claim", () => {
+    const rs = layoutResources();
+    // Metadata still says sys-firewall: netvm-graph flags the mismatch, clients-behind-proxy the wiring.
+    domainOf(rs, "dvm").devices.interfaces = [clientPort("", "dvm", "sys-net", "10.137.0.8")];
+    expect(run(rs)).toEqual([
+      mandatory("netvm-graph", "dvm", 'dvm: declares netvm "sys-firewall" but is wired to "sys-net"\'s network; attach it to the client network of "sys-firewall"'),
+      mandatory("clients-behind-proxy", "dvm", 'dvm: AppVM "dvm" connects straight to NetVM "sys-net"; give it netvm: sys-firewall (a ProxyVM)'),
+    ]);
+  });
+});
+
+describe("template-offline", () => {
+  it("reports a template with a network interface", () => {
+    const rs = layoutResources();
+    const t = domainOf(rs, "debian-12");
+    t.metadata.netvm = "sys-firewall";
+    t.devices.interfaces = [clientPort("", "debian-12", "sys-firewall", "10.137.1.10")];
+    expect(only("template-offline", rs)).toEqual([
+      mandatory("template-offline", "debian-12", 'debian-12: TemplateVM "debian-12" has a network interface (network "sys-firewall-clients"); remove its netvm: templates stay offline and get updates through a proxy'),
+    ]);
+  });
+});
+
+describe("offline-means-no-nic", () => {
+  it("reports a vault with a network interface", () => {
+    const rs = layoutResources();
+    domainOf(rs, "vault").devices.interfaces = [clientPort("", "work", "sys-firewall", "10.137.1.11")];
+    expect(run(rs)).toEqual([
+      mandatory("offline-means-no-nic", "vault", 'vault: AppVM "vault" has no netvm but has a network interface (network "sys-firewall-clients"); remove the interface, or give it a netvm'),
+    ]);
+  });
+});
+
+describe("client-port-isolation", () => {
+  it("reports a network that does not isolate its ports", () => {
+    const rs = layoutResources();
+    networkOf(rs, "sys-firewall-clients").port = { isolated: false };
+    expect(run(rs)).toEqual([
+      mandatory("client-port-isolation", "sys-firewall", 'sys-firewall: network "sys-firewall-clients" does not isolate its ports, so clients reach each other; set port: { isolated: true } on the network'),
+    ]);
+  });
+
+  it("reports a client whose port is not isolated", () => {
+    const rs = layoutResources();
+    domainOf(rs, "work").devices.interfaces[0].port = { isolated: false };
+    expect(run(rs)).toEqual([
+      mandatory("client-port-isolation", "work", 'work: AppVM "work" has a non-isolated port (isolated=false) on network "sys-firewall-clients"; only the provider\'s port may be: remove the port override'),
+    ]);
+  });
+
+  it("reports a network serving two providers", () => {
+    const rs = layoutResources();
+    domainOf(rs, "sys-net").devices.interfaces.push(providerPort("", "sys-firewall"));
+    expect(only("client-port-isolation", rs)).toEqual([
+      mandatory("client-port-isolation", "sys-firewall", 'sys-firewall: network "sys-firewall-clients" carries clients of 2 providers (sys-firewall, sys-net); give each provider its own client network'),
+    ]);
+  });
+});
+
+describe("host-off-qube-networks", () => {
+  it("reports a host address and NAT on a client network", () => {
+    const rs = layoutResources();
+    const net = networkOf(rs, "sys-net-clients");
+    net.ips = [{ address: "10.137.0.1", prefix: 24 }];
+    net.forward = { mode: "nat" };
+    expect(run(rs)).toEqual([
+      mandatory("host-off-qube-networks", "sys-net", 'sys-net: network "sys-net-clients" forwards through the host (mode nat); remove its forward: qube traffic leaves only through the NetVM'),
+      mandatory("host-off-qube-networks", "sys-net", 'sys-net: network "sys-net-clients" gives the host the address 10.137.0.1/24; remove its ips: the host keeps no address on qube networks'),
+    ]);
+  });
+});
+
+describe("egress-filtered", () => {
+  it("reports a client interface without a filter", () => {
+    const rs = layoutResources();
+    delete domainOf(rs, "work").devices.interfaces[0].filterref;
+    expect(run(rs)).toEqual([
+      mandatory("egress-filtered", "work", 'work: its interface on "sys-firewall-clients" has no nwfilter, so its egress is unfiltered; add a filterref to the qube\'s firewall filter'),
+    ]);
+  });
+
+  it("reports a filter without anti-spoofing, the IP parameter or final drops", () => {
+    const rs = layoutResources();
+    const fw = filterOf(rs, "work-fw");
+    fw.filterrefs = [];
+    fw.rules.push({ action: "accept", direction: "out", priority: 950, protocol: "icmp" });
+    domainOf(rs, "work").devices.interfaces[0].filterref = { filter: "work-fw" };
+    expect(run(rs)).toEqual([
+      mandatory("egress-filtered", "work", 'work: its interface on "sys-firewall-clients" passes no IP parameter to nwfilter "work-fw", so clean-traffic cannot pin the qube\'s address; pass IP'),
+      mandatory("egress-filtered", "work", 'work: nwfilter "work-fw" does not end with drop rules for all and all-ipv6 (direction out); append them so unmatched traffic is dropped'),
+      mandatory("egress-filtered", "work", 'work: nwfilter "work-fw" does not include clean-traffic (anti-spoofing); add filterref clean-traffic'),
+    ]);
+  });
+
+  it("reports a filter that is not defined", () => {
+    const rs = layoutResources().filter((r) => r.name !== "dvm-fw");
+    expect(run(rs)).toEqual([
+      mandatory("egress-filtered", "dvm", 'dvm: its interface on "sys-firewall-clients" refers to nwfilter "dvm-fw", which is not defined; define it (the qube\'s firewall rules)'),
+    ]);
+  });
+});
+
+describe("uplink-host-isolated", () => {
+  it("advises against a NetVM uplink on a host bridge", () => {
+    const rs = layoutResources();
+    domainOf(rs, "sys-net").devices.interfaces.push({ type: "bridge", source: { bridge: "br0" }, mac: { address: "52:54:00:00:00:0a" }, model: { type: "virtio" } });
+    expect(run(rs)).toEqual([
+      { policy: "uplink-host-isolated", level: "advisory", qube: "sys-net", message: 'sys-net: NetVM "sys-net" uplink is host bridge "br0", which shares L2 with the host; prefer uplink: { pci: [...] } (NIC passthrough) or { macvtap: { dev } }' },
+    ]);
+  });
+
+  it("accepts a macvtap uplink", () => {
+    const rs = layoutResources();
+    domainOf(rs, "sys-net").devices.interfaces.push({ type: "direct", source: { dev: "eth0", mode: "bridge" }, mac: { address: "52:54:00:00:00:0b" }, model: { type: "virtio" } });
+    expect(run(rs)).toEqual([]);
+  });
+});
