@@ -48,7 +48,7 @@ async function check(path: string, opts: { json?: boolean }): Promise<number> {
     report = validReport(path, {
       qubes: loaded.layout.qubes.length,
       resources: resources.filter((r) => r.custom).length,
-      violations: evaluatePolicies(resources),
+      violations: await evaluatePolicies(resources, loaded.layout),
     });
   }
   const code = checkExitCode(report);

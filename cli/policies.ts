@@ -1,19 +1,18 @@
 // The seam between `bulkhead check` and the policy pack: the pack judges the
 // libvirt resources a layout would create (never the YAML), so hand-written
-// programs are held to the same rules. Wired to the pack in a later change.
+// programs are held to the same rules. The only thing taken from the layout is
+// `host.memory`, which no libvirt resource carries (memory-budget's config).
 import type { SimulatedResource } from "../components/simulate";
+import type { ResolvedLayout } from "../layout/model";
+import type { Violation } from "../policies/evaluate";
 
-export interface Violation {
-  /** Policy name from the pack, e.g. `clients-behind-proxy`. */
-  policy: string;
-  /** `remediate` violations are fixed at deploy time and block nothing. */
-  level: "mandatory" | "advisory" | "remediate";
-  /** The qube the violation is about. */
-  qube: string;
-  message: string;
-}
+export type { Violation };
 
-export function evaluatePolicies(resources: SimulatedResource[]): Violation[] {
-  void resources;
-  return [];
+export async function evaluatePolicies(resources: SimulatedResource[], layout: ResolvedLayout): Promise<Violation[]> {
+  // Loaded only for a valid layout, so an invalid one is rejected without paying for @pulumi/policy.
+  const [{ evaluate }, { fromResources }] = await Promise.all([
+    import("../policies/evaluate.js"),
+    import("../policies/model.js"),
+  ]);
+  return evaluate(fromResources(resources), { hostMemoryMiB: layout.host.memory });
 }
