@@ -1,0 +1,137 @@
+// bulkhead:libvirt:Volume. Create is vol-create -> fill (vol-upload of an
+// imported image or of a NoCloud seed built here) -> grow, and the volume is
+// deleted again if filling fails. Capacity is a minimum: it only ever grows.
+import { open } from "node:fs/promises";
+import type { VolumeArgs, VolumeOutputs } from "../../components/libvirt/types";
+import { ParsedVolume, parseVolumeXml, renderVolumeXml } from "../../components/libvirt/xml/volume";
+import { imageFacts, seedFiles } from "../image";
+import { makeIso9660 } from "../iso9660";
+import { volumeSchema } from "../schemas";
+import { isNotFound, virsh, withTempFile } from "../virsh";
+import { KindHandler, deepEqual, keepDeclared, rollback } from "./kind";
+
+type VolumeState = VolumeArgs & VolumeOutputs;
+
+/** Uploads can be large; give them far longer than other virsh calls. */
+const UPLOAD_TIMEOUT_MS = 60 * 60 * 1000;
+
+async function dumpxml(uri: string, pool: string, name: string): Promise<ParsedVolume | undefined> {
+  try {
+    return parseVolumeXml(await virsh(uri, ["vol-dumpxml", "--pool", pool, "--vol", name]));
+  } catch (e) {
+    if (isNotFound(e)) return undefined;
+    throw e;
+  }
+}
+
+async function remove(uri: string, pool: string, name: string): Promise<void> {
+  try {
+    await virsh(uri, ["vol-delete", "--pool", pool, "--vol", name]);
+  } catch (e) {
+    if (!isNotFound(e)) throw e;
+  }
+}
+
+async function readHeader(file: string): Promise<{ header: Buffer; size: number }> {
+  const fh = await open(file, "r");
+  try {
+    const { size } = await fh.stat();
+    const header = Buffer.alloc(32);
+    const { bytesRead } = await fh.read(header, 0, 32, 0);
+    return { header: header.subarray(0, bytesRead), size };
+  } finally {
+    await fh.close();
+  }
+}
+
+function upload(args: VolumeArgs, file: string): Promise<string> {
+  return virsh(args.uri, ["vol-upload", "--pool", args.pool, "--vol", args.name, "--file", file], { timeoutMs: UPLOAD_TIMEOUT_MS });
+}
+
+function uploadSeed(args: VolumeArgs, iso: Buffer): Promise<string> {
+  return withTempFile("seed.iso", iso, (file) => upload(args, file));
+}
+
+function resize(args: VolumeArgs, capacity: number): Promise<string> {
+  return virsh(args.uri, ["vol-resize", "--pool", args.pool, "--vol", args.name, "--capacity", String(capacity)]);
+}
+
+function buildSeed(args: VolumeArgs): Buffer | undefined {
+  return args.seed ? makeIso9660("cidata", seedFiles(args.seed)) : undefined;
+}
+
+/** Replacement-forcing changes: everything but a grown capacity and new seed contents. */
+export function volumeReplaces(changed: readonly string[], olds: VolumeArgs, news: VolumeArgs): string[] {
+  return changed.filter((k) => {
+    if (k === "seed") return olds.seed === undefined || news.seed === undefined;
+    if (k === "capacity") return typeof news.capacity === "number" && news.capacity < olds.capacity;
+    return true;
+  });
+}
+
+export const volumeHandler: KindHandler<VolumeArgs, VolumeOutputs> = {
+  schema: volumeSchema,
+  outputKeys: ["path"],
+  replaces: volumeReplaces,
+
+  async create(args) {
+    const { uri, pool, name } = args;
+    // Everything that can be checked before vol-create is, so most failures leave nothing to undo.
+    let initial = args.capacity;
+    let imported: ReturnType<typeof imageFacts> | undefined;
+    if (args.source) {
+      const { header, size } = await readHeader(args.source.file);
+      imported = imageFacts(header, size);
+      if (imported.format !== args.format) {
+        throw new Error(`source.file ${args.source.file} is a ${imported.format} image, but format is ${args.format}`);
+      }
+      if (args.format === "raw") initial = Math.max(initial, size);
+    }
+    const iso = buildSeed(args);
+    if (iso) initial = Math.max(initial, iso.length);
+
+    await virsh(uri, ["vol-create", "--pool", pool], { xml: renderVolumeXml({ ...args, capacity: initial }) });
+    try {
+      // vol-upload writes over the new file from offset 0; a qcow2 source brings its own header.
+      if (args.source) await upload(args, args.source.file);
+      if (iso) await uploadSeed(args, iso);
+      if (imported?.format === "qcow2" && imported.virtualSize < args.capacity) await resize(args, args.capacity);
+      const path = (await virsh(uri, ["vol-path", "--pool", pool, "--vol", name])).trim();
+      return { id: path, outs: { ...args, path } };
+    } catch (e) {
+      return rollback(e, [() => remove(uri, pool, name)]);
+    }
+  },
+
+  async read(_id, state) {
+    const live = await dumpxml(state.uri, state.pool, state.name);
+    if (!live) return undefined;
+    const { path, ...spec } = live;
+    // Grown beyond the declaration (an import larger than declared) is not drift.
+    if (spec.capacity >= state.capacity) spec.capacity = state.capacity;
+    const declared = { name: state.name, capacity: state.capacity, format: state.format, backingStore: state.backingStore };
+    const trimmed = keepDeclared(declared, spec) as Partial<VolumeArgs>;
+    return {
+      uri: state.uri,
+      pool: state.pool,
+      ...trimmed,
+      ...(state.source ? { source: state.source } : {}),
+      ...(state.seed ? { seed: state.seed } : {}),
+      path: path ?? state.path,
+    } as VolumeState;
+  },
+
+  async update(_id, olds, news) {
+    const live = await dumpxml(news.uri, news.pool, news.name);
+    if (!live) throw new Error(`volume ${news.name} no longer exists in pool ${news.pool}; run \`pulumi refresh\``);
+    const iso = deepEqual(olds.seed, news.seed) ? undefined : buildSeed(news);
+    const needed = Math.max(news.capacity, iso?.length ?? 0);
+    if (live.capacity < needed) await resize(news, needed);
+    if (iso) await uploadSeed(news, iso);
+    return { ...news, path: live.path ?? olds.path };
+  },
+
+  async delete(_id, state) {
+    await remove(state.uri, state.pool, state.name);
+  },
+};

@@ -1,0 +1,75 @@
+// The one place that talks to libvirt: `virsh -c <uri> …` run with an argument
+// array (never a shell string), XML handed over through a private temp file.
+import { execFile } from "node:child_process";
+import { mkdtemp, rm, writeFile } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+
+export interface VirshOptions {
+  /** XML document for `define`-style commands: written to a temp file and passed as `--file <path>`. */
+  xml?: string;
+  /** Milliseconds before virsh is killed; default two minutes (uploads can be slow). */
+  timeoutMs?: number;
+}
+
+/** A failed virsh run, carrying the command line and virsh's own message. */
+export class VirshError extends Error {
+  constructor(
+    readonly args: readonly string[],
+    readonly stderr: string,
+    readonly exitCode: number | string | null,
+  ) {
+    super(`virsh ${args.join(" ")} failed: ${stderr.trim() || `exit code ${String(exitCode)}`}`);
+    this.name = "VirshError";
+  }
+}
+
+/** Runs virsh against `uri` and resolves to its stdout. */
+export async function virsh(uri: string, args: readonly string[], opts: VirshOptions = {}): Promise<string> {
+  if (opts.xml === undefined) return run(["-c", uri, ...args], opts.timeoutMs);
+  return withTempFile("object.xml", opts.xml, (file) => run(["-c", uri, ...args, "--file", file], opts.timeoutMs));
+}
+
+/** Writes `data` to a fresh private directory, calls `fn` with the file's path, then removes it. */
+export async function withTempFile<T>(name: string, data: string | Buffer, fn: (path: string) => Promise<T>): Promise<T> {
+  const dir = await mkdtemp(join(tmpdir(), "bulkhead-"));
+  try {
+    const path = join(dir, name);
+    await writeFile(path, data, { mode: 0o600 });
+    return await fn(path);
+  } finally {
+    await rm(dir, { recursive: true, force: true });
+  }
+}
+
+function run(args: string[], timeoutMs = 120_000): Promise<string> {
+  return new Promise((resolve, reject) => {
+    execFile("virsh", args, { timeout: timeoutMs, maxBuffer: 16 * 1024 * 1024 }, (error, stdout, stderr) => {
+      if (error) {
+        const code = (error as NodeJS.ErrnoException & { code?: number | string }).code ?? null;
+        reject(new VirshError(args, String(stderr), code));
+      } else {
+        resolve(String(stdout));
+      }
+    });
+  });
+}
+
+/**
+ * True when virsh failed because the named object does not exist. virsh 9
+ * reports a failed lookup as "failed to get <kind> '<name>'", which no other
+ * failure of a lookup-by-name command says.
+ */
+export function isNotFound(err: unknown): boolean {
+  return err instanceof VirshError && /failed to get (domain|network|nwfilter|pool|vol) /.test(err.stderr);
+}
+
+/** Parses `Key: value` lines (dominfo, net-info, pool-info) into a map. */
+export function parseInfo(stdout: string): Record<string, string> {
+  const out: Record<string, string> = {};
+  for (const line of stdout.split("\n")) {
+    const i = line.indexOf(":");
+    if (i > 0) out[line.slice(0, i).trim()] = line.slice(i + 1).trim();
+  }
+  return out;
+}
