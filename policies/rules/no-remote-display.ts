@@ -10,7 +10,34 @@ const NAME = "no-remote-display";
 const LOOPBACK = "127.0.0.1";
 
 export function isLoopback(address: string): boolean {
-  return /^127(\.\d{1,3}){3}$/.test(address) || address === "::1" || address === "localhost";
+  if (/^127(\.\d{1,3}){3}$/.test(address) || address === "localhost") return true;
+  const groups = ipv6Groups(address);
+  if (groups === undefined) return false;
+  const zeros = (n: number) => groups.slice(0, n).every((g) => g === 0);
+  // ::1, however written (a live host may show 0:0:0:0:0:0:0:1), and an
+  // IPv4-mapped 127/8 address (::ffff:127.0.0.1, which the loader prints as ::ffff:7f00:1).
+  return (zeros(7) && groups[7] === 1) || (zeros(5) && groups[5] === 0xffff && groups[6] >> 8 === 0x7f);
+}
+
+/** The eight 16-bit groups of an IPv6 address (a trailing dotted quad allowed), or undefined. */
+function ipv6Groups(address: string): number[] | undefined {
+  let text = address.toLowerCase();
+  const quad = /^(.*:)(\d{1,3})\.(\d{1,3})\.(\d{1,3})\.(\d{1,3})$/.exec(text);
+  if (quad !== null) {
+    const b = quad.slice(2).map(Number);
+    if (b.some((x) => x > 255)) return undefined;
+    text = `${quad[1]}${((b[0] << 8) | b[1]).toString(16)}:${((b[2] << 8) | b[3]).toString(16)}`;
+  }
+  const halves = text.split("::");
+  if (halves.length > 2) return undefined;
+  const part = (s: string) => (s === "" ? [] : s.split(":"));
+  const head = part(halves[0]);
+  const tail = halves.length === 2 ? part(halves[1]) : [];
+  const fill = 8 - head.length - tail.length;
+  if (halves.length === 2 ? fill < 1 : fill !== 0) return undefined;
+  const all = [...head, ...Array<string>(halves.length === 2 ? fill : 0).fill("0"), ...tail];
+  if (!all.every((g) => /^[0-9a-f]{1,4}$/.test(g))) return undefined;
+  return all.map((g) => parseInt(g, 16));
 }
 
 export function check(model: HostModel): Finding[] {
