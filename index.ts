@@ -4,9 +4,10 @@ import { Layout } from "./components/layout";
 import { loadLayout } from "./layout/load";
 
 const config = new pulumi.Config("bulkhead");
-const layoutPath = config.get("layout") ?? `stacks/${pulumi.getStack()}.yaml`;
+// Pulumi.yaml declares both keys with default "", which means "not set".
+const layoutPath = config.get("layout") || `stacks/${pulumi.getStack()}.yaml`;
 const resolved = loadLayout(layoutPath);
-const machine = new Layout("bulkhead", { layout: resolved, uri: config.get("uri") });
+const machine = new Layout("bulkhead", { layout: resolved, uri: config.get("uri") || undefined });
 
 /** Per qube and template: libvirt name, uuid, class, netvm, address, MAC, template, label, autostart. */
 export const qubes = machine.qubes;

@@ -82,6 +82,11 @@ export async function main(argv: string[]): Promise<void> {
   };
   process.on("SIGINT", () => stop("SIGINT"));
   process.on("SIGTERM", () => stop("SIGTERM"));
+  // An engine killed with SIGKILL cannot stop us: leave (and stop the program) once it is gone.
+  const engine = process.ppid;
+  setInterval(() => {
+    if (process.ppid !== engine) stop("SIGTERM");
+  }, 1000).unref();
 
   process.stdout.write(`${port}\n`);
 }

@@ -19,7 +19,12 @@ export class VirshError extends Error {
     readonly stderr: string,
     readonly exitCode: number | string | null,
   ) {
-    super(`virsh ${args.join(" ")} failed: ${stderr.trim() || `exit code ${String(exitCode)}`}`);
+    super(
+      // Say plainly when there is no libvirt to talk to, rather than which command noticed.
+      /failed to connect to the hypervisor/.test(stderr)
+        ? `cannot connect to libvirt at ${args[1] ?? "?"} (is libvirtd running there, and is the URI right?): ${stderr.trim().split("\n").pop() ?? ""}`
+        : `virsh ${args.join(" ")} failed: ${stderr.trim() || `exit code ${String(exitCode)}`}`,
+    );
     this.name = "VirshError";
   }
 }

@@ -1,0 +1,295 @@
+// The embedded lab: everything `npm run lab:start` sets up and `lab:stop` takes
+// away again. Debian packages, libvirtd + virtlogd in netns bulkhead-lab, the
+// guest images, the uplink network (an isolated bridge: no host address, no
+// forward) and the internet host behind it. A marker under /run/bulkhead-lab
+// records that the lab started the daemons, so stopLab never stops a libvirtd
+// someone else runs. Programs run with argument arrays; XML comes from the
+// project's renderers.
+import { execFile, spawn } from "node:child_process";
+import { existsSync, readFileSync } from "node:fs";
+import { mkdir, readdir, rm, rmdir, writeFile } from "node:fs/promises";
+import { join, resolve } from "node:path";
+import { parseDomainXml } from "../components/libvirt/xml/domain";
+import { parseNetworkXml, renderNetworkXml } from "../components/libvirt/xml/network";
+import { parsePoolXml } from "../components/libvirt/xml/pool";
+import { serialLogPath } from "../components/naming";
+import { isNotFound, virsh } from "../provider/virsh";
+import { LAB_NAMESPACE, LAB_URI, ensureLabHost, stopLabHost } from "./host";
+import { INET_NAMESPACE, ensureInternet, namespaces, stopInternet } from "./internet";
+
+export { LAB_NAMESPACE, LAB_URI } from "./host";
+
+/** The NetVM's uplink in the lab: an isolated libvirt network inside the lab namespace. */
+export const UPLINK_NETWORK = "bulkhead-lab-uplink";
+export const UPLINK_BRIDGE = "bhlab-uplink";
+export const IMAGES_DIR = process.env["BULKHEAD_LAB_IMAGES"] ?? "/var/lib/bulkhead-lab/images";
+const RUN_DIR = "/run/bulkhead-lab";
+const POOLS_PARENT = "/var/lib/libvirt";
+const MARKER = join(RUN_DIR, "daemons-started-by-lab");
+const REPO = resolve(__dirname, "..", existsSync(resolve(__dirname, "..", "package.json")) ? "" : "..");
+
+/** Debian packages the lab runs on (scripts/setup.sh's list, plus busybox for the internet host). */
+export const LAB_PACKAGES = [
+  "libvirt-daemon",
+  "libvirt-daemon-driver-qemu",
+  "libvirt-clients",
+  "libvirt-daemon-config-nwfilter",
+  "qemu-system-x86",
+  "qemu-utils",
+  "dnsmasq-base",
+  "iptables",
+  "ebtables",
+  "iproute2",
+  "cpio",
+  "e2fsprogs",
+  "genisoimage",
+  "busybox-static",
+] as const;
+
+export type Progress = (line: string) => void;
+
+interface Result {
+  ok: boolean;
+  code: number | null;
+  stdout: string;
+  stderr: string;
+}
+
+function run(file: string, args: string[], opts: { timeoutMs?: number; env?: NodeJS.ProcessEnv } = {}): Promise<Result> {
+  return new Promise((res) => {
+    execFile(file, args, { timeout: opts.timeoutMs ?? 60_000, env: opts.env, maxBuffer: 64 * 1024 * 1024 }, (error, stdout, stderr) => {
+      const code = error ? (typeof (error as { code?: unknown }).code === "number" ? ((error as { code: number }).code) : null) : 0;
+      res({ ok: !error, code, stdout: String(stdout), stderr: String(stderr) });
+    });
+  });
+}
+
+/** Runs a long program, handing each line it prints to `progress`. */
+function runStreaming(file: string, args: string[], progress: Progress, env?: NodeJS.ProcessEnv): Promise<void> {
+  return new Promise((res, rej) => {
+    const child = spawn(file, args, { stdio: ["ignore", "pipe", "pipe"], env: env ?? process.env });
+    let tail: string[] = [];
+    const onData = (d: Buffer) => {
+      for (const line of d.toString().split("\n")) {
+        if (line.trim() === "") continue;
+        progress(line);
+        tail = [...tail.slice(-20), line];
+      }
+    };
+    child.stdout.on("data", onData);
+    child.stderr.on("data", onData);
+    child.on("error", rej);
+    child.on("close", (code) => (code === 0 ? res() : rej(new Error(`${file} ${args.join(" ")} failed (exit ${String(code)}):\n${tail.join("\n")}`))));
+  });
+}
+
+async function installed(pkg: string): Promise<boolean> {
+  const r = await run("dpkg-query", ["-W", "-f=${Status}", pkg]);
+  return r.ok && r.stdout.includes("install ok installed");
+}
+
+/** Installs whichever of LAB_PACKAGES are missing; returns their names. */
+export async function ensurePackages(progress: Progress = () => undefined): Promise<string[]> {
+  const missing: string[] = [];
+  for (const p of LAB_PACKAGES) if (!(await installed(p))) missing.push(p);
+  if (missing.length === 0) return missing;
+  const env = { ...process.env, DEBIAN_FRONTEND: "noninteractive" };
+  progress(`installing Debian packages: ${missing.join(" ")}`);
+  await runStreaming("apt-get", ["update", "-qq"], progress, env);
+  await runStreaming("apt-get", ["install", "-y", "-qq", "--no-install-recommends", ...missing], progress, env);
+  return missing;
+}
+
+/** Builds the guest images unless they are current (build.sh keeps a stamp and a lock). */
+export async function ensureImages(progress: Progress = () => undefined): Promise<void> {
+  await runStreaming("bash", [join(REPO, "lab", "images", "build.sh")], progress);
+}
+
+async function netnsOf(pid: number): Promise<string | undefined> {
+  const r = await run("ip", ["netns", "identify", String(pid)]);
+  return r.ok ? r.stdout.trim() : undefined;
+}
+
+function pidFrom(file: string): number | undefined {
+  if (!existsSync(file)) return undefined;
+  const pid = Number.parseInt(readFileSync(file, "utf8").trim(), 10);
+  if (!Number.isInteger(pid) || pid <= 0 || !existsSync(`/proc/${pid}`)) return undefined;
+  return pid;
+}
+
+/** Whether the libvirtd answering at qemu:///system is the lab's (started by it, or living in its namespace). */
+export async function labOwnsDaemons(): Promise<boolean> {
+  if (existsSync(MARKER)) return true;
+  const pid = pidFrom("/var/run/libvirtd.pid");
+  return pid !== undefined && (await netnsOf(pid)) === LAB_NAMESPACE;
+}
+
+async function answers(): Promise<boolean> {
+  return (await run("virsh", ["-c", LAB_URI, "version"], { timeoutMs: 10_000 })).ok;
+}
+
+/** Defines and starts the uplink network if needed; returns its bridge. */
+export async function ensureUplink(uri: string = LAB_URI): Promise<string> {
+  let xml: string | undefined;
+  try {
+    xml = await virsh(uri, ["net-dumpxml", "--inactive", "--network", UPLINK_NETWORK]);
+  } catch (e) {
+    if (!isNotFound(e)) throw e;
+  }
+  if (xml === undefined) {
+    // No <ip> and no <forward>: the host has no address on it and routes nothing out.
+    await virsh(uri, ["net-define"], { xml: renderNetworkXml({ name: UPLINK_NETWORK, bridge: { name: UPLINK_BRIDGE, stp: false, delay: 0 } }) });
+  } else {
+    const spec = parseNetworkXml(xml);
+    if (spec.ips !== undefined || spec.forward !== undefined) {
+      throw new Error(`lab: network ${UPLINK_NETWORK} exists with a host address or forward mode; remove it (npm run lab:stop) and start again`);
+    }
+  }
+  const info = await virsh(uri, ["net-info", "--network", UPLINK_NETWORK]);
+  if (!/^Active:\s+yes/m.test(info)) await virsh(uri, ["net-start", "--network", UPLINK_NETWORK]);
+  const bridge = /^Bridge:\s+(\S+)/m.exec(await virsh(uri, ["net-info", "--network", UPLINK_NETWORK]))?.[1];
+  if (bridge === undefined) throw new Error(`lab: network ${UPLINK_NETWORK} has no bridge`);
+  return bridge;
+}
+
+export interface LabOptions {
+  progress?: Progress;
+  /** Skip the Debian package check (tests: setup already ran). */
+  skipPackages?: boolean;
+}
+
+export interface StepTiming {
+  step: string;
+  seconds: number;
+}
+
+/**
+ * Brings the lab up, or repairs what is missing of it; every step is
+ * idempotent, so a failed start is finished by the next one.
+ */
+export async function startLab(opts: LabOptions = {}): Promise<{ uri: string; timings: StepTiming[] }> {
+  const progress = opts.progress ?? (() => undefined);
+  const timings: StepTiming[] = [];
+  const step = async <T>(name: string, fn: () => Promise<T>): Promise<T> => {
+    const t0 = Date.now();
+    const out = await fn();
+    timings.push({ step: name, seconds: (Date.now() - t0) / 1000 });
+    return out;
+  };
+  if (!opts.skipPackages) await step("packages", () => ensurePackages(progress));
+  await step("daemons", async () => {
+    const before = await answers();
+    await ensureLabHost({ timeoutMs: 60_000 });
+    if (!before) {
+      await mkdir(RUN_DIR, { recursive: true });
+      await writeFile(MARKER, `${new Date().toISOString()}\n`);
+    }
+  });
+  await step("images", () => ensureImages(progress));
+  const bridge = await step("uplink", () => ensureUplink(LAB_URI));
+  await step("internet", () => ensureInternet(bridge));
+  return { uri: LAB_URI, timings };
+}
+
+async function names(uri: string, args: string[]): Promise<string[]> {
+  return (await virsh(uri, args)).split("\n").map((s) => s.trim()).filter((s) => s !== "");
+}
+
+async function quietly(p: Promise<unknown>): Promise<void> {
+  await p.catch(() => undefined);
+}
+
+/** A pool bulkhead made: a layout's pool or a test's, by name or by its directory. */
+export function isBulkheadPool(name: string, path: string): boolean {
+  return /^(bulkhead|bhtest-|bhe2e-)/.test(name) || /^\/var\/lib\/libvirt\/bulkhead/.test(path);
+}
+
+/**
+ * Removes every libvirt object bulkhead made on `uri`: domains carrying
+ * bulkhead metadata, client networks and the lab's own networks, qube filters,
+ * and bulkhead's pools with their volumes. Objects of anyone else stay.
+ */
+export async function removeBulkheadObjects(uri: string = LAB_URI): Promise<string[]> {
+  const removed: string[] = [];
+  for (const d of await names(uri, ["list", "--all", "--name"])) {
+    const xml = await virsh(uri, ["dumpxml", "--inactive", "--domain", d]).catch(() => "");
+    if (xml === "" || parseDomainXml(xml).metadata === undefined) continue;
+    await quietly(virsh(uri, ["destroy", "--domain", d]));
+    await virsh(uri, ["undefine", "--managed-save", "--snapshots-metadata", "--domain", d]);
+    for (const log of [serialLogPath(d), `/var/log/libvirt/qemu/${d}.log`]) await rm(log, { force: true });
+    removed.push(`domain ${d}`);
+  }
+  for (const n of await names(uri, ["net-list", "--all", "--name"])) {
+    if (!n.endsWith("-clients") && !n.startsWith("bulkhead-lab-")) continue;
+    await quietly(virsh(uri, ["net-destroy", "--network", n]));
+    await virsh(uri, ["net-undefine", "--network", n]);
+    removed.push(`network ${n}`);
+  }
+  const filters = (await names(uri, ["nwfilter-list"])).slice(2).map((l) => l.split(/\s+/)[1] ?? "");
+  for (const f of filters.filter((f) => f.endsWith("-fw"))) {
+    await virsh(uri, ["nwfilter-undefine", "--nwfilter", f]);
+    removed.push(`nwfilter ${f}`);
+  }
+  for (const p of await names(uri, ["pool-list", "--all", "--name"])) {
+    const pool = parsePoolXml(await virsh(uri, ["pool-dumpxml", "--inactive", "--pool", p]));
+    if (!isBulkheadPool(p, pool.target.path)) continue;
+    if (/^State:\s+running/m.test(await virsh(uri, ["pool-info", "--pool", p]))) {
+      const vols = (await names(uri, ["vol-list", "--pool", p])).slice(2).map((l) => l.split(/\s+/)[0] ?? "");
+      for (const v of vols) {
+        await virsh(uri, ["vol-delete", "--pool", p, "--vol", v]);
+        removed.push(`volume ${p}/${v}`);
+      }
+      await virsh(uri, ["pool-destroy", "--pool", p]);
+    }
+    // pool-delete removes the (now empty) directory bulkhead had libvirt build.
+    await quietly(virsh(uri, ["pool-delete", "--pool", p]));
+    await virsh(uri, ["pool-undefine", "--pool", p]);
+    removed.push(`pool ${p}`);
+  }
+  return removed;
+}
+
+/**
+ * Takes the lab away: bulkhead's objects, the internet host, and (when the lab
+ * started them or they run in its namespace) libvirtd, virtlogd and the lab
+ * namespace. A libvirtd the lab did not start is left running with its objects.
+ */
+export async function stopLab(opts: { progress?: Progress } = {}): Promise<{ removed: string[] }> {
+  const progress = opts.progress ?? (() => undefined);
+  const ours = await labOwnsDaemons();
+  let removed: string[] = [];
+  if (ours && (await answers())) {
+    removed = await removeBulkheadObjects(LAB_URI);
+    for (const r of removed) progress(`removed ${r}`);
+  }
+  await stopInternet();
+  // Pool directories a destroyed stack left (libvirt undefines a pool, keeps its dir); only empty ones.
+  if (existsSync(POOLS_PARENT)) {
+    for (const d of (await readdir(POOLS_PARENT)).filter((n) => isBulkheadPool(n, ""))) {
+      await rmdir(join(POOLS_PARENT, d)).then(() => progress(`removed empty ${join(POOLS_PARENT, d)}`), () => undefined);
+    }
+  }
+  if (ours) {
+    await stopLabHost();
+    progress("stopped libvirtd and virtlogd");
+  }
+  // The lab namespace may outlive daemons that died on their own.
+  if (ours && (await namespaces()).includes(LAB_NAMESPACE)) await run("ip", ["netns", "delete", LAB_NAMESPACE]);
+  if (existsSync(RUN_DIR)) {
+    for (const f of await readdir(RUN_DIR)) await rm(join(RUN_DIR, f), { recursive: true, force: true });
+    await rm(RUN_DIR, { recursive: true, force: true });
+  }
+  return { removed };
+}
+
+/** What is left of the lab (empty when the machine is as the lab found it). */
+export async function labLeftovers(): Promise<string[]> {
+  const left: string[] = [];
+  const ns = await namespaces();
+  for (const n of [LAB_NAMESPACE, INET_NAMESPACE]) if (ns.includes(n)) left.push(`netns ${n}`);
+  for (const [daemon, file] of [["libvirtd", "/var/run/libvirtd.pid"], ["virtlogd", "/var/run/virtlogd.pid"]] as const) {
+    if (pidFrom(file) !== undefined) left.push(`daemon ${daemon}`);
+  }
+  if (existsSync(RUN_DIR)) left.push(`dir ${RUN_DIR}`);
+  return left;
+}

@@ -1,0 +1,239 @@
+// The one place that builds the environment the Pulumi engine runs in and runs
+// `pulumi` with argument arrays: the pinned CLI and our language host on PATH,
+// a local file backend under the checkout, a passphrase with a lab default, and
+// nothing from the user's ~/.pulumi or the web.
+import { execFile, spawn } from "node:child_process";
+import { existsSync, mkdirSync, readdirSync, readFileSync, rmSync, statSync } from "node:fs";
+import { hostname } from "node:os";
+import { delimiter, join, resolve } from "node:path";
+import { unwrapSecrets } from "../provider/kinds/kind";
+import { HANDLERS } from "../provider/provider";
+import { isNotFound, virsh } from "../provider/virsh";
+
+/** The checkout (dist/scripts/pulumi.js and scripts/pulumi.ts both sit two levels down). */
+export const REPO = resolve(__dirname, "..", existsSync(resolve(__dirname, "..", "package.json")) ? "" : "..");
+
+/** Project-owned working directory (gitignored): state, PULUMI_HOME, pictures. */
+export const WORK_DIR = join(REPO, ".bulkhead");
+
+/**
+ * Passphrase of the lab stacks' secrets when PULUMI_CONFIG_PASSPHRASE is unset.
+ * The lab holds no secret worth one; on real hosts set your own.
+ */
+export const LAB_PASSPHRASE = "bulkhead-lab";
+
+export interface Engine {
+  /** Directory holding `pulumi` (and the plugins). */
+  dir: string;
+  env: Record<string, string>;
+}
+
+/** The backend: BULKHEAD_BACKEND_URL (from `extra`, then our environment), else file:// under .bulkhead. */
+export function backendUrl(extra: Record<string, string> = {}): string {
+  return extra["BULKHEAD_BACKEND_URL"] ?? process.env["BULKHEAD_BACKEND_URL"] ?? `file://${join(WORK_DIR, "state")}`;
+}
+
+let cachedEngineDir: string | undefined;
+
+/** Runs scripts/engine.sh (instant once the CLI is cached; builds it otherwise). */
+export function engineDir(): Promise<string> {
+  if (cachedEngineDir !== undefined) return Promise.resolve(cachedEngineDir);
+  return new Promise((res, rej) => {
+    // Building the CLI the first time takes minutes; its progress goes to our stderr.
+    const child = spawn(join(REPO, "scripts", "engine.sh"), [], { cwd: REPO, stdio: ["ignore", "pipe", "inherit"] });
+    let out = "";
+    child.stdout.on("data", (d: Buffer) => (out += d.toString()));
+    child.on("error", rej);
+    child.on("close", (code) => {
+      const dir = out.trim().split("\n").pop() ?? "";
+      if (code !== 0 || dir === "") rej(new Error(`scripts/engine.sh failed (exit ${String(code)})`));
+      else res((cachedEngineDir = dir));
+    });
+  });
+}
+
+/** The engine's environment: ours only, every PULUMI_* from the caller dropped except the passphrase and backend overrides. */
+export async function engine(extra: Record<string, string> = {}): Promise<Engine> {
+  const dir = await engineDir();
+  const env: Record<string, string> = {};
+  for (const [k, v] of Object.entries(process.env)) {
+    if (v !== undefined && !k.startsWith("PULUMI_")) env[k] = v;
+  }
+  const backend = backendUrl(extra);
+  if (backend.startsWith("file://")) mkdirSync(backend.slice("file://".length), { recursive: true });
+  Object.assign(env, {
+    // The engine's dir first (it expects its language host next to it), then the
+    // repo's bin for pulumi-resource-bulkhead.
+    PATH: [...dir.split(delimiter), join(REPO, "bin"), process.env["PATH"] ?? "/usr/bin:/bin"].join(delimiter),
+    PULUMI_HOME: join(WORK_DIR, "home"),
+    PULUMI_BACKEND_URL: backend,
+    PULUMI_CONFIG_PASSPHRASE: process.env["PULUMI_CONFIG_PASSPHRASE"] ?? LAB_PASSPHRASE,
+    PULUMI_SKIP_UPDATE_CHECK: "true",
+    PULUMI_DISABLE_AUTOMATIC_PLUGIN_ACQUISITION: "true",
+    PULUMI_SUPPRESS_COPILOT_LINK: "true",
+  });
+  Object.assign(env, extra);
+  return { dir: dir.split(delimiter)[0] ?? dir, env };
+}
+
+export interface PulumiResult {
+  code: number | null;
+  signal: NodeJS.Signals | null;
+  stdout: string;
+  stderr: string;
+}
+
+export interface PulumiOptions {
+  /** Copy the engine's output to ours while it runs (default true). */
+  stream?: boolean;
+  cwd?: string;
+  env?: Record<string, string>;
+  /** Called with the child once started (tests kill it mid-run). */
+  onSpawn?: (pid: number) => void;
+}
+
+/** Runs `pulumi <args> --non-interactive` in the project; resolves with its exit status and output. */
+export async function pulumi(args: readonly string[], opts: PulumiOptions = {}): Promise<PulumiResult> {
+  const eng = await engine(opts.env);
+  return new Promise((res, rej) => {
+    const child = spawn(join(eng.dir, "pulumi"), [...args, "--non-interactive"], {
+      cwd: opts.cwd ?? REPO,
+      env: eng.env,
+      stdio: ["ignore", "pipe", "pipe"],
+    });
+    if (child.pid !== undefined) opts.onSpawn?.(child.pid);
+    let stdout = "";
+    let stderr = "";
+    child.stdout.on("data", (d: Buffer) => {
+      stdout += d.toString();
+      if (opts.stream !== false) process.stdout.write(d);
+    });
+    child.stderr.on("data", (d: Buffer) => {
+      stderr += d.toString();
+      if (opts.stream !== false) process.stderr.write(d);
+    });
+    child.on("error", rej);
+    child.on("close", (code, signal) => res({ code, signal, stdout, stderr }));
+  });
+}
+
+/** Like `pulumi`, but throws with the engine's last lines when it fails. */
+export async function mustPulumi(args: readonly string[], opts: PulumiOptions = {}): Promise<PulumiResult> {
+  const r = await pulumi(args, opts);
+  if (r.code !== 0) {
+    const tail = `${r.stdout}\n${r.stderr}`.trim().split("\n").slice(-25).join("\n");
+    throw new Error(`pulumi ${args.join(" ")} failed (exit ${String(r.code ?? r.signal)})${opts.stream === false ? `:\n${tail}` : ""}`);
+  }
+  return r;
+}
+
+/** Selects `stack`, creating it on the local backend if it does not exist. */
+export async function selectStack(stack: string, opts: PulumiOptions = {}): Promise<void> {
+  await mustPulumi(["stack", "select", "--create", stack], { ...opts, stream: false });
+}
+
+/** Runs a program and returns its stdout (no shell; throws on failure). */
+export function capture(file: string, args: readonly string[], timeoutMs = 60_000): Promise<string> {
+  return new Promise((res, rej) => {
+    execFile(file, args, { timeout: timeoutMs, maxBuffer: 16 * 1024 * 1024 }, (err, stdout, stderr) => {
+      if (err) rej(new Error(`${file} ${args.join(" ")} failed: ${String(stderr).trim() || err.message}`));
+      else res(String(stdout));
+    });
+  });
+}
+
+/** Where the local backend keeps a stack's lock files. */
+function lockDir(stack: string, extra: Record<string, string> = {}): string | undefined {
+  const backend = backendUrl(extra);
+  if (!backend.startsWith("file://")) return undefined;
+  return join(backend.slice("file://".length), ".pulumi", "locks", "organization", "bulkhead", stack);
+}
+
+function alive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (e) {
+    return (e as NodeJS.ErrnoException).code === "EPERM";
+  }
+}
+
+interface PendingOperation {
+  type: string;
+  resource: { urn: string; type: string; id?: string; inputs?: Record<string, unknown> };
+}
+
+/** Order in which half-made objects are removed: users before what they use. */
+const REMOVAL_ORDER = ["bulkhead:libvirt:Domain", "bulkhead:libvirt:Volume", "bulkhead:libvirt:NwFilter", "bulkhead:libvirt:Network", "bulkhead:libvirt:Pool"];
+
+/**
+ * Makes a stack whose engine was killed mid-run deployable again: removes the
+ * lock a dead engine left (same host, process gone), removes from the host each
+ * object whose creation was under way (it never reached the state, and may be
+ * half-made: a partial image upload must not be adopted), then clears the
+ * pending operations. Returns what it did; nothing when the stack is clean.
+ */
+export async function recoverInterrupted(stack: string, opts: PulumiOptions = {}): Promise<string[]> {
+  const did: string[] = [];
+  const dir = lockDir(stack, opts.env);
+  if (dir !== undefined && existsSync(dir)) {
+    for (const f of readdirSync(dir).filter((n) => n.endsWith(".json"))) {
+      const lock = JSON.parse(readFileSync(join(dir, f), "utf8")) as { pid?: number; hostname?: string };
+      if (lock.hostname === hostname() && lock.pid !== undefined && !alive(lock.pid)) {
+        for (const file of [f, `${f}.attrs`]) rmSync(join(dir, file), { force: true });
+        did.push(`removed the lock of engine pid ${lock.pid}, which is gone`);
+      }
+    }
+  }
+  did.push(...repairCheckpointFiles(stack, opts.env));
+  const exported = await mustPulumi(["stack", "export", "--stack", stack], { ...opts, stream: false });
+  const deployment = (JSON.parse(exported.stdout) as { deployment?: { pending_operations?: PendingOperation[] } }).deployment;
+  const creating = (deployment?.pending_operations ?? []).filter((op) => op.type === "creating");
+  if ((deployment?.pending_operations ?? []).length === 0) return did;
+  creating.sort((a, b) => REMOVAL_ORDER.indexOf(a.resource.type) - REMOVAL_ORDER.indexOf(b.resource.type));
+  for (const op of creating) {
+    const handler = HANDLERS[op.resource.type];
+    if (handler === undefined) continue;
+    const inputs = unwrapSecrets(op.resource.inputs ?? {}) as Record<string, unknown>;
+    if (op.resource.type === "bulkhead:libvirt:Pool" && !(await poolIsEmpty(String(inputs["uri"]), String(inputs["name"])))) {
+      // Someone's pool (adopted) or one still holding volumes: leave it; create adopts it.
+      continue;
+    }
+    await handler.delete(op.resource.id ?? "", { ...inputs, adopted: false });
+    did.push(`removed half-made ${op.resource.type.split(":").pop()} ${String(inputs["name"])}`);
+  }
+  await mustPulumi(["refresh", "--yes", "--clear-pending-creates", "--stack", stack], { ...opts, stream: false });
+  did.push(`cleared ${deployment?.pending_operations?.length ?? 0} pending operation(s)`);
+  return did;
+}
+
+/**
+ * A file backend killed while it rotated the checkpoint's backup can leave an
+ * empty `.attrs` sidecar (the engine then fails with "failed to load
+ * checkpoint: EOF") and `.tmp` files; sidecars are optional, so empty ones go.
+ */
+function repairCheckpointFiles(stack: string, extra: Record<string, string> = {}): string[] {
+  const backend = backendUrl(extra);
+  if (!backend.startsWith("file://")) return [];
+  const dir = join(backend.slice("file://".length), ".pulumi", "stacks", "bulkhead");
+  if (!existsSync(dir)) return [];
+  const did: string[] = [];
+  for (const f of readdirSync(dir).filter((n) => n.startsWith(`${stack}.json`))) {
+    const file = join(dir, f);
+    if ((f.endsWith(".attrs") && statSync(file).size === 0) || f.endsWith(".tmp")) {
+      rmSync(file, { force: true });
+      did.push(`removed the half-written backend file ${f}`);
+    }
+  }
+  return did;
+}
+
+async function poolIsEmpty(uri: string, name: string): Promise<boolean> {
+  try {
+    const lines = (await virsh(uri, ["vol-list", "--pool", name])).split("\n").slice(2).filter((l) => l.trim() !== "");
+    return lines.length === 0;
+  } catch (e) {
+    if (isNotFound(e)) return true;
+    throw e;
+  }
+}
