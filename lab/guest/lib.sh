@@ -122,6 +122,8 @@ parse_env() {
 		FORWARD)
 			if is_bool "$v"; then env_put "$k" "$v"; else bad_value "$k"; fi ;;
 		GATEWAY)
+			# Empty means "none" (a NetVM's default route comes from DHCP on its uplink).
+			if [ -z "$v" ]; then continue; fi
 			if is_ip "$v"; then env_put "$k" "$v"; else bad_value "$k"; fi ;;
 		DNS)
 			if is_list is_ip "$v"; then env_put "$k" "$v"; else bad_value "$k"; fi ;;
