@@ -2,7 +2,7 @@
 // rendering. Every outcome becomes an exit status and a message; no stack
 // trace reaches the user unless BULKHEAD_DEBUG asks for it.
 import { writeFileSync } from "node:fs";
-import { Command, CommanderError, Option } from "commander";
+import { Command, CommanderError, InvalidArgumentError, Option } from "commander";
 import type { SimulatedResource } from "../components/simulate";
 import { LayoutError } from "../layout/errors";
 import { loadLayout } from "../layout/load";
@@ -93,6 +93,12 @@ async function graph(path: string, opts: { output?: string; format: "svg" | "dot
   return 0;
 }
 
+function positiveInt(value: string): number {
+  const n = Number(value);
+  if (!/^[0-9]+$/.test(value) || !Number.isSafeInteger(n) || n < 1) throw new InvalidArgumentError("expected a positive whole number");
+  return n;
+}
+
 /** Runs a command's body; any throw becomes one line on stderr and status 2. */
 function guarded<A extends unknown[]>(name: string, body: (...args: A) => Promise<number>) {
   return async (...args: A): Promise<void> => {
@@ -141,6 +147,44 @@ export function buildProgram(): Command {
     .option("-o, --output <file>", "write to this file instead of stdout")
     .addOption(new Option("--format <format>", "output format").choices(["svg", "dot"]).default("svg"))
     .action(guarded("graph", (path: string, opts: { output?: string; format: "svg" | "dot" }) => graph(path, opts)));
+
+  program
+    .command("audit")
+    .description("apply the isolation policies to the bulkhead objects on a live libvirt host (exit 0 ok, 1 violation, 2 unreachable)")
+    .option("--uri <uri>", "libvirt connection URI", "qemu:///system")
+    .option("--json", "print one JSON object instead of text")
+    .option("--prefix <prefix>", "only domains whose libvirt name starts with this (a layout's host.prefix)")
+    .option("--host-memory <MiB>", "MiB the host can give to qubes (enables the memory-budget policy)", positiveInt)
+    .action(
+      guarded("audit", async (opts: { uri: string; json?: boolean; prefix?: string; hostMemory?: number }) => {
+        // Loaded on use, like the policies: the other commands need none of it.
+        const { runAudit } = await import("./audit.js");
+        return runAudit({ uri: opts.uri, json: opts.json, prefix: opts.prefix, hostMemoryMiB: opts.hostMemory });
+      }),
+    );
+
+  program
+    .command("prove")
+    .description("prove the isolation on a deployed stack with packets: expected vs observed flows (exit 0 proved, 1 a difference, 2 error)")
+    .option("--stack <stack>", "the stack whose layout and host to prove", "dev")
+    .option("--layout <file>", "layout file (instead of the stack's)")
+    .option("--uri <uri>", "libvirt connection URI (default: the stack's, else the layout's host.uri)")
+    .option("--json", "print one JSON object instead of the table")
+    .option("-o, --output <file>", "also draw the layout with the observed flows (SVG)")
+    .option("--expected", "only print the expected matrix (offline)")
+    .option("--deadline <seconds>", "seconds each probe retries before it counts as blocked", positiveInt)
+    .option("--parallel <n>", "qubes booting at once", positiveInt)
+    .action(
+      guarded("prove", async (opts: { stack: string; layout?: string; uri?: string; json?: boolean; output?: string; expected?: boolean; deadline?: number; parallel?: number }) => {
+        const { runProve, ProveError } = await import("./prove.js");
+        try {
+          return await runProve(opts);
+        } catch (error) {
+          if (error instanceof ProveError) throw new UserError(error.message);
+          throw error;
+        }
+      }),
+    );
 
   // Subcommands inherit exitOverride only when set before they are added.
   for (const sub of program.commands) sub.exitOverride();

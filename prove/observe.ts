@@ -1,0 +1,352 @@
+// Observed reachability and storage on a deployed layout. Probes travel the
+// channel the lab guests already read, the NoCloud seed: each source's seed is
+// rebuilt with `probes.txt` added (same files as components/seed.ts makes),
+// uploaded over the seed volume, the qube restarted, and its serial console
+// read for the results. Seeds are restored afterwards, and qubes that were off
+// are shut off again. Runs only programs with argument arrays (virsh).
+import { createHash } from "node:crypto";
+import { createReadStream, existsSync, readFileSync, statSync } from "node:fs";
+import { parseDomainXml } from "../components/libvirt/xml/domain";
+import { domainName, rootVolumeName, seedVolumeName, serialLogPath, volumePath } from "../components/naming";
+import { qubeSeed } from "../components/seed";
+import type { ResolvedHost, ResolvedLayout, ResolvedQube } from "../layout/model";
+import { seedFiles } from "../provider/image";
+import { makeIso9660 } from "../provider/iso9660";
+import { virsh, withTempFile } from "../provider/virsh";
+import { expectedFlows, LAB_WORLD, type Flow, type Verdict, type World } from "./expected";
+import { parseProbeResults, planProbes, planStorage, probesDone, probesFile, type ProbeLine, type StorageLine } from "./plan";
+
+export type Observed = Verdict | "unknown";
+
+export interface ObservedFlow extends Flow {
+  observed: Observed;
+  /** probe: a packet test from the source; definition: read from the live domain XML. */
+  method: "probe" | "definition";
+  note?: string;
+}
+
+export interface StorageResult extends StorageLine {
+  qube: string;
+  boot: 1 | 2;
+  observed: string;
+}
+
+export interface ProveReport {
+  layout: string;
+  uri: string;
+  ok: boolean;
+  flows: ObservedFlow[];
+  storage: StorageResult[];
+  templateImage?: { template: string; path: string; before: string; after: string; unchanged: boolean };
+  summary: { flows: number; expectedPass: number; expectedBlocked: number; mismatches: number; storageChecks: number; storageFailures: number; seconds: number };
+  timings: { phase: string; seconds: number }[];
+}
+
+export interface ObserveOptions {
+  /** libvirt URI (default: the layout's host.uri). */
+  uri?: string;
+  world?: World;
+  /** Seconds each probe keeps retrying before it counts as blocked (PROBE_DEADLINE). */
+  deadline?: number;
+  /** Qubes booting at once (TCG guests are slow; 2 cores). */
+  parallel?: number;
+  /** Seconds a qube gets from start to `bulkhead: probes done` beyond the deadline. */
+  bootTimeout?: number;
+  progress?: (line: string) => void;
+}
+
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+/** The seed a qube is deployed with, plus probes.txt and the probe deadline. */
+export function probeSeedIso(host: ResolvedHost, qube: ResolvedQube, probesTxt: string | undefined, deadline: number): Buffer {
+  const seed = qubeSeed(host, qube);
+  if (probesTxt !== undefined) {
+    seed.files = { ...seed.files, "bulkhead.env": `${seed.files?.["bulkhead.env"] ?? ""}PROBE_DEADLINE=${deadline}\n`, "probes.txt": probesTxt };
+  }
+  return makeIso9660("cidata", seedFiles(seed));
+}
+
+interface Boot {
+  results: Map<string, string>;
+  readyAt: number;
+  doneAt: number;
+}
+
+class Lab {
+  readonly host: ResolvedHost;
+  private readonly progress: (line: string) => void;
+  constructor(readonly layout: ResolvedLayout, uri: string, progress: (line: string) => void) {
+    this.host = { ...layout.host, uri };
+    this.progress = progress;
+  }
+
+  domain(qube: string): string {
+    return domainName(this.host, qube);
+  }
+
+  async running(qube: string): Promise<boolean> {
+    const state = await virsh(this.host.uri, ["domstate", "--domain", this.domain(qube)]);
+    return state.trim() === "running";
+  }
+
+  async interfaces(name: string): Promise<number> {
+    const xml = await virsh(this.host.uri, ["dumpxml", "--inactive", "--domain", this.domain(name)]);
+    return parseDomainXml(xml).devices.interfaces.length;
+  }
+
+  async uploadSeed(qube: string, iso: Buffer): Promise<void> {
+    const vol = seedVolumeName(this.host, qube);
+    await withTempFile("seed.iso", iso, (file) => virsh(this.host.uri, ["vol-upload", "--pool", this.host.pool, "--vol", vol, "--file", file]));
+  }
+
+  async stop(qube: string): Promise<void> {
+    if (await this.running(qube)) await virsh(this.host.uri, ["destroy", "--domain", this.domain(qube)]);
+  }
+
+  /** Restarts a qube with `iso` as its seed and waits for its probes; `onReady` fires at `bulkhead: ready`. */
+  async boot(qube: string, iso: Buffer, timeoutS: number, onReady: () => void): Promise<Boot> {
+    const dom = this.domain(qube);
+    await this.stop(qube);
+    await this.uploadSeed(qube, iso);
+    const log = serialLogPath(dom);
+    const offset = existsSync(log) ? statSync(log).size : 0;
+    const t0 = Date.now();
+    await virsh(this.host.uri, ["start", "--domain", dom]);
+    let readyAt = 0;
+    while (Date.now() - t0 < timeoutS * 1000) {
+      await sleep(500);
+      if (!existsSync(log)) continue;
+      const all = readFileSync(log, "latin1");
+      // libvirt may truncate the log at start instead of appending.
+      const text = all.length < offset ? all : all.slice(offset);
+      if (readyAt === 0 && text.includes("bulkhead: ready")) {
+        readyAt = Date.now();
+        onReady();
+      }
+      if (probesDone(text)) {
+        if (readyAt === 0) {
+          readyAt = Date.now();
+          onReady();
+        }
+        return { results: parseProbeResults(text), readyAt, doneAt: Date.now() };
+      }
+    }
+    if (readyAt === 0) onReady();
+    throw new Error(`${dom}: no "bulkhead: probes done" within ${timeoutS} s (serial log ${log})`);
+  }
+}
+
+/** Runs `jobs` with at most `limit` of them between start and their `ready` signal. */
+async function bounded<T>(items: readonly T[], limit: number, job: (item: T, ready: () => void) => Promise<void>): Promise<void> {
+  let slots = limit;
+  const waiters: (() => void)[] = [];
+  const acquire = async () => {
+    while (slots === 0) await new Promise<void>((r) => waiters.push(r));
+    slots--;
+  };
+  const release = () => {
+    slots++;
+    waiters.shift()?.();
+  };
+  await Promise.all(
+    items.map(async (item) => {
+      await acquire();
+      let released = false;
+      const ready = () => {
+        if (!released) {
+          released = true;
+          release();
+        }
+      };
+      try {
+        await job(item, ready);
+      } finally {
+        ready();
+      }
+    }),
+  );
+}
+
+async function sha256File(path: string): Promise<string> {
+  const hash = createHash("sha256");
+  for await (const chunk of createReadStream(path)) hash.update(chunk as Buffer);
+  return hash.digest("hex");
+}
+
+/** Seconds a destination must have been up before the end of a source's probe window for "blocked" to count. */
+const UP_MARGIN_S = 5;
+
+/** Proves the layout deployed at `uri`: probes every flow and the storage semantics, then restores the seeds. */
+export async function prove(layout: ResolvedLayout, opts: ObserveOptions = {}): Promise<ProveReport> {
+  const t0 = Date.now();
+  const progress = opts.progress ?? (() => undefined);
+  const world = opts.world ?? LAB_WORLD;
+  const deadline = opts.deadline ?? 30;
+  const parallel = opts.parallel ?? 3;
+  const bootTimeout = (opts.bootTimeout ?? 240) + deadline;
+  const lab = new Lab(layout, opts.uri ?? layout.host.uri, progress);
+  const flows = expectedFlows(layout, world);
+  const plans = planProbes(layout, flows);
+  const storage = planStorage(layout);
+  const timings: { phase: string; seconds: number }[] = [];
+  const phase = async (name: string, fn: () => Promise<void>) => {
+    const t = Date.now();
+    progress(`${name}…`);
+    await fn();
+    timings.push({ phase: name, seconds: (Date.now() - t) / 1000 });
+    progress(`${name}: ${((Date.now() - t) / 1000).toFixed(1)} s`);
+  };
+
+  const qubes = new Map(layout.qubes.map((q) => [q.name, q]));
+  const wasRunning = new Map<string, boolean>();
+  const ifaceCount = new Map<string, number>();
+  for (const name of [...layout.templates.map((t) => t.name), ...layout.qubes.map((q) => q.name)]) {
+    ifaceCount.set(name, await lab.interfaces(name));
+    wasRunning.set(name, await lab.running(name));
+  }
+
+  const tmplPath = storage.template === undefined ? undefined : volumePath(lab.host, rootVolumeName(lab.host, storage.template));
+  const before = tmplPath !== undefined && existsSync(tmplPath) ? await sha256File(tmplPath) : undefined;
+
+  const observedBy = new Map<string, { observed: Observed; note?: string }>();
+  const windows = new Map<string, Boot>();
+  const storageResults: StorageResult[] = [];
+  const touched = new Set<string>();
+  const probeLines = new Map(plans.map((p) => [p.source, p.probes]));
+  const flowById = new Map(flows.map((f) => [f.id, f]));
+  const storageLines = (qube: string, boot: 1 | 2) => storage.boots.find((b) => b.qube === qube && b.boot === boot)?.lines ?? [];
+
+  const runBoot = async (qube: string, probes: readonly ProbeLine[], st: readonly StorageLine[], ready: () => void, boot: 1 | 2, together = false) => {
+    touched.add(qube);
+    const iso = probeSeedIso(lab.host, qubes.get(qube)!, probesFile(probes, st), deadline);
+    const res = await lab.boot(qube, iso, bootTimeout, ready);
+    // Sources probing together: a destination among them must be up for their "blocked" to count.
+    if (together) windows.set(qube, res);
+    for (const p of probes) observedBy.set(p.flow, { observed: (res.results.get(p.id) as Verdict | undefined) ?? "unknown" });
+    for (const l of st) storageResults.push({ ...l, qube, boot, observed: res.results.get(l.id) ?? "missing" });
+    progress(`${qube}: ${probes.length} probes, ${st.length} storage checks in ${((res.doneAt - res.readyAt) / 1000).toFixed(0)} s after ready`);
+  };
+
+  // A disposable template cannot run beside its DispVMs (their private is a
+  // copy-on-write view of its private, which it holds write-locked).
+  const dvmTemplates = new Set(layout.qubes.filter((q) => q.class === "DispVM").map((q) => q.template));
+  const dispvmsOf = (t: string) => layout.qubes.filter((q) => q.class === "DispVM" && q.template === t).map((q) => q.name);
+  const up = new Set(layout.qubes.filter((q) => wasRunning.get(q.name) === true).map((q) => q.name));
+  const downAtProbe = new Map<string, string>();
+  const noteDown = (source: string, probes: readonly ProbeLine[]) => {
+    for (const p of probes) {
+      const to = flowById.get(p.flow)!.to;
+      if (qubes.has(to) && !up.has(to)) downAtProbe.set(p.flow, `${to} was not running while ${source} probed it`);
+    }
+  };
+  const bootProbes = async (q: string, probes: readonly ProbeLine[], st: readonly StorageLine[], ready: () => void, boot: 1 | 2, together = false) => {
+    noteDown(q, probes);
+    up.add(q);
+    await runBoot(q, probes, st, ready, boot, together);
+  };
+  const stopAll = async (names: readonly string[]) => {
+    for (const n of names) {
+      touched.add(n);
+      await lab.stop(n);
+      up.delete(n);
+    }
+  };
+  const toDvm = (p: ProbeLine) => dvmTemplates.has(flowById.get(p.flow)!.to);
+
+  try {
+    const clients = layout.qubes.filter((q) => q.provides === undefined && !dvmTemplates.has(q.name)).map((q) => q.name);
+    await phase("clients probe", async () => {
+      for (const c of clients) up.add(c);
+      await bounded(clients, parallel, (q, ready) => runBoot(q, probeLines.get(q) ?? [], storageLines(q, 1), ready, 1, true));
+    });
+    const providers = layout.qubes.filter((q) => q.provides !== undefined).map((q) => q.name).reverse();
+    if (dvmTemplates.size > 0) {
+      await phase("disposable templates probe", async () => {
+        for (const t of dvmTemplates) {
+          await stopAll(dispvmsOf(t));
+          await bootProbes(t, probeLines.get(t) ?? [], storageLines(t, 1), () => undefined, 1);
+        }
+        // Their direct netvm probes them now, while they run.
+        const netvms = new Set([...dvmTemplates].map((t) => qubes.get(t)!.netvm).filter((n): n is string => n !== null));
+        for (const p of providers.filter((x) => netvms.has(x))) {
+          await bootProbes(p, (probeLines.get(p) ?? []).filter(toDvm), [], () => undefined, 1);
+        }
+        await stopAll([...dvmTemplates]);
+      });
+    }
+    if (storage.boots.some((b) => b.boot === 2)) {
+      await phase("storage after restart", async () => {
+        // The first AppVM checks while the second still holds its first-boot writes.
+        const [a, b] = storage.appvms ?? [];
+        const first = [a, storage.dispvm].filter((x): x is string => x !== undefined);
+        await bounded(first, parallel, (q, ready) => bootProbes(q, [], storageLines(q, 2), ready, 2));
+        if (b !== undefined) await bootProbes(b, [], storageLines(b, 2), () => undefined, 2);
+      });
+    }
+    // Providers last, one at a time, deepest first: their probes need their clients up.
+    await phase("providers probe", async () => {
+      for (const p of providers) {
+        const done = dvmTemplates.size > 0 && [...dvmTemplates].some((t) => qubes.get(t)!.netvm === p);
+        await bootProbes(p, (probeLines.get(p) ?? []).filter((x) => !(done && toDvm(x))), [], () => undefined, 1);
+      }
+    });
+  } finally {
+    await phase("restore", async () => {
+      for (const q of touched) {
+        await lab.uploadSeed(q, probeSeedIso(lab.host, qubes.get(q)!, undefined, deadline));
+        if (wasRunning.get(q) !== true) await lab.stop(q);
+      }
+    });
+  }
+  const after = tmplPath !== undefined && existsSync(tmplPath) ? await sha256File(tmplPath) : undefined;
+
+  // A "blocked" is only evidence if the destination was up during the source's probe window.
+  const restarted = (name: string) => windows.get(name);
+  const observedFlows: ObservedFlow[] = flows.map((f) => {
+    const byDef = f.address === undefined || layout.templates.some((t) => t.name === f.from);
+    if (byDef) {
+      const who = layout.templates.some((t) => t.name === f.from) ? f.from : f.to;
+      const n = ifaceCount.get(who) ?? -1;
+      return n === 0
+        ? { ...f, observed: "blocked", method: "definition", note: `${who}'s live definition has no network interface` }
+        : { ...f, observed: "unknown", method: "definition", note: `${who} has ${n} interface(s) but no address to probe` };
+    }
+    const o = observedBy.get(f.id) ?? { observed: "unknown" as const };
+    const out: ObservedFlow = { ...f, observed: o.observed, method: "probe" };
+    const down = downAtProbe.get(f.id);
+    if (down !== undefined) out.note = down;
+    const src = restarted(f.from);
+    const dst = qubes.has(f.to) ? restarted(f.to) : undefined;
+    if (o.observed === "blocked" && src !== undefined && dst !== undefined && dst.readyAt > src.doneAt - UP_MARGIN_S * 1000) {
+      out.observed = "unknown";
+      out.note = `${f.to} was not up for the last ${UP_MARGIN_S} s of ${f.from}'s probes`;
+    }
+    return out;
+  });
+
+  const mismatches = observedFlows.filter((f) => f.observed !== f.expect).length;
+  const storageFailures = storageResults.filter((s) => s.observed !== s.expect).length;
+  const templateImage =
+    storage.template !== undefined && tmplPath !== undefined && before !== undefined && after !== undefined
+      ? { template: storage.template, path: tmplPath, before, after, unchanged: before === after }
+      : undefined;
+  const seconds = (Date.now() - t0) / 1000;
+  return {
+    layout: layout.source,
+    uri: lab.host.uri,
+    ok: mismatches === 0 && storageFailures === 0 && (templateImage?.unchanged ?? true),
+    flows: observedFlows,
+    storage: storageResults,
+    ...(templateImage ? { templateImage } : {}),
+    summary: {
+      flows: flows.length,
+      expectedPass: flows.filter((f) => f.expect === "pass").length,
+      expectedBlocked: flows.filter((f) => f.expect === "blocked").length,
+      mismatches,
+      storageChecks: storageResults.length,
+      storageFailures,
+      seconds,
+    },
+    timings,
+  };
+}

@@ -1,0 +1,168 @@
+import { describe, expect, it } from "vitest";
+import { parseLayout } from "../../layout/load";
+import { expectedFlows, firewallVerdict, inCidr, LAB_WORLD, type Flow } from "../../prove/expected";
+
+const NOW = 1_700_000_000;
+const dev = () =>
+  parseLayout(
+    `version: 1
+host: { domainType: qemu, prefix: "dev-" }
+defaults: { template: lab, netvm: sys-firewall }
+templates:
+  lab: { image: /img/root.img, format: raw }
+qubes:
+  sys-net: { class: NetVM, label: red, uplink: { network: bulkhead-lab-uplink } }
+  sys-firewall: { class: ProxyVM, label: green, netvm: sys-net }
+  sys-usb: { class: UsbVM, label: red }
+  work:
+    class: AppVM
+    label: blue
+    firewall:
+      - { action: accept, specialtarget: dns }
+      - { action: accept, proto: tcp, dstports: 80 }
+  personal: { class: AppVM, label: yellow }
+  vault: { class: AppVM, label: black, netvm: null }
+  dvm: { class: AppVM, label: red, template_for_dispvms: true }
+  untrusted: { class: DispVM, label: red, template: dvm }
+`,
+    "dev.yaml",
+    { now: NOW },
+  );
+
+const flows = expectedFlows(dev());
+const find = (id: string): Flow => {
+  const f = flows.find((x) => x.id === id);
+  if (f === undefined) throw new Error(`no flow ${id}`);
+  return f;
+};
+const verdict = (id: string) => find(id).expect;
+const all = (from: string, to: string) => [...new Set(flows.filter((f) => f.from === from && f.to === to).map((f) => f.expect))];
+
+describe("expected reachability", () => {
+  it("lists every source/destination pair once per probe, deterministically", () => {
+    expect(new Set(flows.map((f) => f.id)).size).toBe(flows.length);
+    expect(expectedFlows(dev())).toEqual(flows);
+    // 9 sources x (8 qubes x 4 probes + host 4 + internet 6 + dns 2)
+    expect(flows.length).toBe(9 * (8 * 4 + 4 + 6 + 2));
+  });
+
+  it("a client reaches its provider (as far as its firewall lets it)", () => {
+    expect(all("personal", "sys-firewall")).toEqual(["pass"]);
+    expect(find("personal->sys-firewall icmp").address).toBe(dev().qubes.find((q) => q.name === "sys-firewall")!.provides!.gateway);
+    expect(verdict("work->sys-firewall tcp/80")).toBe("pass");
+    expect(verdict("work->sys-firewall tcp/7")).toBe("blocked");
+    expect(find("work->sys-firewall tcp/7").why).toBe("work's firewall: no rule matches (implicit drop)");
+  });
+
+  it("a DispVM uses its provider's DispVM gateway", () => {
+    expect(find("untrusted->sys-firewall icmp").address).toBe(dev().qubes.find((q) => q.name === "sys-firewall")!.provides!.dispvmGateway);
+    expect(all("untrusted", "sys-firewall")).toEqual(["pass"]);
+  });
+
+  it("clients of one provider do not reach each other", () => {
+    for (const [a, b] of [["personal", "work"], ["work", "personal"], ["personal", "untrusted"], ["untrusted", "personal"], ["dvm", "personal"]]) {
+      expect(all(a, b)).toEqual(["blocked"]);
+    }
+    expect(find("personal->work icmp").why).toBe("work is another client of sys-firewall: client ports are isolated and sys-firewall forwards only upstream");
+  });
+
+  it("no qube reaches the libvirt host", () => {
+    for (const src of ["lab", "sys-net", "sys-firewall", "sys-usb", "work", "personal", "vault", "dvm", "untrusted"]) {
+      expect(all(src, "host")).toEqual(["blocked"]);
+    }
+    expect(flows.filter((f) => f.to === "host" && f.from === "personal").map((f) => f.id)).toEqual([
+      "personal->host icmp",
+      "personal->host tcp/22",
+      "personal->host tcp/53",
+      "personal->host udp/53",
+    ]);
+  });
+
+  it("a qube without netvm reaches nothing, and nothing reaches it (it has no address)", () => {
+    expect(flows.filter((f) => f.from === "vault").every((f) => f.expect === "blocked")).toBe(true);
+    expect(find("vault->internet tcp/80").why).toBe("vault has no netvm and no network interface");
+    expect(flows.filter((f) => f.to === "vault").every((f) => f.expect === "blocked" && f.address === undefined)).toBe(true);
+    expect(find("personal->vault icmp").why).toBe("vault has no address (no netvm)");
+  });
+
+  it("a template reaches nothing", () => {
+    expect(flows.filter((f) => f.from === "lab").every((f) => f.expect === "blocked")).toBe(true);
+    expect(find("lab->internet tcp/80").why).toBe("template lab has no network interface");
+  });
+
+  it("the UsbVM has no network", () => {
+    expect(flows.filter((f) => f.from === "sys-usb").every((f) => f.expect === "blocked")).toBe(true);
+    expect(flows.filter((f) => f.to === "sys-usb").every((f) => f.expect === "blocked" && f.address === undefined)).toBe(true);
+  });
+
+  it("a client reaches the internet host exactly as its firewall says", () => {
+    expect(flows.filter((f) => f.from === "work" && f.to === "internet").map((f) => [f.id, f.expect])).toEqual([
+      ["work->internet icmp", "blocked"],
+      ["work->internet tcp/53", "blocked"],
+      ["work->internet tcp/80", "pass"],
+      ["work->internet tcp/443", "blocked"],
+      ["work->internet tcp/8080", "blocked"],
+      ["work->internet udp/53", "blocked"],
+    ]);
+    expect(find("work->internet tcp/443").why).toBe("work's firewall: no rule matches (implicit drop)");
+    expect(find("work->internet tcp/80").why).toBe(
+      "work (firewall rule 2 (accept tcp port 80)) -> sys-firewall forwards: sys-firewall (firewall rule 1 (accept)) -> sys-net forwards: sys-net's uplink reaches the internet host",
+    );
+    expect(all("personal", "internet")).toEqual(["pass"]);
+  });
+
+  it("specialtarget dns opens port 53 of the qube's DNS servers only", () => {
+    expect(verdict("work->dns udp/53")).toBe("pass");
+    expect(verdict("work->dns tcp/53")).toBe("pass");
+    expect(find("work->dns udp/53").address).toBe("10.139.1.1");
+    expect(verdict("work->internet udp/53")).toBe("blocked");
+    expect(verdict("work->internet tcp/53")).toBe("blocked");
+  });
+
+  it("a NetVM cannot open a connection to a client behind a ProxyVM", () => {
+    for (const c of ["work", "personal", "dvm", "untrusted"]) expect(all("sys-net", c)).toEqual(["blocked"]);
+    expect(find("sys-net->work tcp/7").why).toBe("sys-net sends it out of its uplink, whose router forwards nothing");
+    // ...while the ProxyVM, its own client, answers it.
+    expect(all("sys-net", "sys-firewall")).toEqual(["pass"]);
+  });
+
+  it("a provider reaches a client only if the client's firewall lets the reply out", () => {
+    expect(all("sys-firewall", "personal")).toEqual(["pass"]);
+    expect(all("sys-firewall", "work")).toEqual(["blocked"]);
+    expect(find("sys-firewall->work tcp/80").why).toBe("work's firewall drops its reply to sys-firewall: no rule matches (implicit drop)");
+  });
+});
+
+describe("qvm-firewall evaluation", () => {
+  const dns = ["10.139.1.1", "10.139.1.2"];
+  it("first match wins; nothing matched is a drop", () => {
+    const rules = [
+      { action: "drop" as const, dsthost: "10.200.0.0/24", proto: "tcp" as const, dstports: { start: 443, end: 443 } },
+      { action: "accept" as const, proto: "tcp" as const },
+    ];
+    expect(firewallVerdict(rules, { dst: "10.200.0.1", proto: "tcp", port: 443 }, dns)).toEqual({ verdict: "blocked", rule: 0 });
+    expect(firewallVerdict(rules, { dst: "10.200.0.1", proto: "tcp", port: 80 }, dns)).toEqual({ verdict: "pass", rule: 1 });
+    expect(firewallVerdict(rules, { dst: "10.200.0.1", proto: "udp", port: 80 }, dns)).toEqual({ verdict: "blocked" });
+  });
+  it("icmptype and port ranges", () => {
+    const rules = [
+      { action: "accept" as const, proto: "icmp" as const, icmptype: 8 },
+      { action: "accept" as const, proto: "udp" as const, dstports: { start: 1000, end: 2000 } },
+    ];
+    expect(firewallVerdict(rules, { dst: "1.2.3.4", proto: "icmp", icmptype: 8 }, dns).verdict).toBe("pass");
+    expect(firewallVerdict(rules, { dst: "1.2.3.4", proto: "icmp", icmptype: 0 }, dns).verdict).toBe("blocked");
+    expect(firewallVerdict(rules, { dst: "1.2.3.4", proto: "udp", port: 2000 }, dns).verdict).toBe("pass");
+    expect(firewallVerdict(rules, { dst: "1.2.3.4", proto: "udp", port: 2001 }, dns).verdict).toBe("blocked");
+    // A reply goes to an ephemeral port, which a narrow range does not cover.
+    expect(firewallVerdict(rules, { dst: "1.2.3.4", proto: "udp", reply: true }, dns).verdict).toBe("blocked");
+  });
+  it("CIDR membership", () => {
+    expect(inCidr("10.137.3.7", "10.137.0.0/16")).toBe(true);
+    expect(inCidr("10.138.3.7", "10.137.0.0/16")).toBe(false);
+    expect(inCidr("10.0.0.1", "0.0.0.0/0")).toBe(true);
+    expect(inCidr("10.0.0.1", "::/0")).toBe(false);
+  });
+  it("the lab world serves what lab/internet.ts serves", () => {
+    expect(LAB_WORLD.internet).toEqual({ address: "10.200.0.1", tcp: [53, 80, 443, 8080], udp: [53], icmp: true });
+  });
+});
