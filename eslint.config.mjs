@@ -5,7 +5,7 @@ import tseslint from "typescript-eslint";
 import pulumi from "@pulumi/eslint-plugin";
 
 export default tseslint.config(
-  { ignores: ["dist/**", "node_modules/**", "coverage/**", "**/*.mjs", "**/*.js"] },
+  { ignores: ["dist/**", "node_modules/**", "coverage/**", "**/*.mjs", "**/*.js", "vitest.config.ts"] },
   js.configs.recommended,
   ...tseslint.configs.recommended,
   {
