@@ -21,7 +21,6 @@ import { renderNwFilterXml } from "../../components/libvirt/xml/nwfilter";
 import { parseLayout } from "../../layout/load";
 import { evaluate } from "../../policies/evaluate";
 import { fromLiveHost, fromResources } from "../../policies/model";
-import { ensureBuilt } from "../policies/engine";
 
 const LAYOUT = `version: 1
 host: { domainType: qemu, pool: a-pool, poolPath: /srv/a, prefix: "a-" }
@@ -91,7 +90,6 @@ function hostXml(edit: (d: DomainArgs) => DomainArgs = (d) => d): HostXml {
 const verdicts = (xml: HostXml) => evaluate(fromLiveHost(liveHostFromXml(xml)));
 
 beforeAll(async () => {
-  ensureBuilt(); // the command tests run dist/cli/main.js
   resources = (await simulateLayout(parseLayout(LAYOUT, "/srv/audit.yaml"))).filter((r) => r.custom);
 });
 

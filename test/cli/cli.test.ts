@@ -1,7 +1,7 @@
 // The `bulkhead` command as a user runs it: a child process of the compiled
 // build, judged by exit status, stdout and stderr.
-import { execFile, execFileSync } from "node:child_process";
-import { mkdtempSync, readdirSync, readFileSync, rmSync, statSync } from "node:fs";
+import { execFile } from "node:child_process";
+import { mkdtempSync, readdirSync, readFileSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { promisify } from "node:util";
@@ -36,35 +36,7 @@ async function runNode(args: string[]): Promise<Run> {
   }
 }
 
-/** Newest mtime of the TypeScript the build compiles. */
-function newestSource(dir: string): number {
-  let newest = 0;
-  for (const entry of readdirSync(dir, { withFileTypes: true })) {
-    const path = join(dir, entry.name);
-    if (entry.isDirectory()) newest = Math.max(newest, newestSource(path));
-    else if (entry.name.endsWith(".ts")) newest = Math.max(newest, statSync(path).mtimeMs);
-  }
-  return newest;
-}
-
 const STACK_FRAME = /^\s+at .+\(.+:\d+:\d+\)$/m;
-
-beforeAll(() => {
-  const built = (() => {
-    try {
-      return statSync(cli).mtimeMs;
-    } catch {
-      return 0;
-    }
-  })();
-  const sources = Math.max(...["cli", "layout", "components", "provider", "policies"].map((d) => newestSource(join(root, d))));
-  if (built < sources) {
-    execFileSync(process.execPath, [join(root, "node_modules", "typescript", "bin", "tsc"), "-p", "tsconfig.build.json"], {
-      cwd: root,
-      stdio: "inherit",
-    });
-  }
-});
 
 describe("bulkhead check", () => {
   test("a valid layout: exact JSON, exit 0", async () => {

@@ -14,7 +14,6 @@ import { parseLayout } from "../../layout/load";
 import { BulkheadProvider } from "../../provider/provider";
 import { virsh, withTempFile } from "../../provider/virsh";
 import { cleanupPrefix, labUri, testPrefix, urn } from "../helpers/libvirt";
-import { ensureBuilt } from "./engine";
 
 const root = join(__dirname, "..", "..");
 const cli = join(root, "dist", "cli", "main.js");
@@ -98,7 +97,6 @@ const USB_HOSTDEV = `<hostdev mode='subsystem' type='usb' managed='no'>
 
 beforeAll(async () => {
   uri = await labUri();
-  ensureBuilt();
   work = mkdtempSync(join(tmpdir(), "bulkhead-audit-"));
   const image = join(work, "template.img");
   writeFileSync(image, Buffer.alloc(1024 * 1024));

@@ -3,9 +3,8 @@
 // pairs of expected.json, with the exit status the levels imply. Every file
 // goes through the CLI's own `main` in one child process (a fresh process per
 // file costs a second of Pulumi imports); a few also run as separate commands.
-import { execFile, execFileSync } from "node:child_process";
-import { mkdirSync, readdirSync, readFileSync, rmSync, statSync } from "node:fs";
-import { tmpdir } from "node:os";
+import { execFile } from "node:child_process";
+import { readdirSync, readFileSync } from "node:fs";
 import { join } from "node:path";
 import { promisify } from "node:util";
 import { beforeAll, describe, expect, test } from "vitest";
@@ -43,56 +42,6 @@ const byPolicyThenQube = (a: Pair, b: Pair): number =>
 const pairs = (r: Report): Pair[] => r.violations.map((v) => ({ policy: v.policy, qube: v.qube })).sort(byPolicyThenQube);
 /** What the pack's levels make of a list of findings: 1 when any is mandatory. */
 const exitFor = (ps: Pair[]): number => (ps.some((p) => levelOf.get(p.policy) === "mandatory") ? 1 : 0);
-
-// ---- the build -------------------------------------------------------------
-
-function newestSource(dir: string): number {
-  let newest = 0;
-  for (const entry of readdirSync(dir, { withFileTypes: true })) {
-    const path = join(dir, entry.name);
-    if (entry.isDirectory()) newest = Math.max(newest, newestSource(path));
-    else if (entry.name.endsWith(".ts")) newest = Math.max(newest, statSync(path).mtimeMs);
-  }
-  return newest;
-}
-
-const mtime = (path: string): number => {
-  try {
-    return statSync(path).mtimeMs;
-  } catch {
-    return 0;
-  }
-};
-
-/**
- * Rebuilds dist when older than the sources. Other test files build too, in
- * parallel workers: a lock directory keeps two tsc runs from writing dist at once.
- */
-function ensureBuilt(): void {
-  const lock = join(tmpdir(), `bulkhead-build-${root.replace(/[^A-Za-z0-9]/g, "_")}.lock`);
-  const stale = () => mtime(cli) < Math.max(...["cli", "layout", "components", "policies"].map((d) => newestSource(join(root, d))));
-  const deadline = Date.now() + 170_000;
-  while (stale()) {
-    try {
-      mkdirSync(lock);
-    } catch {
-      // Someone else is building; wait for them, then look again.
-      if (Date.now() > deadline) throw new Error(`${lock} held for too long; remove it if no build is running`);
-      Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, 500);
-      continue;
-    }
-    try {
-      if (stale()) {
-        execFileSync(process.execPath, [join(root, "node_modules", "typescript", "bin", "tsc"), "-p", "tsconfig.build.json"], {
-          cwd: root,
-          stdio: "inherit",
-        });
-      }
-    } finally {
-      rmSync(lock, { recursive: true, force: true });
-    }
-  }
-}
 
 // ---- running the CLI -------------------------------------------------------
 
@@ -155,7 +104,6 @@ const separate = new Map<string, Run>();
 const SEPARATE = ["clients-behind-proxy-1.yaml", "uplink-host-isolated-1.yaml", "memory-budget-3.yaml"];
 
 beforeAll(async () => {
-  ensureBuilt();
   const paths = [...files.map((f) => `test/fixtures/violations/${f}`), ...STACKS];
   const [b, ...single] = await Promise.all([
     checkBatch(paths),

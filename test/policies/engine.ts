@@ -1,7 +1,7 @@
 // Shared by the engine tests of the policy pack: a project directory outside the
 // repository, a local-backend environment with the pinned engine, fresh stacks
 // and previews read from the engine's streaming JSON events.
-import { execFile, execFileSync, spawn } from "node:child_process";
+import { execFile, spawn } from "node:child_process";
 import * as fs from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
@@ -58,7 +58,6 @@ let env: Record<string, string> = {};
 
 /** Makes the temp project and the environment; returns the temp dir (remove it in afterAll). */
 export async function setUpEngine(): Promise<string> {
-  ensureBuilt();
   work = fs.mkdtempSync(path.join(os.tmpdir(), "bulkhead-policy-engine-"));
   makeProject(project());
   env = await engineEnv(work);
@@ -222,20 +221,4 @@ export async function engineEnv(dir: string): Promise<Record<string, string>> {
   });
 }
 
-/** Compiles dist/ when a source is newer (the CLI, the provider plugin and the language host run from it). */
-export function ensureBuilt(): void {
-  const newest = (dir: string): number =>
-    fs.readdirSync(dir, { withFileTypes: true }).reduce((m, e) => {
-      const p = path.join(dir, e.name);
-      return Math.max(m, e.isDirectory() ? newest(p) : e.name.endsWith(".ts") ? fs.statSync(p).mtimeMs : 0);
-    }, 0);
-  const sources = Math.max(...["cli", "layout", "components", "provider", "policies", "langhost"].map((d) => newest(path.join(repo, d))));
-  const built = ["cli/main.js", "provider/main.js", "langhost/main.js"].map((f) => {
-    const p = path.join(repo, "dist", f);
-    return fs.existsSync(p) ? fs.statSync(p).mtimeMs : 0;
-  });
-  if (Math.min(...built) < sources) {
-    execFileSync(process.execPath, [path.join(repo, "node_modules", "typescript", "bin", "tsc"), "-p", "tsconfig.build.json"], { cwd: repo });
-  }
-}
 
