@@ -5,8 +5,10 @@
 # The CLI is built from the Go module proxy at the version pinned in engine/go.mod (the npm
 # `pulumi` package would download it from the web). Pulumi's Node.js language host is not
 # served by the proxy, so the engine gets bulkhead's own (langhost/) under the same name, plus
-# the dynamic-provider plugin that `pulumi.dynamic` resources need. Everything lands in a cache
-# outside the repo and is reused; progress goes to stderr, only the directory to stdout.
+# the dynamic-provider plugin that `pulumi.dynamic` resources need. The CLI is built once into a
+# cache outside the repo and reused; each checkout gets its own directory (.bulkhead/engine, a
+# hard link to the cached CLI plus wrappers pointing at this checkout), so two checkouts never
+# run each other's language host. Progress goes to stderr, only the directory to stdout.
 set -euo pipefail
 
 repo="$(cd -- "$(dirname -- "${BASH_SOURCE[0]}")/.." && pwd)"
@@ -65,14 +67,22 @@ fi
 dynamic_provider="$(cd -- "$repo" && node -p 'require.resolve("@pulumi/pulumi/cmd/dynamic-provider")')" ||
   die "@pulumi/pulumi is not installed in $repo (run npm ci)"
 
+# The engine looks for plugins next to its own executable first, so the CLI sits beside them.
+bin="$repo/.bulkhead/engine"
+mkdir -p -- "$bin"
+if ! [ "$bin/pulumi" -ef "$cache/pulumi" ]; then
+  ln -f -- "$cache/pulumi" "$bin/.pulumi.partial" 2>/dev/null || cp -- "$cache/pulumi" "$bin/.pulumi.partial"
+  mv -f -- "$bin/.pulumi.partial" "$bin/pulumi"
+fi
+
 # Rewritten only when different, so a running engine never sees a half-written plugin.
 write_wrapper() {
   local name="$1" body="$2" tmp
-  if [ -f "$cache/$name" ] && [ "$(cat -- "$cache/$name")" = "$body" ]; then return 0; fi
-  tmp="$cache/.$name.partial"
+  if [ -f "$bin/$name" ] && [ "$(cat -- "$bin/$name")" = "$body" ]; then return 0; fi
+  tmp="$bin/.$name.partial"
   printf '%s\n' "$body" >"$tmp"
   chmod 755 -- "$tmp"
-  mv -f -- "$tmp" "$cache/$name"
+  mv -f -- "$tmp" "$bin/$name"
 }
 
 # The paths are quoted with %q so any checkout path survives the round trip through bash.
@@ -84,4 +94,4 @@ write_wrapper pulumi-resource-pulumi-nodejs "#!/usr/bin/env bash
 # Written by bulkhead's scripts/engine.sh: serves pulumi.dynamic resources.
 exec node $(printf '%q' "$dynamic_provider") \"\$@\""
 
-printf '%s\n' "$cache"
+printf '%s\n' "$bin"
