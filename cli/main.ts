@@ -174,8 +174,9 @@ export function buildProgram(): Command {
     .option("--expected", "only print the expected matrix (offline)")
     .option("--deadline <seconds>", "seconds each probe retries before it counts as blocked", positiveInt)
     .option("--parallel <n>", "qubes booting at once", positiveInt)
+    .option("--only <qubes>", "prove only the flows from these comma-separated qubes (no storage checks)", (v: string) => v.split(",").filter((x) => x !== ""))
     .action(
-      guarded("prove", async (opts: { stack: string; layout?: string; uri?: string; json?: boolean; output?: string; expected?: boolean; deadline?: number; parallel?: number }) => {
+      guarded("prove", async (opts: { stack: string; layout?: string; uri?: string; json?: boolean; output?: string; expected?: boolean; deadline?: number; parallel?: number; only?: string[] }) => {
         const { runProve, ProveError } = await import("./prove.js");
         try {
           return await runProve(opts);

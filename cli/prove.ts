@@ -23,6 +23,8 @@ export interface ProveOptions {
   expected?: boolean;
   deadline?: number;
   parallel?: number;
+  /** Sources to prove (default: all). */
+  only?: string[];
   /** Repository root the stack files are found under (default: the working directory). */
   root?: string;
 }
@@ -61,10 +63,13 @@ export async function runProve(opts: ProveOptions): Promise<number> {
     process.stdout.write(opts.json === true ? `${JSON.stringify({ layout: layout.source, flows }, null, 2)}\n` : `${matrix(layout, flows, false)}\n`);
     return 0;
   }
+  const unknown = (opts.only ?? []).filter((n) => !layout.qubes.some((q) => q.name === n) && !layout.templates.some((t) => t.name === n));
+  if (unknown.length > 0) throw new ProveError(`--only: not a qube of ${layout.source}: ${unknown.join(", ")}`);
   const report = await prove(layout, {
     uri: opts.uri ?? target.uri ?? layout.host.uri,
     ...(opts.deadline !== undefined ? { deadline: opts.deadline } : {}),
     ...(opts.parallel !== undefined ? { parallel: opts.parallel } : {}),
+    ...(opts.only !== undefined ? { only: opts.only } : {}),
     progress: (line) => process.stderr.write(`  ${line}\n`),
   });
   process.stdout.write(opts.json === true ? `${JSON.stringify(report, null, 2)}\n` : formatReport(layout, report));

@@ -4,11 +4,13 @@
 // uploaded over the seed volume, the qube restarted, and its serial console
 // read for the results. Seeds are restored afterwards, and qubes that were off
 // are shut off again. Runs only programs with argument arrays (virsh).
+import { execFile } from "node:child_process";
 import { createHash } from "node:crypto";
 import { createReadStream, existsSync, readFileSync, statSync } from "node:fs";
 import { parseDomainXml } from "../components/libvirt/xml/domain";
 import { domainName, rootVolumeName, seedVolumeName, serialLogPath, volumePath } from "../components/naming";
 import { qubeSeed } from "../components/seed";
+import { LAB_NAMESPACE, LAB_URI } from "../lab/host";
 import type { ResolvedHost, ResolvedLayout, ResolvedQube } from "../layout/model";
 import { seedFiles } from "../provider/image";
 import { makeIso9660 } from "../provider/iso9660";
@@ -53,9 +55,39 @@ export interface ObserveOptions {
   /** Seconds a qube gets from start to `bulkhead: probes done` beyond the deadline. */
   bootTimeout?: number;
   progress?: (line: string) => void;
+  /**
+   * Prove only flows from these sources (storage is then skipped): a quick
+   * re-proof after a change that only these sources' flows can show.
+   */
+  only?: readonly string[];
+  /**
+   * Network namespace of the libvirt host, which holds the world's host
+   * addresses on its loopback while prove runs, so "no qube reaches the host"
+   * is tested against addresses the host really answers on. Default: the
+   * embedded lab's namespace when the URI is the lab's and it exists; null: none.
+   */
+  hostNamespace?: string | null;
 }
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+function ip(args: readonly string[]): Promise<{ ok: boolean; stderr: string }> {
+  return new Promise((res) => execFile("ip", args, { timeout: 30_000 }, (err, _out, stderr) => res({ ok: err === null, stderr: String(stderr) })));
+}
+
+/** Puts `addresses` on the loopback of namespace `ns`; returns the undo (only what it added). */
+async function holdAddresses(ns: string, addresses: readonly string[]): Promise<() => Promise<void>> {
+  const added: string[] = [];
+  for (const a of addresses) {
+    const r = await ip(["-n", ns, "addr", "add", `${a}/32`, "dev", "lo"]);
+    // "File exists": the host holds it already, which is what the probe needs; leave it.
+    if (r.ok) added.push(a);
+    else if (!/exists/i.test(r.stderr)) throw new Error(`cannot add ${a} to ${ns}'s loopback: ${r.stderr.trim()}`);
+  }
+  return async () => {
+    for (const a of added) await ip(["-n", ns, "addr", "del", `${a}/32`, "dev", "lo"]);
+  };
+}
 
 /** The seed a qube is deployed with, plus probes.txt and the probe deadline. */
 export function probeSeedIso(host: ResolvedHost, qube: ResolvedQube, probesTxt: string | undefined, deadline: number): Buffer {
@@ -109,16 +141,18 @@ class Lab {
     await this.stop(qube);
     await this.uploadSeed(qube, iso);
     const log = serialLogPath(dom);
-    const offset = existsSync(log) ? statSync(log).size : 0;
+    // libvirt truncates a file serial at start unless it says append='on'; then
+    // only what follows the old end is this boot's.
+    const xml = await virsh(this.host.uri, ["dumpxml", "--inactive", "--domain", dom]);
+    const append = /<serial\b[^>]*>\s*<source\b[^>]*\bappend=['"]on['"]/.test(xml);
+    const offset = append && existsSync(log) ? statSync(log).size : 0;
     const t0 = Date.now();
     await virsh(this.host.uri, ["start", "--domain", dom]);
     let readyAt = 0;
     while (Date.now() - t0 < timeoutS * 1000) {
       await sleep(500);
       if (!existsSync(log)) continue;
-      const all = readFileSync(log, "latin1");
-      // libvirt may truncate the log at start instead of appending.
-      const text = all.length < offset ? all : all.slice(offset);
+      const text = readFileSync(log, "latin1").slice(offset);
       if (readyAt === 0 && text.includes("bulkhead: ready")) {
         readyAt = Date.now();
         onReady();
@@ -185,9 +219,18 @@ export async function prove(layout: ResolvedLayout, opts: ObserveOptions = {}): 
   const parallel = opts.parallel ?? 3;
   const bootTimeout = (opts.bootTimeout ?? 240) + deadline;
   const lab = new Lab(layout, opts.uri ?? layout.host.uri, progress);
-  const flows = expectedFlows(layout, world);
+  const only = opts.only === undefined ? undefined : new Set(opts.only);
+  for (const name of only ?? []) {
+    if (!layout.qubes.some((q) => q.name === name) && !layout.templates.some((t) => t.name === name)) throw new Error(`--only: ${name} is not a qube of ${layout.source}`);
+  }
+  const chosen = (name: string) => only === undefined || only.has(name);
+  // A disposable template cannot run beside its DispVMs (their private is a
+  // copy-on-write view of its private, which it holds write-locked), so it is
+  // booted on its own; --only skips that unless it is listed, and flows to it.
+  const dvmTemplates = new Set(layout.qubes.filter((q) => q.class === "DispVM").map((q) => q.template));
+  const flows = expectedFlows(layout, world).filter((f) => chosen(f.from) && !(dvmTemplates.has(f.to) && !chosen(f.to)));
   const plans = planProbes(layout, flows);
-  const storage = planStorage(layout);
+  const storage = only === undefined ? planStorage(layout) : { boots: [] };
   const timings: { phase: string; seconds: number }[] = [];
   const phase = async (name: string, fn: () => Promise<void>) => {
     const t = Date.now();
@@ -227,9 +270,6 @@ export async function prove(layout: ResolvedLayout, opts: ObserveOptions = {}): 
     progress(`${qube}: ${probes.length} probes, ${st.length} storage checks in ${((res.doneAt - res.readyAt) / 1000).toFixed(0)} s after ready`);
   };
 
-  // A disposable template cannot run beside its DispVMs (their private is a
-  // copy-on-write view of its private, which it holds write-locked).
-  const dvmTemplates = new Set(layout.qubes.filter((q) => q.class === "DispVM").map((q) => q.template));
   const dispvmsOf = (t: string) => layout.qubes.filter((q) => q.class === "DispVM" && q.template === t).map((q) => q.name);
   const up = new Set(layout.qubes.filter((q) => wasRunning.get(q.name) === true).map((q) => q.name));
   const downAtProbe = new Map<string, string>();
@@ -253,25 +293,28 @@ export async function prove(layout: ResolvedLayout, opts: ObserveOptions = {}): 
   };
   const toDvm = (p: ProbeLine) => dvmTemplates.has(flowById.get(p.flow)!.to);
 
+  const ns = opts.hostNamespace !== undefined ? opts.hostNamespace : lab.host.uri === LAB_URI && existsSync(`/run/netns/${LAB_NAMESPACE}`) ? LAB_NAMESPACE : null;
+  const release = ns === null ? async () => undefined : await holdAddresses(ns, world.hostAddresses);
   try {
-    const clients = layout.qubes.filter((q) => q.provides === undefined && !dvmTemplates.has(q.name)).map((q) => q.name);
+    const clients = layout.qubes.filter((q) => q.provides === undefined && !dvmTemplates.has(q.name) && chosen(q.name)).map((q) => q.name);
     await phase("clients probe", async () => {
       for (const c of clients) up.add(c);
       await bounded(clients, parallel, (q, ready) => runBoot(q, probeLines.get(q) ?? [], storageLines(q, 1), ready, 1, true));
     });
-    const providers = layout.qubes.filter((q) => q.provides !== undefined).map((q) => q.name).reverse();
-    if (dvmTemplates.size > 0) {
+    const providers = layout.qubes.filter((q) => q.provides !== undefined && chosen(q.name)).map((q) => q.name).reverse();
+    const dvmsToBoot = [...dvmTemplates].filter(chosen);
+    if (dvmsToBoot.length > 0) {
       await phase("disposable templates probe", async () => {
-        for (const t of dvmTemplates) {
+        for (const t of dvmsToBoot) {
           await stopAll(dispvmsOf(t));
-          await bootProbes(t, probeLines.get(t) ?? [], storageLines(t, 1), () => undefined, 1);
+          await bootProbes(t, chosen(t) ? (probeLines.get(t) ?? []) : [], storageLines(t, 1), () => undefined, 1);
         }
         // Their direct netvm probes them now, while they run.
-        const netvms = new Set([...dvmTemplates].map((t) => qubes.get(t)!.netvm).filter((n): n is string => n !== null));
+        const netvms = new Set(dvmsToBoot.map((t) => qubes.get(t)!.netvm).filter((n): n is string => n !== null));
         for (const p of providers.filter((x) => netvms.has(x))) {
           await bootProbes(p, (probeLines.get(p) ?? []).filter(toDvm), [], () => undefined, 1);
         }
-        await stopAll([...dvmTemplates]);
+        await stopAll(dvmsToBoot);
       });
     }
     if (storage.boots.some((b) => b.boot === 2)) {
@@ -286,11 +329,12 @@ export async function prove(layout: ResolvedLayout, opts: ObserveOptions = {}): 
     // Providers last, one at a time, deepest first: their probes need their clients up.
     await phase("providers probe", async () => {
       for (const p of providers) {
-        const done = dvmTemplates.size > 0 && [...dvmTemplates].some((t) => qubes.get(t)!.netvm === p);
+        const done = dvmsToBoot.some((t) => qubes.get(t)!.netvm === p);
         await bootProbes(p, (probeLines.get(p) ?? []).filter((x) => !(done && toDvm(x))), [], () => undefined, 1);
       }
     });
   } finally {
+    await release();
     await phase("restore", async () => {
       for (const q of touched) {
         await lab.uploadSeed(q, probeSeedIso(lab.host, qubes.get(q)!, undefined, deadline));

@@ -122,14 +122,38 @@ describe("expected reachability", () => {
   it("a NetVM cannot open a connection to a client behind a ProxyVM", () => {
     for (const c of ["work", "personal", "dvm", "untrusted"]) expect(all("sys-net", c)).toEqual(["blocked"]);
     expect(find("sys-net->work tcp/7").why).toBe("sys-net sends it out of its uplink, whose router forwards nothing");
-    // ...while the ProxyVM, its own client, answers it.
-    expect(all("sys-net", "sys-firewall")).toEqual(["pass"]);
   });
 
-  it("a provider reaches a client only if the client's firewall lets the reply out", () => {
-    expect(all("sys-firewall", "personal")).toEqual(["pass"]);
-    expect(all("sys-firewall", "work")).toEqual(["blocked"]);
-    expect(find("sys-firewall->work tcp/80").why).toBe("work's firewall drops its reply to sys-firewall: no rule matches (implicit drop)");
+  it("no provider opens a connection to its own client: the client's port filter admits only replies", () => {
+    for (const [p, c] of [["sys-net", "sys-firewall"], ["sys-firewall", "personal"], ["sys-firewall", "work"], ["sys-firewall", "untrusted"]]) {
+      expect(all(p, c)).toEqual(["blocked"]);
+    }
+    expect(find("sys-firewall->personal tcp/80").why).toBe("personal's port filter admits only replies to connections personal opened");
+  });
+
+  it("a port whose filter was removed opens exactly its egress and connections in to it", () => {
+    const open = expectedFlows(dev(), LAB_WORLD, { unfiltered: ["work"] });
+    const before = new Map(flows.map((f) => [f.id, f.expect]));
+    expect(open.filter((f) => f.expect !== before.get(f.id)).map((f) => `${f.id} ${f.expect}`)).toEqual([
+      "sys-firewall->work icmp pass",
+      "sys-firewall->work tcp/7 pass",
+      "sys-firewall->work tcp/80 pass",
+      "sys-firewall->work udp/7 pass",
+      "work->sys-net icmp pass",
+      "work->sys-net tcp/7 pass",
+      "work->sys-net udp/7 pass",
+      "work->sys-firewall icmp pass",
+      "work->sys-firewall tcp/7 pass",
+      "work->sys-firewall udp/7 pass",
+      "work->internet icmp pass",
+      "work->internet tcp/53 pass",
+      "work->internet tcp/443 pass",
+      "work->internet tcp/8080 pass",
+      "work->internet udp/53 pass",
+    ]);
+    expect(open.find((f) => f.id === "work->internet tcp/443")!.why).toBe(
+      "work (firewall none on its port) -> sys-firewall forwards: sys-firewall (firewall rule 1 (accept)) -> sys-net forwards: sys-net's uplink reaches the internet host",
+    );
   });
 });
 

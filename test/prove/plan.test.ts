@@ -92,9 +92,9 @@ describe("report", () => {
     expect(matrix(layout, expectedFlows(layout), false).split("\n")).toEqual([
       "from \\ to     lab      sys-net  vault    sys-firewall  dvm      personal  work     untrusted  host     internet  dns",
       "lab           -        blocked  blocked  blocked       blocked  blocked   blocked  blocked    blocked  blocked   blocked",
-      "sys-net       blocked  -        blocked  pass          blocked  blocked   blocked  blocked    blocked  pass      pass",
+      "sys-net       blocked  -        blocked  blocked       blocked  blocked   blocked  blocked    blocked  pass      pass",
       "vault         blocked  blocked  -        blocked       blocked  blocked   blocked  blocked    blocked  blocked   blocked",
-      "sys-firewall  blocked  pass     blocked  -             pass     pass      blocked  pass       blocked  pass      pass",
+      "sys-firewall  blocked  pass     blocked  -             blocked  blocked   blocked  blocked    blocked  pass      pass",
       "dvm           blocked  pass     blocked  pass          -        blocked   blocked  blocked    blocked  pass      pass",
       "personal      blocked  pass     blocked  pass          blocked  -         blocked  blocked    blocked  pass      pass",
       "work          blocked  tcp/80   blocked  tcp/80        blocked  blocked   -        blocked    blocked  tcp/80    blocked",
