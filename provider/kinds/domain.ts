@@ -1,6 +1,7 @@
 // bulkhead:libvirt:Domain. Create is define -> autostart -> start, undone if a
 // step fails; update redefines in place under the same UUID (the new
 // definition applies at the next boot) and applies autostart/running.
+import { randomUUID } from "node:crypto";
 import type { DomainArgs, DomainOutputs } from "../../components/libvirt/types";
 import { ParsedDomain, parseDomainXml, renderDomainXml } from "../../components/libvirt/xml/domain";
 import { domainSchema } from "../schemas";
@@ -80,10 +81,11 @@ export const domainHandler: KindHandler<DomainArgs, DomainOutputs> = {
 
   async create(args) {
     const { uri, name } = args;
-    // Fails if the name is taken: libvirt refuses a second definition without its UUID.
-    await virsh(uri, ["define"], { xml: renderDomainXml(args) });
+    // Fails if the name is taken: libvirt refuses a second definition under another UUID.
+    // The UUID is chosen here, so no `domuuid` run is needed to learn it (one process per domain).
+    const uuid = randomUUID();
+    await virsh(uri, ["define"], { xml: renderDomainXml(args, { uuid }) });
     try {
-      const uuid = (await virsh(uri, ["domuuid", "--domain", name])).trim();
       if (args.autostart) await setAutostart(uri, name, true);
       if (args.running) await virsh(uri, ["start", "--domain", name]);
       return { id: uuid, outs: { ...args, uuid } };

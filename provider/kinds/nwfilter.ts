@@ -1,5 +1,6 @@
 // bulkhead:libvirt:NwFilter. nwfilter-define with the filter's UUID replaces
 // its rules live, so every change but uri/name is an in-place update.
+import { randomUUID } from "node:crypto";
 import type { NwFilterArgs } from "../../components/libvirt/types";
 import { parseNwFilterXml, renderNwFilterXml } from "../../components/libvirt/xml/nwfilter";
 import { nwfilterSchema } from "../schemas";
@@ -25,11 +26,11 @@ export const nwfilterHandler: KindHandler<NwFilterArgs> = {
   replaces: (changed) => changed.filter((k) => k === "uri" || k === "name"),
 
   async create(args) {
-    // Fails if a filter of that name exists: a create never takes over someone else's filter.
-    await define(args);
-    const live = await liveFilter(args.uri, args.name);
-    if (!live?.uuid) throw new Error(`nwfilter ${args.name} vanished right after nwfilter-define`);
-    return { id: live.uuid, outs: { ...args } };
+    // Fails if a filter of that name exists (libvirt refuses it under another UUID): a create
+    // never takes over someone else's filter. The UUID is chosen here, so no dumpxml is needed.
+    const uuid = randomUUID();
+    await define(args, uuid);
+    return { id: uuid, outs: { ...args } };
   },
 
   async read(_id, state) {

@@ -6,6 +6,7 @@ import { ParsedPool, parsePoolXml, renderPoolXml } from "../../components/libvir
 import { poolSchema } from "../schemas";
 import { isNotFound, parseInfo, virsh } from "../virsh";
 import { KindHandler, keepDeclared, rollback } from "./kind";
+import { forgetPoolDir } from "./volume";
 
 export interface PoolOutputs {
   /** True when the pool existed before and bulkhead only uses it. */
@@ -31,6 +32,7 @@ async function setAutostart(uri: string, name: string, on: boolean): Promise<voi
 
 /** Stops (if running) and undefines; the directory and its files are left alone. */
 async function remove(uri: string, name: string): Promise<void> {
+  forgetPoolDir(uri, name);
   try {
     if ((await info(uri, name)).State === "running") await virsh(uri, ["pool-destroy", "--pool", name]);
     await virsh(uri, ["pool-undefine", "--pool", name]);
@@ -46,6 +48,7 @@ export const poolHandler: KindHandler<PoolArgs, PoolOutputs> = {
 
   async create(args) {
     const { uri, name } = args;
+    forgetPoolDir(uri, name);
     const existing = await dumpxml(uri, name);
     if (existing) {
       if (existing.target.path !== args.target.path) {

@@ -3,6 +3,7 @@
 // deleted again if filling fails. Capacity is a minimum: it only ever grows.
 import { open } from "node:fs/promises";
 import type { VolumeArgs, VolumeOutputs } from "../../components/libvirt/types";
+import { parsePoolXml } from "../../components/libvirt/xml/pool";
 import { ParsedVolume, parseVolumeXml, renderVolumeXml } from "../../components/libvirt/xml/volume";
 import { imageFacts, seedFiles } from "../image";
 import { makeIso9660 } from "../iso9660";
@@ -42,6 +43,39 @@ async function readHeader(file: string): Promise<{ header: Buffer; size: number 
   } finally {
     await fh.close();
   }
+}
+
+/**
+ * Target directories of file-backed pools, per URI and pool, learnt once per
+ * provider process: their volumes' paths are `<target>/<name>`, as libvirt
+ * makes them, which saves a `vol-path` run per volume. The pool handler
+ * forgets an entry whenever it creates or removes that pool.
+ */
+const poolDirs = new Map<string, Promise<string | undefined>>();
+const FILE_POOLS = new Set(["dir", "fs", "netfs"]);
+
+export function forgetPoolDir(uri: string, pool: string): void {
+  poolDirs.delete(`${uri}\n${pool}`);
+}
+
+async function volumePath(uri: string, pool: string, name: string): Promise<string> {
+  const key = `${uri}\n${pool}`;
+  let dir = poolDirs.get(key);
+  if (dir === undefined) {
+    dir = virsh(uri, ["pool-dumpxml", "--inactive", "--pool", pool]).then((xml) => {
+      const p = parsePoolXml(xml);
+      return FILE_POOLS.has(p.type) ? p.target.path.replace(/\/+$/, "") : undefined;
+    });
+    poolDirs.set(key, dir);
+    // A failed lookup is not remembered (unless a newer one replaced it already).
+    const mine = dir;
+    mine.catch(() => {
+      if (poolDirs.get(key) === mine) poolDirs.delete(key);
+    });
+  }
+  const d = await dir;
+  if (d !== undefined) return `${d}/${name}`;
+  return (await virsh(uri, ["vol-path", "--pool", pool, "--vol", name])).trim();
 }
 
 function upload(args: VolumeArgs, file: string): Promise<string> {
@@ -96,7 +130,7 @@ export const volumeHandler: KindHandler<VolumeArgs, VolumeOutputs> = {
       if (args.source) await upload(args, args.source.file);
       if (iso) await uploadSeed(args, iso);
       if (imported?.format === "qcow2" && imported.virtualSize < args.capacity) await resize(args, args.capacity);
-      const path = (await virsh(uri, ["vol-path", "--pool", pool, "--vol", name])).trim();
+      const path = await volumePath(uri, pool, name);
       return { id: path, outs: { ...args, path } };
     } catch (e) {
       return rollback(e, [() => remove(uri, pool, name)]);
