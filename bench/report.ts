@@ -1,0 +1,282 @@
+// Pure rendering of benchmark results: the ratios, the goals, the Markdown
+// table and an SVG plot. A tiny SVG writer of our own rather than a plotting
+// library: two to four lines on linear axes need ~60 lines, no dependency and
+// no system tool, and the output is byte-stable for tests.
+import type { PeakRss } from "./procs";
+
+export interface SizeResult {
+  /** Qubes in the layout (templates not counted). */
+  qubes: number;
+  /** libvirt resources the layout becomes. */
+  resources: number;
+  baseline: { deployS: number; calls: number };
+  /** The provider's handlers called in-process on the baseline's schedule (no engine). */
+  handlersS: number;
+  deployS: number;
+  /** The same deploy with the engine's per-step checkpoints off (where the time goes; not a goal figure). */
+  deployNoCheckpointsS: number;
+  noopS: number;
+  /** `engineChanges`: the engine's own count per operation (`stack history`), e.g. `{ same: 763, update: 1 }`. */
+  change: { seconds: number; touched: string[]; engineChanges: Record<string, number> };
+  offline: { checkS: number; previewS: number };
+  rss: PeakRss;
+  /** CPU seconds per process role during the first deploy and the no-op update. */
+  cpu: { deploy: PeakRss; noop: PeakRss };
+  disk: { poolBytes: number; templateBytes: number; copies: number };
+}
+
+export interface Machine {
+  cpus: number;
+  memoryBytes: number;
+  cpuModel: string;
+  kernel: string;
+  libvirt: string;
+  qemu: string;
+  node: string;
+  pulumi: string;
+  parallel: number;
+  /** 1/5/15-minute load averages when the run started (the lab host may be shared). */
+  load: string;
+}
+
+export interface Ratios {
+  /** bulkhead deploy / baseline deploy. */
+  deployOverhead: number;
+  /** no-op update / first deploy. */
+  noopFraction: number;
+  /** preview with policy pack / offline check. */
+  offlineSpeedup: number;
+  /** pool bytes / N full template copies. */
+  diskFraction: number;
+}
+
+export function ratios(r: SizeResult): Ratios {
+  return {
+    deployOverhead: r.deployS / r.baseline.deployS,
+    noopFraction: r.noopS / r.deployS,
+    offlineSpeedup: r.offline.previewS / r.offline.checkS,
+    diskFraction: r.disk.poolBytes / (r.disk.templateBytes * r.disk.copies),
+  };
+}
+
+export interface Goal {
+  name: string;
+  target: string;
+  figure: string;
+  met: boolean;
+}
+
+const pct = (x: number) => `${(x * 100).toFixed(1)}%`;
+const times = (x: number) => `${x.toFixed(2)}x`;
+const mib = (b: number) => `${(b / 1048576).toFixed(0)} MiB`;
+const secs = (s: number) => `${s.toFixed(1)} s`;
+
+/** True when the engine reports one update and nothing else but unchanged resources. */
+export function engineOnlyOneUpdate(changes: Record<string, number>): boolean {
+  return Object.entries(changes).every(([op, n]) => op === "same" || (op === "update" && n === 1)) && changes["update"] === 1;
+}
+
+/** `nwfilter x (engine: same 43, update 1)`: what virsh changed, and what the engine says it did. */
+export function touchedText(c: SizeResult["change"]): string {
+  const objects = c.touched.length === 0 ? "nothing" : c.touched.join(", ");
+  const engine = Object.entries(c.engineChanges).sort(([a], [b]) => (a < b ? -1 : 1)).map(([op, n]) => `${op} ${n}`).join(", ");
+  return `${objects} (engine: ${engine})`;
+}
+
+/** The issue's goals, judged at the largest size measured (200 qubes in a full run). */
+export function goals(results: readonly SizeResult[]): Goal[] {
+  const r = [...results].sort((a, b) => a.qubes - b.qubes).at(-1);
+  if (r === undefined) return [];
+  const q = ratios(r);
+  const at = `at ${r.qubes} qubes`;
+  const onlyFilter = r.change.touched.length === 1 && r.change.touched[0]!.startsWith("nwfilter ") && engineOnlyOneUpdate(r.change.engineChanges);
+  return [
+    { name: "deploy overhead over plain virsh", target: "at most 1.5x", figure: `${times(q.deployOverhead)} ${at}`, met: q.deployOverhead <= 1.5 },
+    { name: "no-op update / first deploy", target: "under 10%", figure: `${pct(q.noopFraction)} ${at}`, met: q.noopFraction < 0.1 },
+    {
+      name: "one firewall rule changed",
+      target: "one filter, nothing else",
+      figure: `${touchedText(r.change)} in ${secs(r.change.seconds)} ${at}`,
+      met: onlyFilter,
+    },
+    { name: "offline check vs preview with policy pack", target: "at least 20x faster", figure: `${times(q.offlineSpeedup)} ${at}`, met: q.offlineSpeedup >= 20 },
+  ];
+}
+
+export function machineRows(m: Machine): string[][] {
+  return [
+    ["CPUs (nproc)", String(m.cpus)],
+    ["memory", `${(m.memoryBytes / 1073741824).toFixed(1)} GiB`],
+    ["CPU model", m.cpuModel],
+    ["kernel", m.kernel],
+    ["libvirt", m.libvirt],
+    ["QEMU", m.qemu],
+    ["Node.js", m.node],
+    ["Pulumi CLI", m.pulumi],
+    ["engine parallelism", `${m.parallel} (Pulumi's default, 4 x CPUs)`],
+    ["load average at start", m.load],
+  ];
+}
+
+export function markdownTable(rows: readonly (readonly string[])[]): string {
+  const [head, ...body] = rows;
+  if (head === undefined) return "";
+  const line = (r: readonly string[]) => `| ${r.join(" | ")} |`;
+  return [line(head), line(head.map(() => "---")), ...body.map(line)].join("\n");
+}
+
+/** One row per size: absolute figures and the ratios against the same run's baselines. */
+export function resultRows(results: readonly SizeResult[]): string[][] {
+  const rows = [
+    [
+      "qubes",
+      "libvirt objects",
+      "baseline virsh deploy",
+      "provider handlers alone",
+      "bulkhead deploy",
+      "overhead",
+      "deploy, no per-step checkpoints",
+      "no-op update",
+      "no-op / deploy",
+      "one rule changed",
+      "objects touched",
+      "bulkhead check",
+      "preview + policies",
+      "check speedup",
+      "peak RSS engine / provider / program",
+      "pool on disk",
+      "N full copies",
+      "disk / copies",
+    ],
+  ];
+  for (const r of [...results].sort((a, b) => a.qubes - b.qubes)) {
+    const q = ratios(r);
+    rows.push([
+      String(r.qubes),
+      String(r.resources),
+      secs(r.baseline.deployS),
+      secs(r.handlersS),
+      secs(r.deployS),
+      times(q.deployOverhead),
+      `${secs(r.deployNoCheckpointsS)} (${times(r.deployNoCheckpointsS / r.baseline.deployS)})`,
+      secs(r.noopS),
+      pct(q.noopFraction),
+      secs(r.change.seconds),
+      touchedText(r.change),
+      secs(r.offline.checkS),
+      secs(r.offline.previewS),
+      times(q.offlineSpeedup),
+      `${mib(r.rss.engine)} / ${mib(r.rss.provider)} / ${mib(r.rss.program)}`,
+      mib(r.disk.poolBytes),
+      mib(r.disk.templateBytes * r.disk.copies),
+      pct(q.diskFraction),
+    ]);
+  }
+  return rows;
+}
+
+export interface Series {
+  name: string;
+  color: string;
+  points: { x: number; y: number }[];
+}
+
+/** A "nice" axis maximum: 1, 2 or 5 times a power of ten, at least `v`. */
+export function niceMax(v: number): number {
+  if (v <= 0) return 1;
+  const p = 10 ** Math.floor(Math.log10(v));
+  return ([1, 2, 5, 10].map((k) => k * p).find((m) => m >= v) ?? 10 * p);
+}
+
+const esc = (s: string) => s.replace(/&/g, "&amp;").replace(/</g, "&lt;").replace(/>/g, "&gt;");
+
+/** A line chart of `series` on linear axes, with a legend. */
+export function lineChart(title: string, xLabel: string, yLabel: string, series: readonly Series[]): string {
+  const W = 700;
+  const H = 400;
+  const L = 60;
+  const R = 240;
+  const T = 40;
+  const B = 50;
+  const all = series.flatMap((s) => s.points);
+  const xMax = niceMax(Math.max(...all.map((p) => p.x)));
+  const yMax = niceMax(Math.max(...all.map((p) => p.y)));
+  const px = (x: number) => (L + (x / xMax) * (W - L - R)).toFixed(1);
+  const py = (y: number) => (H - B - (y / yMax) * (H - T - B)).toFixed(1);
+  const out = [
+    `<svg xmlns="http://www.w3.org/2000/svg" width="${W}" height="${H}" viewBox="0 0 ${W} ${H}" font-family="sans-serif" font-size="12">`,
+    `<rect width="${W}" height="${H}" fill="white"/>`,
+    `<text x="${W / 2}" y="20" text-anchor="middle" font-size="14">${esc(title)}</text>`,
+    `<line x1="${L}" y1="${H - B}" x2="${W - R}" y2="${H - B}" stroke="black"/>`,
+    `<line x1="${L}" y1="${T}" x2="${L}" y2="${H - B}" stroke="black"/>`,
+  ];
+  for (let i = 0; i <= 5; i++) {
+    const x = (xMax * i) / 5;
+    const y = (yMax * i) / 5;
+    out.push(`<text x="${px(x)}" y="${H - B + 16}" text-anchor="middle">${x}</text>`);
+    out.push(`<line x1="${L}" y1="${py(y)}" x2="${W - R}" y2="${py(y)}" stroke="#ddd"/>`);
+    out.push(`<text x="${L - 6}" y="${py(y)}" text-anchor="end" dominant-baseline="middle">${y}</text>`);
+  }
+  out.push(`<text x="${(L + W - R) / 2}" y="${H - 12}" text-anchor="middle">${esc(xLabel)}</text>`);
+  out.push(`<text x="16" y="${(T + H - B) / 2}" text-anchor="middle" transform="rotate(-90 16 ${(T + H - B) / 2})">${esc(yLabel)}</text>`);
+  series.forEach((s, i) => {
+    const pts = [...s.points].sort((a, b) => a.x - b.x);
+    out.push(`<polyline fill="none" stroke="${s.color}" stroke-width="2" points="${pts.map((p) => `${px(p.x)},${py(p.y)}`).join(" ")}"/>`);
+    for (const p of pts) out.push(`<circle cx="${px(p.x)}" cy="${py(p.y)}" r="3" fill="${s.color}"/>`);
+    const ly = T + 10 + i * 20;
+    out.push(`<line x1="${W - R + 15}" y1="${ly}" x2="${W - R + 35}" y2="${ly}" stroke="${s.color}" stroke-width="2"/>`);
+    out.push(`<text x="${W - R + 40}" y="${ly}" dominant-baseline="middle">${esc(s.name)}</text>`);
+  });
+  out.push("</svg>");
+  return `${out.join("\n")}\n`;
+}
+
+/** The plot of BENCHMARKS.md: deploy time against layout size for bulkhead and the baseline. */
+export function timePlot(results: readonly SizeResult[]): string {
+  const pts = (f: (r: SizeResult) => number) => results.map((r) => ({ x: r.qubes, y: f(r) }));
+  return lineChart("Time against layout size", "qubes in the layout", "seconds", [
+    { name: "bulkhead pulumi up", color: "#c0392b", points: pts((r) => r.deployS) },
+    { name: "up, no per-step checkpoints", color: "#e59866", points: pts((r) => r.deployNoCheckpointsS) },
+    { name: "plain virsh (baseline)", color: "#2c3e50", points: pts((r) => r.baseline.deployS) },
+    { name: "no-op pulumi up", color: "#27ae60", points: pts((r) => r.noopS) },
+    { name: "preview + policies", color: "#8e44ad", points: pts((r) => r.offline.previewS) },
+    { name: "bulkhead check", color: "#f39c12", points: pts((r) => r.offline.checkS) },
+  ]);
+}
+
+export interface ReportInput {
+  date: string;
+  durationS: number;
+  machine: Machine;
+  results: SizeResult[];
+  /** Path of the plot, relative to BENCHMARKS.md. */
+  plotPath: string;
+  /** Free text: what was changed and gained, how the figures were taken. */
+  notes: string;
+}
+
+export function renderReport(i: ReportInput): string {
+  const g = goals(i.results);
+  return [
+    "# Benchmarks",
+    "",
+    `Written by \`npm run bench\` on ${i.date} (the whole run took ${secs(i.durationS)}). Every ratio compares two figures taken in the same run on the same lab host.`,
+    "",
+    "## Goals",
+    "",
+    markdownTable([["goal", "target", "measured", "met"], ...g.map((x) => [x.name, x.target, x.figure, x.met ? "met" : "NOT met"])]),
+    "",
+    "## Results",
+    "",
+    markdownTable(resultRows(i.results)),
+    "",
+    `![time against layout size](${i.plotPath})`,
+    "",
+    "## Machine",
+    "",
+    markdownTable([["", ""], ...machineRows(i.machine)]),
+    "",
+    i.notes.trim(),
+    "",
+  ].join("\n");
+}
