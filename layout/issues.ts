@@ -172,8 +172,10 @@ export function friendlyIssues(issue: z.core.$ZodIssue, data: unknown, schema: A
     }
     case "too_small":
       return [{ path, message: sizeMessage(issue, true) }];
-    case "too_big":
-      return [{ path, message: sizeMessage(issue, false) }];
+    case "too_big": {
+      const hint = path[path.length - 1] === "firewall" ? "; merge rules with CIDRs or port ranges" : "";
+      return [{ path, message: sizeMessage(issue, false) + hint }];
+    }
     case "custom":
       return [{ path, message: issue.message }];
     default:

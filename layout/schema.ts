@@ -219,7 +219,8 @@ export const qubeSchema = z.strictObject({
   autostart: z.boolean().optional(),
   private: parsed(parseSize).optional(),
   template_for_dispvms: z.boolean().optional(),
-  firewall: z.array(firewallRuleSchema).optional(),
+  // libvirt's filter priorities (-1000..1000) leave room for 90 rules after anti-spoofing.
+  firewall: z.array(firewallRuleSchema).max(90).optional(),
   uplink: uplinkSchema.optional(),
   devices: z
     .strictObject({
