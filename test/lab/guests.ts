@@ -51,23 +51,24 @@ export class Netns {
   static async create(name: string): Promise<Netns> {
     await sh("ip", ["netns", "add", name]);
     const ns = new Netns(name);
-    await ns.exec("ip", ["link", "set", "lo", "up"]);
+    await ns.inside("ip", ["link", "set", "lo", "up"]);
     return ns;
   }
 
-  exec(cmd: string, args: string[]): Promise<string> {
+  /** Runs a program (argument array, no shell) inside the namespace. */
+  inside(cmd: string, args: string[]): Promise<string> {
     return sh("ip", ["netns", "exec", this.name, cmd, ...args]);
   }
 
   async bridge(name: string, cidr?: string): Promise<void> {
-    await this.exec("ip", ["link", "add", name, "type", "bridge"]);
-    if (cidr !== undefined) await this.exec("ip", ["addr", "add", cidr, "dev", name]);
-    await this.exec("ip", ["link", "set", name, "up"]);
+    await this.inside("ip", ["link", "add", name, "type", "bridge"]);
+    if (cidr !== undefined) await this.inside("ip", ["addr", "add", cidr, "dev", name]);
+    await this.inside("ip", ["link", "set", name, "up"]);
   }
 
   async tap(name: string, bridge: string): Promise<void> {
-    await this.exec("ip", ["tuntap", "add", "dev", name, "mode", "tap"]);
-    await this.exec("ip", ["link", "set", name, "master", bridge, "up"]);
+    await this.inside("ip", ["tuntap", "add", "dev", name, "mode", "tap"]);
+    await this.inside("ip", ["link", "set", name, "master", bridge, "up"]);
   }
 
   spawn(cmd: string, args: string[]): ChildProcess {
