@@ -98,9 +98,35 @@ export function expandRule(rule: FirewallRule, dns: readonly string[] = QUBES_DN
       };
       if (Object.keys(match).length > 0) r.match = match;
       out.push(r);
+      const reply = rule.action === "accept" && proto === "icmp" ? echoReply(rule.icmptype, target) : undefined;
+      if (reply !== undefined) out.push(reply);
     }
   }
   return out;
+}
+
+/** ICMP request types and the type of their answer (echo, timestamp, information, address mask; ICMPv6 echo). */
+const ICMP_REPLIES: Readonly<Record<Family, Readonly<Record<number, number>>>> = {
+  ipv4: { 8: 0, 13: 14, 15: 16, 17: 18 },
+  ipv6: { 128: 129 },
+};
+
+/**
+ * The answer to an accepted ICMP request of one type. libvirt lets replies of
+ * an accepted rule back in by matching the same rule reversed, so a typed rule
+ * (`icmptype: 8`) would only let echo *requests* back in, never the echo
+ * reply (type 0): the ping the rule accepts would go unanswered. This rule
+ * lets in the reply type, on established flows only, from the rule's target.
+ */
+function echoReply(type: number | undefined, target: Target): Omit<NwFilterRule, "priority"> | undefined {
+  const replyType = type === undefined ? undefined : ICMP_REPLIES[target.family][type];
+  if (replyType === undefined) return undefined;
+  const match: NwFilterMatch = { type: replyType, state: "ESTABLISHED" };
+  if (target.address !== undefined) {
+    match.srcipaddr = target.address;
+    match.srcipmask = target.mask;
+  }
+  return { action: "accept", direction: "in", protocol: protocolFor("icmp", target.family), match };
 }
 
 function ruleTargets(rule: FirewallRule, dns: readonly string[]): Target[] {

@@ -83,6 +83,24 @@ describe("expandRule", () => {
     ]);
   });
 
+  it("lets the echo reply of an accepted typed ping back in, from the rule's target, established only", () => {
+    expect(expandRule({ action: "accept", proto: "icmp", icmptype: 8, dsthost: "10.200.0.1" })).toEqual([
+      { action: "accept", direction: "out", protocol: "icmp", match: { dstipaddr: "10.200.0.1", dstipmask: 32, type: 8 } },
+      { action: "accept", direction: "in", protocol: "icmp", match: { type: 0, state: "ESTABLISHED", srcipaddr: "10.200.0.1", srcipmask: 32 } },
+    ]);
+  });
+
+  it("answers typed requests per family: timestamp 13 -> 14 on IPv4, echo 128 -> 129 on IPv6, none for other types", () => {
+    expect(expandRule({ action: "accept", proto: "icmp", icmptype: 13 }).filter((r) => r.direction === "in")).toEqual([
+      { action: "accept", direction: "in", protocol: "icmp", match: { type: 14, state: "ESTABLISHED" } },
+    ]);
+    expect(expandRule({ action: "accept", proto: "icmp", icmptype: 128 }).filter((r) => r.direction === "in")).toEqual([
+      { action: "accept", direction: "in", protocol: "icmpv6", match: { type: 129, state: "ESTABLISHED" } },
+    ]);
+    expect(expandRule({ action: "accept", proto: "icmp", icmptype: 3 }).filter((r) => r.direction === "in")).toEqual([]);
+    expect(expandRule({ action: "accept", proto: "icmp" }).filter((r) => r.direction === "in")).toEqual([]);
+  });
+
   it("maps icmp to an IPv6 host to icmpv6 only, and keeps the comment", () => {
     expect(expandRule({ action: "accept", proto: "icmp", dsthost: "fd00::1/128", comment: "ping" })).toEqual([
       { action: "accept", direction: "out", protocol: "icmpv6", match: { dstipaddr: "fd00::1", dstipmask: 128, comment: "ping" } },
