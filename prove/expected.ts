@@ -253,9 +253,15 @@ function reach(t: Topology, from: string, p: Packet, target: Endpoint): { verdic
     if (fw.verdict === "blocked") return { verdict: "blocked", why: `${from}'s firewall: ${fwWhy}` };
     const owner = t.ownerOf(p.dst);
     if (owner === q.netvm) {
+      // Qubes' netvm input policy: its clients get ICMP answers (and DNS, which
+      // is DNAT-ed and forwarded, never delivered); every other connection to
+      // the provider itself is rejected.
+      if (p.proto !== "icmp") {
+        return { verdict: "blocked", why: `${owner} accepts only ICMP from its clients (its own services are not theirs)` };
+      }
       return t.serves(owner, p)
         ? { verdict: "pass", why: `client of ${owner}, firewall ${fwWhy}` }
-        : { verdict: "blocked", why: `${owner} serves no ${p.proto}/${String(p.port)}` };
+        : { verdict: "blocked", why: `${owner} serves no ${p.proto}` };
     }
     if (owner !== undefined && t.qube(owner)?.netvm === q.netvm) {
       return { verdict: "blocked", why: `${owner} is another client of ${q.netvm}: client ports are isolated and ${q.netvm} forwards only upstream` };

@@ -138,7 +138,7 @@ describe("bulkhead plan", () => {
       "sys-firewall  ProxyVM     lab       sys-net       green   160 MiB  10.137.1.25   10.137.0.0/24  accept all",
       "dvm           AppVM       lab       sys-firewall  red     160 MiB  10.137.0.35   -              accept all",
       "personal      AppVM       lab       sys-firewall  yellow  160 MiB  10.137.0.125  -              accept all",
-      "work          AppVM       lab       sys-firewall  blue    160 MiB  10.137.0.252  -              dns, tcp/80, drop rest",
+      "work          AppVM       lab       sys-firewall  blue    160 MiB  10.137.0.252  -              dns, tcp/80, icmp type 8, drop rest",
       "untrusted     DispVM      dvm       sys-firewall  red     160 MiB  10.138.0.202  -              accept all",
     ]);
     const objectsAt = lines.indexOf("libvirt objects to create (31):");

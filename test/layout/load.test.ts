@@ -105,6 +105,7 @@ describe("stacks/dev.yaml", () => {
       firewall: [
         { action: "accept", specialtarget: "dns" },
         { action: "accept", proto: "tcp", dstports: { start: 80, end: 80 } },
+        { action: "accept", proto: "icmp", icmptype: 8 },
       ],
       devices: noDevices,
       addressing: { ip: "10.137.0.252", prefix: 24, gateway: "10.137.0.1", dns, mac: "52:54:00:89:e8:da" },

@@ -94,11 +94,26 @@ describe("report", () => {
       "lab           -        blocked  blocked  blocked       blocked  blocked   blocked  blocked    blocked  blocked   blocked",
       "sys-net       blocked  -        blocked  blocked       blocked  blocked   blocked  blocked    blocked  pass      pass",
       "vault         blocked  blocked  -        blocked       blocked  blocked   blocked  blocked    blocked  blocked   blocked",
-      "sys-firewall  blocked  pass     blocked  -             blocked  blocked   blocked  blocked    blocked  pass      pass",
-      "dvm           blocked  pass     blocked  pass          -        blocked   blocked  blocked    blocked  pass      pass",
-      "personal      blocked  pass     blocked  pass          blocked  -         blocked  blocked    blocked  pass      pass",
-      "work          blocked  tcp/80   blocked  tcp/80        blocked  blocked   -        blocked    blocked  tcp/80    blocked",
-      "untrusted     blocked  pass     blocked  pass          blocked  blocked   blocked  -          blocked  pass      pass",
+      "sys-firewall  blocked  icmp     blocked  -             blocked  blocked   blocked  blocked    blocked  pass      pass",
+      "dvm           blocked  icmp     blocked  icmp          -        blocked   blocked  blocked    blocked  pass      pass",
+      "personal      blocked  icmp     blocked  icmp          blocked  -         blocked  blocked    blocked  pass      pass",
+      "work          blocked  blocked  blocked  blocked       blocked  blocked   -        blocked    blocked  tcp/80    blocked",
+      "untrusted     blocked  icmp     blocked  icmp          blocked  blocked   blocked  -          blocked  pass      pass",
     ]);
+  });
+});
+
+describe("recheckWaves", () => {
+  it("never boots a source together with one of its destinations; at most `parallel` per wave", () => {
+    const pending = new Map<string, Set<string>>([
+      ["a", new Set(["b", "c", "d"])],
+      ["b", new Set(["c", "d"])],
+      ["c", new Set(["d"])],
+      ["e", new Set(["f"])],
+    ]);
+    expect(recheckWaves(pending, 3)).toEqual([["a", "e"], ["b"], ["c"]]);
+    expect(recheckWaves(new Map([["x", new Set(["y"])], ["y", new Set(["z"])], ["w", new Set(["z"])]]), 2)).toEqual([["x", "w"], ["y"]]);
+    expect(recheckWaves(new Map([["p", new Set(["q"])], ["r", new Set(["q"])], ["s", new Set(["q"])]]), 2)).toEqual([["p", "r"], ["s"]]);
+    expect(recheckWaves(new Map(), 3)).toEqual([]);
   });
 });
