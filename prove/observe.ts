@@ -16,7 +16,7 @@ import { seedFiles } from "../provider/image";
 import { makeIso9660 } from "../provider/iso9660";
 import { virsh, withTempFile } from "../provider/virsh";
 import { expectedFlows, LAB_WORLD, type Flow, type Verdict, type World } from "./expected";
-import { parseProbeResults, planProbes, planStorage, probesDone, probesFile, type ProbeLine, type StorageLine } from "./plan";
+import { parseProbeResults, planProbes, planStorage, probesDone, probesFile, recheckWaves, type ProbeLine, type StorageLine } from "./plan";
 
 export type Observed = Verdict | "unknown";
 
@@ -80,9 +80,9 @@ async function holdAddresses(ns: string, addresses: readonly string[]): Promise<
   const added: string[] = [];
   for (const a of addresses) {
     const r = await ip(["-n", ns, "addr", "add", `${a}/32`, "dev", "lo"]);
-    // "File exists": the host holds it already, which is what the probe needs; leave it.
+    // "File exists" / "Address already assigned": the host holds it already, which is what the probe needs; leave it.
     if (r.ok) added.push(a);
-    else if (!/exists/i.test(r.stderr)) throw new Error(`cannot add ${a} to ${ns}'s loopback: ${r.stderr.trim()}`);
+    else if (!/exists|already assigned/i.test(r.stderr)) throw new Error(`cannot add ${a} to ${ns}'s loopback: ${r.stderr.trim()}`);
   }
   return async () => {
     for (const a of added) await ip(["-n", ns, "addr", "del", `${a}/32`, "dev", "lo"]);
@@ -251,21 +251,33 @@ export async function prove(layout: ResolvedLayout, opts: ObserveOptions = {}): 
   const tmplPath = storage.template === undefined ? undefined : volumePath(lab.host, rootVolumeName(lab.host, storage.template));
   const before = tmplPath !== undefined && existsSync(tmplPath) ? await sha256File(tmplPath) : undefined;
 
-  const observedBy = new Map<string, { observed: Observed; note?: string }>();
-  const windows = new Map<string, Boot>();
+  // Each probe's answer and the end of its source's probe window.
+  const observedBy = new Map<string, { observed: Observed; doneAt: number }>();
+  // When each qube was up (listening): a "blocked" is evidence only if its
+  // destination was up for the last UP_MARGIN_S of the source's probes.
+  const uptime = new Map<string, { from: number; to?: number }[]>();
+  const markDown = (q: string) => {
+    const last = uptime.get(q)?.at(-1);
+    if (last !== undefined && last.to === undefined) last.to = Date.now();
+  };
+  const markUp = (q: string, at: number) => uptime.set(q, [...(uptime.get(q) ?? []), { from: at }]);
+  const upThrough = (q: string, end: number) => (uptime.get(q) ?? []).some((i) => i.from <= end - UP_MARGIN_S * 1000 && (i.to === undefined || i.to >= end));
+  for (const [q, running] of wasRunning) if (running) markUp(q, -Infinity);
   const storageResults: StorageResult[] = [];
   const touched = new Set<string>();
   const probeLines = new Map(plans.map((p) => [p.source, p.probes]));
   const flowById = new Map(flows.map((f) => [f.id, f]));
   const storageLines = (qube: string, boot: 1 | 2) => storage.boots.find((b) => b.qube === qube && b.boot === boot)?.lines ?? [];
 
-  const runBoot = async (qube: string, probes: readonly ProbeLine[], st: readonly StorageLine[], ready: () => void, boot: 1 | 2, together = false) => {
+  const runBoot = async (qube: string, probes: readonly ProbeLine[], st: readonly StorageLine[], ready: () => void, boot: 1 | 2) => {
     touched.add(qube);
     const iso = probeSeedIso(lab.host, qubes.get(qube)!, probesFile(probes, st), deadline);
-    const res = await lab.boot(qube, iso, bootTimeout, ready);
-    // Sources probing together: a destination among them must be up for their "blocked" to count.
-    if (together) windows.set(qube, res);
-    for (const p of probes) observedBy.set(p.flow, { observed: (res.results.get(p.id) as Verdict | undefined) ?? "unknown" });
+    markDown(qube);
+    const res = await lab.boot(qube, iso, bootTimeout, () => {
+      markUp(qube, Date.now());
+      ready();
+    });
+    for (const p of probes) observedBy.set(p.flow, { observed: (res.results.get(p.id) as Verdict | undefined) ?? "unknown", doneAt: res.doneAt });
     for (const l of st) storageResults.push({ ...l, qube, boot, observed: res.results.get(l.id) ?? "missing" });
     progress(`${qube}: ${probes.length} probes, ${st.length} storage checks in ${((res.doneAt - res.readyAt) / 1000).toFixed(0)} s after ready`);
   };
@@ -279,28 +291,58 @@ export async function prove(layout: ResolvedLayout, opts: ObserveOptions = {}): 
       if (qubes.has(to) && !up.has(to)) downAtProbe.set(p.flow, `${to} was not running while ${source} probed it`);
     }
   };
-  const bootProbes = async (q: string, probes: readonly ProbeLine[], st: readonly StorageLine[], ready: () => void, boot: 1 | 2, together = false) => {
+  const bootProbes = async (q: string, probes: readonly ProbeLine[], st: readonly StorageLine[], ready: () => void, boot: 1 | 2) => {
     noteDown(q, probes);
     up.add(q);
-    await runBoot(q, probes, st, ready, boot, together);
+    await runBoot(q, probes, st, ready, boot);
   };
   const stopAll = async (names: readonly string[]) => {
     for (const n of names) {
       touched.add(n);
+      markDown(n);
       await lab.stop(n);
       up.delete(n);
     }
   };
+  /**
+   * A client's "blocked" answer about another client that was not up through
+   * the end of its probes. (Flows to qubes that are down on purpose, a
+   * disposable template while its DispVMs run, keep their "not running" note.)
+   */
+  const unjudged = (flowId: string): boolean => {
+    const o = observedBy.get(flowId);
+    const { from, to } = flowById.get(flowId)!;
+    return o?.observed === "blocked" && clientSet.has(from) && clientSet.has(to) && !upThrough(to, o.doneAt);
+  };
+  const clients = layout.qubes.filter((q) => q.provides === undefined && !dvmTemplates.has(q.name) && chosen(q.name)).map((q) => q.name);
+  const clientSet = new Set(clients);
   const toDvm = (p: ProbeLine) => dvmTemplates.has(flowById.get(p.flow)!.to);
 
   const ns = opts.hostNamespace !== undefined ? opts.hostNamespace : lab.host.uri === LAB_URI && existsSync(`/run/netns/${LAB_NAMESPACE}`) ? LAB_NAMESPACE : null;
   const release = ns === null ? async () => undefined : await holdAddresses(ns, world.hostAddresses);
   try {
-    const clients = layout.qubes.filter((q) => q.provides === undefined && !dvmTemplates.has(q.name) && chosen(q.name)).map((q) => q.name);
     await phase("clients probe", async () => {
       for (const c of clients) up.add(c);
-      await bounded(clients, parallel, (q, ready) => runBoot(q, probeLines.get(q) ?? [], storageLines(q, 1), ready, 1, true));
+      await bounded(clients, parallel, (q, ready) => runBoot(q, probeLines.get(q) ?? [], storageLines(q, 1), ready, 1));
     });
+    // Clients booting in waves cannot judge "blocked" towards clients of later
+    // waves (not up yet): those probes run again, now that every client is up,
+    // in waves that never restart a source together with its destinations.
+    const again = new Map<string, ProbeLine[]>();
+    const pending = new Map<string, Set<string>>();
+    for (const c of clients) {
+      for (const p of (probeLines.get(c) ?? []).filter((x) => unjudged(x.flow))) {
+        again.set(c, [...(again.get(c) ?? []), p]);
+        pending.set(c, (pending.get(c) ?? new Set()).add(flowById.get(p.flow)!.to));
+      }
+    }
+    if (again.size > 0) {
+      await phase(`clients re-probe (${[...again.values()].reduce((n, l) => n + l.length, 0)} flows from ${again.size} clients)`, async () => {
+        for (const wave of recheckWaves(pending, parallel)) {
+          await bounded(wave, parallel, (q, ready) => runBoot(q, again.get(q)!, [], ready, 1));
+        }
+      });
+    }
     const providers = layout.qubes.filter((q) => q.provides !== undefined && chosen(q.name)).map((q) => q.name).reverse();
     const dvmsToBoot = [...dvmTemplates].filter(chosen);
     if (dvmsToBoot.length > 0) {
@@ -344,8 +386,6 @@ export async function prove(layout: ResolvedLayout, opts: ObserveOptions = {}): 
   }
   const after = tmplPath !== undefined && existsSync(tmplPath) ? await sha256File(tmplPath) : undefined;
 
-  // A "blocked" is only evidence if the destination was up during the source's probe window.
-  const restarted = (name: string) => windows.get(name);
   const observedFlows: ObservedFlow[] = flows.map((f) => {
     const byDef = f.address === undefined || layout.templates.some((t) => t.name === f.from);
     if (byDef) {
@@ -355,13 +395,12 @@ export async function prove(layout: ResolvedLayout, opts: ObserveOptions = {}): 
         ? { ...f, observed: "blocked", method: "definition", note: `${who}'s live definition has no network interface` }
         : { ...f, observed: "unknown", method: "definition", note: `${who} has ${n} interface(s) but no address to probe` };
     }
-    const o = observedBy.get(f.id) ?? { observed: "unknown" as const };
-    const out: ObservedFlow = { ...f, observed: o.observed, method: "probe" };
+    const o = observedBy.get(f.id);
+    const out: ObservedFlow = { ...f, observed: o?.observed ?? "unknown", method: "probe" };
     const down = downAtProbe.get(f.id);
     if (down !== undefined) out.note = down;
-    const src = restarted(f.from);
-    const dst = qubes.has(f.to) ? restarted(f.to) : undefined;
-    if (o.observed === "blocked" && src !== undefined && dst !== undefined && dst.readyAt > src.doneAt - UP_MARGIN_S * 1000) {
+    if (unjudged(f.id)) {
+      // A "blocked" is only evidence if the destination was up to answer.
       out.observed = "unknown";
       out.note = `${f.to} was not up for the last ${UP_MARGIN_S} s of ${f.from}'s probes`;
     }

@@ -160,3 +160,22 @@ export function parseProbeResults(log: string): Map<string, string> {
 export function probesDone(log: string): boolean {
   return /bulkhead: probes done/.test(log);
 }
+
+/**
+ * Waves for re-probing what a first pass could not judge: `pending` maps each
+ * source to the destinations it must probe again (they were not up long
+ * enough while it probed). A wave's members boot together while everyone
+ * else keeps running, so no member may be a destination of another member;
+ * each wave holds at most `parallel` sources. Greedy, in the given order.
+ */
+export function recheckWaves(pending: ReadonlyMap<string, ReadonlySet<string>>, parallel: number): string[][] {
+  const waves: string[][] = [];
+  for (const source of pending.keys()) {
+    const fits = (wave: string[]) =>
+      wave.length < parallel && wave.every((other) => !pending.get(other)?.has(source) && !pending.get(source)?.has(other));
+    const wave = waves.find(fits);
+    if (wave === undefined) waves.push([source]);
+    else wave.push(source);
+  }
+  return waves;
+}

@@ -1,7 +1,7 @@
 import { describe, expect, it } from "vitest";
 import { parseLayout } from "../../layout/load";
 import { expectedFlows } from "../../prove/expected";
-import { parseProbeResults, planProbes, planStorage, probesDone, probesFile } from "../../prove/plan";
+import { parseProbeResults, planProbes, planStorage, probesDone, probesFile, recheckWaves } from "../../prove/plan";
 import { cellText, matrix } from "../../prove/report";
 
 const layout = parseLayout(
