@@ -14,6 +14,7 @@ import type {
 import type { z } from "zod";
 import { domainHandler } from "./kinds/domain";
 import { KindHandler, UNKNOWN, changedKeys, unwrapSecrets } from "./kinds/kind";
+import { CreateJournal } from "./journal";
 import { networkHandler } from "./kinds/network";
 import { nwfilterHandler } from "./kinds/nwfilter";
 import { poolHandler } from "./kinds/pool";
@@ -69,7 +70,10 @@ export function checkInputs(schema: z.ZodType<unknown, unknown>, news: unknown):
 export class BulkheadProvider implements Provider {
   readonly version = PROVIDER_VERSION;
 
-  constructor(private readonly handlers: Readonly<Record<string, AnyHandler>> = HANDLERS) {}
+  constructor(
+    private readonly handlers: Readonly<Record<string, AnyHandler>> = HANDLERS,
+    private readonly journal: CreateJournal = new CreateJournal(),
+  ) {}
 
   private handler(urn: pulumi.URN): AnyHandler {
     const type = typeOfUrn(urn);
@@ -103,7 +107,8 @@ export class BulkheadProvider implements Provider {
 
   async create(urn: pulumi.URN, inputs: unknown): Promise<CreateResult> {
     const h = this.handler(urn);
-    return h.create(this.parse(h, urn, inputs));
+    const parsed = this.parse(h, urn, inputs) as Record<string, unknown>;
+    return this.journal.around(urn, typeOfUrn(urn), parsed, () => h.create(parsed));
   }
 
   async read(id: pulumi.ID, urn: pulumi.URN, props?: unknown): Promise<ReadResult> {

@@ -6,12 +6,16 @@ import { execFile, spawn } from "node:child_process";
 import { existsSync, mkdirSync, readdirSync, readFileSync, rmSync, statSync } from "node:fs";
 import { hostname } from "node:os";
 import { delimiter, join, resolve } from "node:path";
+import { JOURNAL_DIR_ENV, journalKey, journalsOf, readJournal, unfinishedCreates } from "../provider/journal";
 import { unwrapSecrets } from "../provider/kinds/kind";
 import { HANDLERS } from "../provider/provider";
 import { isNotFound, virsh } from "../provider/virsh";
 
 /** The checkout (dist/scripts/pulumi.js and scripts/pulumi.ts both sit two levels down). */
 export const REPO = resolve(__dirname, "..", existsSync(resolve(__dirname, "..", "package.json")) ? "" : "..");
+
+/** The Pulumi project's name (Pulumi.yaml), the second part of every URN. */
+export const PROJECT = "bulkhead";
 
 /** Project-owned working directory (gitignored): state, PULUMI_HOME, pictures. */
 export const WORK_DIR = join(REPO, ".bulkhead");
@@ -31,6 +35,30 @@ export interface Engine {
 /** The backend: BULKHEAD_BACKEND_URL (from `extra`, then our environment), else file:// under .bulkhead. */
 export function backendUrl(extra: Record<string, string> = {}): string {
   return extra["BULKHEAD_BACKEND_URL"] ?? process.env["BULKHEAD_BACKEND_URL"] ?? `file://${join(WORK_DIR, "state")}`;
+}
+
+/** Where the provider journals its creates (provider/journal.ts): next to the state it complements. */
+export function journalDir(extra: Record<string, string> = {}): string {
+  const backend = backendUrl(extra);
+  return backend.startsWith("file://") ? join(backend.slice("file://".length), ".bulkhead-journal") : join(WORK_DIR, "journal");
+}
+
+/**
+ * Whether the engine checkpoints the whole state after every step (Pulumi's
+ * default) or once at the end of a run (`PULUMI_SKIP_CHECKPOINTS`). The file
+ * backend rewrites and re-verifies the entire state at each checkpoint, a cost
+ * that grows with the square of the layout: at 200 qubes it made the deploy
+ * 5x slower than libvirt. bulkhead skips them and keeps crash safety with the
+ * provider's create journal instead; BULKHEAD_CHECKPOINTS=every-step restores
+ * Pulumi's behaviour. An engine that stops normally (success, failure, Ctrl-C)
+ * still writes its state; only a killed one loses it, and then the journal
+ * says what to remove.
+ */
+export function checkpointEnv(extra: Record<string, string> = {}): Record<string, string> {
+  const mode = extra["BULKHEAD_CHECKPOINTS"] ?? process.env["BULKHEAD_CHECKPOINTS"] ?? "end-of-run";
+  if (mode === "every-step") return { PULUMI_SKIP_CHECKPOINTS: "false" };
+  if (mode !== "end-of-run") throw new Error(`BULKHEAD_CHECKPOINTS=${mode}: use end-of-run (the default) or every-step`);
+  return { PULUMI_SKIP_CHECKPOINTS: "true" };
 }
 
 let cachedEngineDir: string | undefined;
@@ -71,6 +99,8 @@ export async function engine(extra: Record<string, string> = {}): Promise<Engine
     PULUMI_SKIP_UPDATE_CHECK: "true",
     PULUMI_DISABLE_AUTOMATIC_PLUGIN_ACQUISITION: "true",
     PULUMI_SUPPRESS_COPILOT_LINK: "true",
+    [JOURNAL_DIR_ENV]: journalDir(extra),
+    ...checkpointEnv(extra),
   });
   Object.assign(env, extra);
   return { dir: dir.split(delimiter)[0] ?? dir, env };
@@ -113,7 +143,11 @@ export async function pulumi(args: readonly string[], opts: PulumiOptions = {}):
       if (opts.stream !== false) process.stderr.write(d);
     });
     child.on("error", rej);
-    child.on("close", (code, signal) => res({ code, signal, stdout, stderr }));
+    child.on("close", (code, signal) => {
+      // An engine that exited on its own wrote its state: its journal has served.
+      if (signal === null && child.pid !== undefined) dropJournals(eng.env[JOURNAL_DIR_ENV] ?? "", child.pid);
+      res({ code, signal, stdout, stderr });
+    });
   });
 }
 
@@ -142,6 +176,12 @@ export function capture(file: string, args: readonly string[], timeoutMs = 60_00
   });
 }
 
+/** Removes the journals of one engine run (every stack it touched). */
+function dropJournals(dir: string, enginePid: number): void {
+  if (dir === "" || !existsSync(dir)) return;
+  for (const f of readdirSync(dir).filter((n) => n.endsWith(`.${enginePid}.jsonl`))) rmSync(join(dir, f), { force: true });
+}
+
 /** Where the local backend keeps a stack's lock files. */
 function lockDir(stack: string, extra: Record<string, string> = {}): string | undefined {
   const backend = backendUrl(extra);
@@ -168,10 +208,13 @@ const REMOVAL_ORDER = ["bulkhead:libvirt:Domain", "bulkhead:libvirt:Volume", "bu
 
 /**
  * Makes a stack whose engine was killed mid-run deployable again: removes the
- * lock a dead engine left (same host, process gone), removes from the host each
- * object whose creation was under way (it never reached the state, and may be
- * half-made: a partial image upload must not be adopted), then clears the
- * pending operations. Returns what it did; nothing when the stack is clean.
+ * lock a dead engine left (same host, process gone); removes from the host each
+ * object whose creation the state does not hold — journaled by the provider of
+ * a dead engine (provider/journal.ts), or a pending create when checkpoints
+ * were on — since it may be half-made (a partial image upload must not be
+ * adopted); then refreshes the state from the host, which also forgets what
+ * the killed run deleted and reads what it changed. Returns what it did;
+ * nothing when the stack is clean.
  */
 export async function recoverInterrupted(stack: string, opts: PulumiOptions = {}): Promise<string[]> {
   const did: string[] = [];
@@ -186,25 +229,44 @@ export async function recoverInterrupted(stack: string, opts: PulumiOptions = {}
     }
   }
   did.push(...repairCheckpointFiles(stack, opts.env));
+  const journals = journalsOf(journalDir(opts.env), journalKey(`urn:pulumi:${stack}::${PROJECT}::`)).filter((j) => !alive(j.enginePid));
   const exported = await mustPulumi(["stack", "export", "--stack", stack], { ...opts, stream: false });
-  const deployment = (JSON.parse(exported.stdout) as { deployment?: { pending_operations?: PendingOperation[] } }).deployment;
-  const creating = (deployment?.pending_operations ?? []).filter((op) => op.type === "creating");
-  if ((deployment?.pending_operations ?? []).length === 0) return did;
-  creating.sort((a, b) => REMOVAL_ORDER.indexOf(a.resource.type) - REMOVAL_ORDER.indexOf(b.resource.type));
-  for (const op of creating) {
-    const handler = HANDLERS[op.resource.type];
+  const deployment = (JSON.parse(exported.stdout) as { deployment?: { pending_operations?: PendingOperation[]; resources?: { urn: string }[] } })
+    .deployment;
+  const pending = deployment?.pending_operations ?? [];
+  if (pending.length === 0 && journals.length === 0) return did;
+
+  const inState = new Set((deployment?.resources ?? []).map((r) => r.urn));
+  const orphans = new Map<string, Orphan>();
+  for (const op of pending.filter((o) => o.type === "creating")) {
+    orphans.set(op.resource.urn, { type: op.resource.type, id: op.resource.id ?? "", inputs: unwrapSecrets(op.resource.inputs ?? {}) as Record<string, unknown> });
+  }
+  for (const j of journals) {
+    for (const e of unfinishedCreates(readJournal(j.file))) {
+      if (!inState.has(e.urn) && !orphans.has(e.urn) && e.type !== undefined) orphans.set(e.urn, { type: e.type, id: e.id ?? "", inputs: e.inputs ?? {} });
+    }
+  }
+  const order = [...orphans.values()].sort((a, b) => REMOVAL_ORDER.indexOf(a.type) - REMOVAL_ORDER.indexOf(b.type));
+  for (const o of order) {
+    const handler = HANDLERS[o.type];
     if (handler === undefined) continue;
-    const inputs = unwrapSecrets(op.resource.inputs ?? {}) as Record<string, unknown>;
-    if (op.resource.type === "bulkhead:libvirt:Pool" && !(await poolIsEmpty(String(inputs["uri"]), String(inputs["name"])))) {
+    if (o.type === "bulkhead:libvirt:Pool" && !(await poolIsEmpty(String(o.inputs["uri"]), String(o.inputs["name"])))) {
       // Someone's pool (adopted) or one still holding volumes: leave it; create adopts it.
       continue;
     }
-    await handler.delete(op.resource.id ?? "", { ...inputs, adopted: false });
-    did.push(`removed half-made ${op.resource.type.split(":").pop()} ${String(inputs["name"])}`);
+    await handler.delete(o.id, { ...o.inputs, adopted: false });
+    did.push(`removed ${o.type.split(":").pop()} ${String(o.inputs["name"])}, which the interrupted run made and its state does not hold`);
   }
   await mustPulumi(["refresh", "--yes", "--clear-pending-creates", "--stack", stack], { ...opts, stream: false });
-  did.push(`cleared ${deployment?.pending_operations?.length ?? 0} pending operation(s)`);
+  for (const j of journals) rmSync(j.file, { force: true });
+  did.push(`refreshed the state from the host (${pending.length} pending operation(s) cleared)`);
   return did;
+}
+
+interface Orphan {
+  type: string;
+  id: string;
+  inputs: Record<string, unknown>;
 }
 
 /**

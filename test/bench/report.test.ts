@@ -10,7 +10,7 @@ function result(qubes: number, over: Partial<SizeResult> = {}): SizeResult {
     baseline: { deployS: 40, calls: 1000 },
     handlersS: 44,
     deployS: 50,
-    deployNoCheckpointsS: 42,
+    deployEveryStepS: 42,
     noopS: 4,
     change: { seconds: 3.25, touched: ["nwfilter bench-200-work-1-fw"], engineChanges: { same: 963, update: 1 } },
     offline: { checkS: 2, previewS: 50 },

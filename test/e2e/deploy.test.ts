@@ -242,7 +242,10 @@ describe.skipIf(reason !== undefined).sequential(`deploying a layout to the lab 
 
     const did = await recoverInterrupted(stack, { env: engineEnv });
     expect(did).toContain(`removed the lock of engine pid ${pid}, which is gone`);
-    expect(did[did.length - 1]).toMatch(/^cleared \d+ pending operation\(s\)$/);
+    // The engine ran without per-step checkpoints: the state holds none of a1..a3, and the
+    // provider's journal names what the killed run had made (at least the object seen above).
+    expect(did.filter((l) => /-a\d/.test(l) && l.startsWith("removed ")).length).toBeGreaterThan(0);
+    expect(did[did.length - 1]).toBe("refreshed the state from the host (0 pending operation(s) cleared)");
     const r = await up();
     expect(r.code, text(r)).toBe(0);
     expect(await hostObjects()).toEqual(expectedObjects(grown));
