@@ -1,9 +1,9 @@
-// The `bulkhead` command: the thin shell around loading, simulating and
+// The `bulkhead` command: the thin shell around loading, planning and
 // rendering. Every outcome becomes an exit status and a message; no stack
 // trace reaches the user unless BULKHEAD_DEBUG asks for it.
 import { writeFileSync } from "node:fs";
 import { Command, CommanderError, InvalidArgumentError, Option } from "commander";
-import type { SimulatedResource } from "../components/simulate";
+import { planLayout } from "../components/plan";
 import { LayoutError } from "../layout/errors";
 import { loadLayout } from "../layout/load";
 import type { LayoutIssue, ResolvedLayout } from "../layout/model";
@@ -18,15 +18,6 @@ const EXIT_INVALID = 2;
 
 /** A failure the user can fix (a file that cannot be written); printed without "internal error". */
 class UserError extends Error {}
-
-/**
- * Loaded on first use: the Pulumi runtime takes about a second to import, and
- * an invalid layout (or --help) should not wait for it.
- */
-async function simulate(layout: ResolvedLayout): Promise<SimulatedResource[]> {
-  const { simulateLayout } = await import("../components/simulate.js");
-  return simulateLayout(layout);
-}
 
 /** The layout, or the issues that make it unusable. */
 function load(path: string): { layout: ResolvedLayout } | { issues: LayoutIssue[] } {
@@ -44,7 +35,7 @@ async function check(path: string, opts: { json?: boolean }): Promise<number> {
   if ("issues" in loaded) {
     report = invalidReport(path, loaded.issues);
   } else {
-    const resources = await simulate(loaded.layout);
+    const resources = planLayout(loaded.layout);
     report = validReport(path, {
       qubes: loaded.layout.qubes.length,
       resources: resources.filter((r) => r.custom).length,
@@ -70,7 +61,7 @@ function reportInvalid(path: string, issues: LayoutIssue[]): number {
 async function plan(path: string): Promise<number> {
   const loaded = load(path);
   if ("issues" in loaded) return reportInvalid(path, loaded.issues);
-  const resources = await simulate(loaded.layout);
+  const resources = planLayout(loaded.layout);
   process.stdout.write(formatPlan(loaded.layout, resources));
   return 0;
 }

@@ -3,33 +3,13 @@
 import { createHash } from "node:crypto";
 import * as pulumi from "@pulumi/pulumi";
 import type { ResolvedHost, ResolvedLayout } from "../layout/model";
-import { checkWiring, Layout } from "./layout";
+import { Layout } from "./layout";
 import { volumePath } from "./naming";
+import { SIM_LAYOUT, SIM_PROJECT, SIM_STACK, type SimulatedResource, type SimulateOptions } from "./plan";
+import { checkWiring } from "./wiring";
 
-export interface SimulatedResource {
-  /** Type token, e.g. `bulkhead:libvirt:Domain` or `bulkhead:qubes:AppVM`. */
-  type: string;
-  /** Logical (Pulumi) name. */
-  name: string;
-  urn: string;
-  /** URN of the parent; absent for the stack itself. */
-  parent?: string;
-  /** Resolved inputs as the provider would receive them (`{}` for components). */
-  inputs: Record<string, unknown>;
-  /** true for libvirt resources, false for components and the stack. */
-  custom: boolean;
-  /** URNs it waits for (`dependsOn`, and resources whose outputs its inputs use), sorted. */
-  dependencies: string[];
-}
-
-export interface SimulateOptions {
-  /** libvirt URI overriding `host.uri`. */
-  uri?: string;
-}
-
-/** Mocked stack identity; it appears in every URN. */
-export const SIM_PROJECT = "bulkhead";
-export const SIM_STACK = "simulate";
+// Defined with planLayout, which needs them without the SDK; still exported from here.
+export { SIM_PROJECT, SIM_STACK, type SimulatedResource, type SimulateOptions };
 
 // Pulumi's runtime state is process-global, so runs are queued, never overlapped.
 let queue: Promise<unknown> = Promise.resolve();
@@ -47,7 +27,7 @@ export function simulateLayout(layout: ResolvedLayout, opts: SimulateOptions = {
   } catch (err) {
     return Promise.reject(err);
   }
-  return simulateProgram(() => ({ qubes: new Layout("bulkhead", { layout, uri: opts.uri }).qubes }), host).then((s) => s.resources);
+  return simulateProgram(() => ({ qubes: new Layout(SIM_LAYOUT, { layout, uri: opts.uri }).qubes }), host).then((s) => s.resources);
 }
 
 export interface Simulation {

@@ -1,13 +1,12 @@
 import * as pulumi from "@pulumi/pulumi";
 import type { ResolvedHost, ResolvedTemplate } from "../layout/model";
-import { domainArgs, rootDisk, seedDisk } from "./domain";
-import { compileFirewall } from "./firewall";
 import { Domain, NwFilter, Volume } from "./libvirt/resources";
-import type { DomainArgs, NwFilterArgs } from "./libvirt/types";
-import { filterName, rootVolumeName, seedVolumeName, volumePath } from "./naming";
-import { templateNics } from "./nics";
 import { templateSeed } from "./seed";
+import { templateDomainArgs, templateFilterArgs } from "./template";
 import { rootVolumeArgs, seedVolumeArgs } from "./volumes";
+
+// Moved to template.ts (no Pulumi there); still exported from here.
+export { templateDomainArgs, templateFilterArgs };
 
 export interface TemplateVMArgs {
   /** Host the template lives on (its `uri` already overridden where asked). */
@@ -47,30 +46,4 @@ export class TemplateVM extends pulumi.ComponentResource {
     this.domain = new Domain(`${name}-domain`, templateDomainArgs(host, args.layoutSource, template), { parent: this, dependsOn });
     this.registerOutputs({ domain: this.domain, root: this.root });
   }
-}
-
-export function templateDomainArgs(host: ResolvedHost, layout: string, template: ResolvedTemplate): DomainArgs {
-  return domainArgs({
-    host,
-    layout,
-    name: template.name,
-    class: "TemplateVM",
-    netvm: template.netvm,
-    label: template.label,
-    memory: template.memory,
-    vcpus: template.vcpus,
-    boot: template.boot,
-    disks: [
-      rootDisk(volumePath(host, rootVolumeName(host, template.name)), template.format, false),
-      seedDisk(volumePath(host, seedVolumeName(host, template.name))),
-    ],
-    interfaces: templateNics(host, template).map((n) => n.iface),
-    autostart: false,
-    running: false,
-  });
-}
-
-/** Qubes' default rule (accept) for a template that was given a netvm anyway. */
-export function templateFilterArgs(host: ResolvedHost, template: ResolvedTemplate): NwFilterArgs {
-  return compileFirewall({ uri: host.uri, name: filterName(host, template.name), rules: [{ action: "accept" }] });
 }

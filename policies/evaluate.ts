@@ -3,7 +3,7 @@
 // wrappers run, with the same levels and configuration.
 import type { EnforcementLevel } from "@pulumi/policy";
 import type { HostModel } from "./model";
-import { rules } from "./pack";
+import { rules } from "./ruleset";
 
 export interface Violation {
   policy: string;

@@ -2,6 +2,7 @@
 // resource served by the `bulkhead` provider plugin (provider/), typed
 // `bulkhead:libvirt:<Kind>` so policies can tell them apart.
 import * as pulumi from "@pulumi/pulumi";
+import { DOMAIN_TYPE, NETWORK_TYPE, NWFILTER_TYPE, POOL_TYPE, VOLUME_TYPE } from "./tokens";
 import type {
   DomainArgs,
   NetworkArgs,
@@ -14,7 +15,7 @@ import type {
 export type Inputs<T> = { [K in keyof T]: pulumi.Input<T[K]> };
 
 export class Pool extends pulumi.CustomResource {
-  static readonly __pulumiType = "bulkhead:libvirt:Pool";
+  static readonly __pulumiType = POOL_TYPE;
   declare readonly name: pulumi.Output<string>;
   declare readonly target: pulumi.Output<{ path: string }>;
 
@@ -24,7 +25,7 @@ export class Pool extends pulumi.CustomResource {
 }
 
 export class Volume extends pulumi.CustomResource {
-  static readonly __pulumiType = "bulkhead:libvirt:Volume";
+  static readonly __pulumiType = VOLUME_TYPE;
   declare readonly name: pulumi.Output<string>;
   declare readonly pool: pulumi.Output<string>;
   /** Path of the volume on the host. */
@@ -37,7 +38,7 @@ export class Volume extends pulumi.CustomResource {
 }
 
 export class Network extends pulumi.CustomResource {
-  static readonly __pulumiType = "bulkhead:libvirt:Network";
+  static readonly __pulumiType = NETWORK_TYPE;
   declare readonly name: pulumi.Output<string>;
   declare readonly uuid: pulumi.Output<string>;
   /** Bridge device libvirt gave the network. */
@@ -49,7 +50,7 @@ export class Network extends pulumi.CustomResource {
 }
 
 export class NwFilter extends pulumi.CustomResource {
-  static readonly __pulumiType = "bulkhead:libvirt:NwFilter";
+  static readonly __pulumiType = NWFILTER_TYPE;
   declare readonly name: pulumi.Output<string>;
 
   constructor(name: string, args: Inputs<NwFilterArgs>, opts?: pulumi.CustomResourceOptions) {
@@ -58,7 +59,7 @@ export class NwFilter extends pulumi.CustomResource {
 }
 
 export class Domain extends pulumi.CustomResource {
-  static readonly __pulumiType = "bulkhead:libvirt:Domain";
+  static readonly __pulumiType = DOMAIN_TYPE;
   declare readonly name: pulumi.Output<string>;
   /** UUID libvirt gave the domain (kept across updates). */
   declare readonly uuid: pulumi.Output<string>;

@@ -1,0 +1,37 @@
+// The Layout's own pure pieces: the reference check it runs before creating
+// anything, and the pool's inputs. Kept free of the Pulumi SDK so that
+// planLayout (components/plan.ts) can use them without loading it.
+import type { ResolvedHost, ResolvedLayout, ResolvedQube } from "../layout/model";
+import type { PoolArgs } from "./libvirt/types";
+
+/**
+ * Throws unless every reference the components wire can be wired: templates
+ * exist, each netvm is a provider declared earlier (a template's may come
+ * later), a DispVM's template is an AppVM declared earlier. The loader
+ * guarantees this; checking first keeps a hand-built layout from failing
+ * halfway through a Pulumi run.
+ */
+export function checkWiring(layout: ResolvedLayout): void {
+  const templates = new Set(layout.templates.map((t) => t.name));
+  const providers = new Set(layout.qubes.filter((q) => q.provides !== undefined).map((q) => q.name));
+  for (const t of layout.templates) {
+    if (t.netvm !== null && !providers.has(t.netvm)) {
+      throw new Error(`templates.${t.name}.netvm: ${t.netvm} is not a qube that provides network`);
+    }
+  }
+  const seen = new Map<string, ResolvedQube>();
+  for (const q of layout.qubes) {
+    if (!templates.has(q.rootTemplate)) throw new Error(`qubes.${q.name}.template: ${q.rootTemplate} is not a template`);
+    if (q.netvm !== null && seen.get(q.netvm)?.provides === undefined) {
+      throw new Error(`qubes.${q.name}.netvm: ${q.netvm} is not a qube declared before it that provides network`);
+    }
+    if (q.class === "DispVM" && (seen.get(q.template)?.class !== "AppVM" || seen.get(q.template)?.privateBytes === undefined)) {
+      throw new Error(`qubes.${q.name}.template: ${q.template} is not an AppVM declared before it`);
+    }
+    seen.set(q.name, q);
+  }
+}
+
+export function poolArgs(host: ResolvedHost): PoolArgs {
+  return { uri: host.uri, name: host.pool, type: "dir", target: { path: host.poolPath }, autostart: true };
+}
