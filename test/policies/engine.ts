@@ -188,7 +188,7 @@ export function writePolicyConfig(name: string, config: Record<string, unknown>)
 /**
  * A project directory outside the repository, so stack files land in the temp dir and not in
  * stacks/: the repo's Pulumi.yaml without stackConfigDir, its plugin path made absolute, and
- * the program and its packages linked in (Node follows the links back to the repo's sources).
+ * the program (compiled in dist/) and its packages linked in (Node follows the links back to the repo).
  */
 export function makeProject(dir: string): void {
   fs.mkdirSync(dir, { recursive: true });
@@ -199,7 +199,7 @@ export function makeProject(dir: string): void {
   delete doc.stackConfigDir;
   for (const p of doc.plugins?.providers ?? []) p.path = path.resolve(repo, p.path);
   fs.writeFileSync(path.join(dir, "Pulumi.yaml"), YAML.stringify(doc));
-  for (const f of ["index.ts", "package.json", "tsconfig.json", "node_modules"]) {
+  for (const f of ["dist", "package.json", "tsconfig.json", "node_modules"]) {
     fs.symlinkSync(path.join(repo, f), path.join(dir, f));
   }
 }
