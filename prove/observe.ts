@@ -264,6 +264,8 @@ export async function prove(layout: ResolvedLayout, opts: ObserveOptions = {}): 
   const upThrough = (q: string, end: number) => (uptime.get(q) ?? []).some((i) => i.from <= end - UP_MARGIN_S * 1000 && (i.to === undefined || i.to >= end));
   for (const [q, running] of wasRunning) if (running) markUp(q, -Infinity);
   const storageResults: StorageResult[] = [];
+  /** Flows that must pass, probed a second time after the first try was blocked. */
+  const retried = new Set<string>();
   const touched = new Set<string>();
   const probeLines = new Map(plans.map((p) => [p.source, p.probes]));
   const flowById = new Map(flows.map((f) => [f.id, f]));
@@ -312,6 +314,8 @@ export async function prove(layout: ResolvedLayout, opts: ObserveOptions = {}): 
   const unjudged = (flowId: string): boolean => {
     const o = observedBy.get(flowId);
     const { from, to } = flowById.get(flowId)!;
+    // A source without a network interface reaches nothing, whoever is up.
+    if (ifaceCount.get(from) === 0) return false;
     return o?.observed === "blocked" && clientSet.has(from) && clientSet.has(to) && !upThrough(to, o.doneAt);
   };
   const clients = layout.qubes.filter((q) => q.provides === undefined && !dvmTemplates.has(q.name) && chosen(q.name)).map((q) => q.name);
@@ -340,6 +344,27 @@ export async function prove(layout: ResolvedLayout, opts: ObserveOptions = {}): 
       await phase(`clients re-probe (${[...again.values()].reduce((n, l) => n + l.length, 0)} flows from ${again.size} clients)`, async () => {
         for (const wave of recheckWaves(pending, parallel)) {
           await bounded(wave, parallel, (q, ready) => runBoot(q, again.get(q)!, [], ready, 1));
+        }
+      });
+    }
+    // A flow that must pass but was blocked while clients booted around it (a
+    // dozen emulated guests on two cores: the providers forwarding it starve)
+    // gets one more try now that the clients are up and idle. Only "must pass"
+    // flows are retried, so a retry can never hide an opened flow; the report
+    // says which flows needed it.
+    const retry = new Map<string, ProbeLine[]>();
+    const retryTo = new Map<string, Set<string>>();
+    for (const c of clients) {
+      for (const p of (probeLines.get(c) ?? []).filter((x) => flowById.get(x.flow)!.expect === "pass" && observedBy.get(x.flow)?.observed === "blocked")) {
+        retry.set(c, [...(retry.get(c) ?? []), p]);
+        retryTo.set(c, (retryTo.get(c) ?? new Set()).add(flowById.get(p.flow)!.to));
+        retried.add(p.flow);
+      }
+    }
+    if (retry.size > 0) {
+      await phase(`clients retry (${retried.size} flows that must pass, from ${retry.size} clients)`, async () => {
+        for (const wave of recheckWaves(retryTo, parallel)) {
+          await bounded(wave, parallel, (q, ready) => runBoot(q, retry.get(q)!, [], ready, 1));
         }
       });
     }
@@ -399,6 +424,7 @@ export async function prove(layout: ResolvedLayout, opts: ObserveOptions = {}): 
     const out: ObservedFlow = { ...f, observed: o?.observed ?? "unknown", method: "probe" };
     const down = downAtProbe.get(f.id);
     if (down !== undefined) out.note = down;
+    if (retried.has(f.id)) out.note = `blocked at the first try, while other qubes booted; ${out.observed === "pass" ? "passed" : "blocked again"} on a retry`;
     if (unjudged(f.id)) {
       // A "blocked" is only evidence if the destination was up to answer.
       out.observed = "unknown";
