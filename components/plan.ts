@@ -128,12 +128,7 @@ class Registrations {
   }
 
   custom(type: string, name: string, parent: SimulatedResource, inputs: object, dependsOn: SimulatedResource[]): SimulatedResource {
-    return this.wired(type, name, parent, wire(inputs) as Record<string, unknown>, dependsOn);
-  }
-
-  /** A custom resource whose inputs are already in wire form. */
-  wired(type: string, name: string, parent: SimulatedResource, inputs: Record<string, unknown>, dependsOn: SimulatedResource[]): SimulatedResource {
-    return this.add(type, name, parent, inputs, true, dependsOn);
+    return this.add(type, name, parent, wire(inputs) as Record<string, unknown>, true, dependsOn);
   }
 
   /** The records sorted by URN, each with its dependencies deduplicated and sorted (as simulate.ts records them). */

@@ -1,10 +1,11 @@
 // End to end: the real Pulumi engine (built by scripts/engine.sh) runs a toy TypeScript program
 // and a policy pack through bulkhead's language host, on a local file backend in a temp dir.
-import { execFile, spawn } from "node:child_process";
+import { execFile } from "node:child_process";
 import * as fs from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
 import { promisify } from "node:util";
+import { runCaptured, type Result } from "../helpers/spawn";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 
 const repo = path.resolve(__dirname, "..", "..");
@@ -30,11 +31,6 @@ function skipReason(): string | undefined {
 }
 const reason = skipReason();
 
-interface Result {
-  code: number | null;
-  stdout: string;
-  stderr: string;
-}
 
 interface EngineEvent {
   policyEvent?: { policyName: string; enforcementLevel: string; resourceUrn: string; message: string };
@@ -46,15 +42,7 @@ let engineDir = "";
 let env: Record<string, string> = {};
 
 function run(file: string, args: string[], cwd: string, extraEnv: Record<string, string> = {}): Promise<Result> {
-  return new Promise((resolve, reject) => {
-    const child = spawn(file, args, { cwd, env: { ...env, ...extraEnv }, stdio: ["ignore", "pipe", "pipe"] });
-    let stdout = "";
-    let stderr = "";
-    child.stdout.on("data", (d: Buffer) => (stdout += d.toString()));
-    child.stderr.on("data", (d: Buffer) => (stderr += d.toString()));
-    child.on("error", reject);
-    child.on("close", (code) => resolve({ code, stdout, stderr }));
-  });
+  return runCaptured(file, args, cwd, { ...env, ...extraEnv });
 }
 
 const project = (): string => path.join(work, "project");

@@ -1,12 +1,12 @@
 // The Pulumi program as the engine runs it: compiled (package.json's main, dist/index.js, with
 // Pulumi.yaml's `typescript: false`), in the project directory, without the SDK's per-resource
 // debug messages, and never from a dist/ older than its sources.
-import { spawn } from "node:child_process";
 import * as fs from "node:fs";
 import { createRequire } from "node:module";
 import * as os from "node:os";
 import * as path from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { runCaptured, type Result } from "../helpers/spawn";
 import { engineEnv, makeProject, NOWHERE, repo, skipReason } from "../policies/engine";
 
 // The SDK as the program loads it (CommonJS, not vitest's ES module view of it).
@@ -25,11 +25,6 @@ describe("the SDK internals index.ts replaces are where the pinned SDK has them"
   });
 });
 
-interface Result {
-  code: number | null;
-  stdout: string;
-  stderr: string;
-}
 
 interface EngineEvent {
   diagnosticEvent?: { severity: string; message: string };
@@ -42,15 +37,7 @@ describe.skipIf(reason !== undefined)(`the compiled program under the engine${re
   let env: Record<string, string> = {};
 
   function run(args: string[], cwd: string, extraEnv: Record<string, string> = {}): Promise<Result> {
-    return new Promise((resolve, reject) => {
-      const child = spawn("pulumi", [...args, "--non-interactive"], { cwd, env: { ...env, ...extraEnv }, stdio: ["ignore", "pipe", "pipe"] });
-      let stdout = "";
-      let stderr = "";
-      child.stdout.on("data", (d: Buffer) => (stdout += d.toString()));
-      child.stderr.on("data", (d: Buffer) => (stderr += d.toString()));
-      child.on("error", reject);
-      child.on("close", (code) => resolve({ code, stdout, stderr }));
-    });
+    return runCaptured("pulumi", [...args, "--non-interactive"], cwd, { ...env, ...extraEnv });
   }
 
   async function ok(args: string[], cwd: string): Promise<void> {

@@ -1,13 +1,14 @@
 // Shared by the engine tests of the policy pack: a project directory outside the
 // repository, a local-backend environment with the pinned engine, fresh stacks
 // and previews read from the engine's streaming JSON events.
-import { execFile, spawn } from "node:child_process";
+import { execFile } from "node:child_process";
 import * as fs from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
 import { promisify } from "node:util";
 import { expect } from "vitest";
 import YAML from "yaml";
+import { runCaptured, type Result } from "../helpers/spawn";
 import { loadLayout } from "../../layout/load";
 
 export const repo = path.resolve(__dirname, "..", "..");
@@ -29,11 +30,6 @@ export function skipReason(): string | undefined {
   return fs.existsSync(path.join(engineCache(), "pulumi")) ? undefined : `no Pulumi CLI in ${engineCache()}: run scripts/engine.sh first`;
 }
 
-interface Result {
-  code: number | null;
-  stdout: string;
-  stderr: string;
-}
 
 interface PolicyEvent {
   policyName: string;
@@ -65,15 +61,7 @@ export async function setUpEngine(): Promise<string> {
 }
 
 function run(file: string, args: string[], cwd: string, extraEnv: Record<string, string> = {}): Promise<Result> {
-  return new Promise((resolve, reject) => {
-    const child = spawn(file, args, { cwd, env: { ...env, ...extraEnv }, stdio: ["ignore", "pipe", "pipe"] });
-    let stdout = "";
-    let stderr = "";
-    child.stdout.on("data", (d: Buffer) => (stdout += d.toString()));
-    child.stderr.on("data", (d: Buffer) => (stderr += d.toString()));
-    child.on("error", reject);
-    child.on("close", (code) => resolve({ code, stdout, stderr }));
-  });
+  return runCaptured(file, args, cwd, { ...env, ...extraEnv });
 }
 
 const project = (): string => path.join(work, "project");
