@@ -1,5 +1,5 @@
 // qvm-firewall rules -> libvirt nwfilter. The host enforces a qube's egress
-// rules on the qube's own port (see shared/reference/qubes.md), so a
+// rules on the qube's own port (Qubes enforces them in the netvm, user/security-in-qubes/firewall), so a
 // compromised provider cannot lift them. Pure: no Pulumi here.
 import type { FirewallRule } from "../layout/model";
 import type { NwFilterArgs, NwFilterMatch, NwFilterProtocol, NwFilterRule } from "./libvirt/types";

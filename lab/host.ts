@@ -1,5 +1,5 @@
 // The embedded lab host: a disposable libvirtd run inside its own network
-// namespace (shared/reference/lab.md), so every bridge and tap it makes stays
+// namespace (README, "The embedded lab host"), so every bridge and tap it makes stays
 // there. Only programs with argument arrays are run; nothing goes through a shell.
 import { execFile } from "node:child_process";
 import { existsSync, readFileSync } from "node:fs";

@@ -1,4 +1,4 @@
-// The layout format, version 1 (/work/shared/spec/layout.md), as a zod schema: the
+// The layout format, version 1 (docs/layout.md), as a zod schema: the
 // single source of the raw layout's types. Every object is strict so typos are errors.
 // Leaf checks that need a sentence of advice report `custom` issues with that sentence;
 // the generic codes (wrong type, unknown key, value not in an enum) get their wording

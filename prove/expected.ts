@@ -2,7 +2,7 @@
 // qube (templates included) and every destination (the other qubes, the
 // libvirt host, the lab's internet host, Qubes' virtual DNS), per protocol and
 // port, whether traffic must pass and why. The model follows how bulkhead
-// wires a layout (shared/reference/qubes.md, components/nics.ts), not the
+// wires a layout (Qubes networking, components/nics.ts), not the
 // firewall compiler: qvm-firewall rules are evaluated here from their own
 // semantics, so a compiler bug shows up as a difference instead of being
 // mirrored.

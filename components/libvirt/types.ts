@@ -3,7 +3,7 @@
 // reader who knows `virsh dumpxml` knows these, and so policies can judge a
 // hand-written program exactly like one built from a layout. Every resource
 // carries the connection URI: the Node provider server ignores provider
-// configuration (see shared/reference/pulumi.md), and the state then records
+// configuration (@pulumi/pulumi 3.248 drops it in `configure`), and the state then records
 // which host each object lives on.
 //
 // These are plain data types (no pulumi.Input): components/libvirt/resources.ts
