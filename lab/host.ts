@@ -8,6 +8,14 @@ import { chmod, chown, mkdir, stat } from "node:fs/promises";
 export const LAB_NAMESPACE = "bulkhead-lab";
 export const LAB_URI = "qemu:///system";
 const LIBVIRT_SOCKET = "/var/run/libvirt/libvirt-sock";
+/** Directories libvirtd, virtlogd and QEMU write to; the serial logs of qubes live in the first. */
+export const LIBVIRT_DIRS = [
+  "/var/log/libvirt/qemu",
+  "/var/run/libvirt",
+  "/var/lib/libvirt/qemu",
+  "/var/lib/libvirt/images",
+  "/var/cache/libvirt/qemu",
+] as const;
 const PID_FILES = { libvirtd: "/var/run/libvirtd.pid", virtlogd: "/var/run/virtlogd.pid" };
 
 interface RunResult {
@@ -105,10 +113,11 @@ async function startDaemon(daemon: keyof typeof PID_FILES): Promise<void> {
 export async function ensureLabHost(opts: { timeoutMs?: number } = {}): Promise<{ uri: string }> {
   await ensureQemuUser();
   await ensureKvmGroupAccess();
+  // Every directory libvirtd and the domains need (the package's install scripts would make
+  // them; a fresh or wiped machine has none): made each time, since a running daemon does not
+  // recreate a log directory someone removed, and a domain then fails to start.
+  for (const dir of LIBVIRT_DIRS) await mkdir(dir, { recursive: true });
   if (await answers(LAB_URI)) return { uri: LAB_URI };
-  for (const dir of ["/var/log/libvirt", "/var/run/libvirt", "/var/lib/libvirt"]) {
-    await mkdir(dir, { recursive: true });
-  }
   await ensureNamespace();
   await startDaemon("virtlogd");
   await startDaemon("libvirtd");
