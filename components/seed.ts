@@ -18,6 +18,8 @@ export interface GuestSpec {
   /** Default route, on-link, via the upstream interface. */
   gateway?: string;
   dns: string[];
+  /** The qube has a private volume (vdb, serial `private`): formatted once and mounted at /rw. */
+  private?: boolean;
   /** Set for a NetVM or ProxyVM. */
   provider?: {
     /** Interface to masquerade out of; absent for a PCI uplink (not a domain interface). */
@@ -30,7 +32,8 @@ export interface GuestSpec {
 
 export function qubeGuest(host: ResolvedHost, qube: ResolvedQube): GuestSpec {
   const nics = qubeNics(host, qube);
-  const guest: GuestSpec = { name: qube.name, class: qube.class, nics, dns: qube.addressing?.dns ?? [] };
+  // Every qube class has a private disk (components/qube.ts qubeDisks); templates have none.
+  const guest: GuestSpec = { name: qube.name, class: qube.class, nics, dns: qube.addressing?.dns ?? [], private: true };
   if (qube.addressing !== undefined) guest.gateway = qube.addressing.gateway;
   if (qube.provides !== undefined) {
     const upstream = nics.findIndex((n) => n.role === "upstream" || n.role === "uplink");
@@ -70,8 +73,17 @@ export function guestSeed(host: ResolvedHost, guest: GuestSpec): NoCloudSeed {
 export const ENV_PATH = "/etc/bulkhead/bulkhead.env";
 export const PROVIDER_SCRIPT_PATH = "/usr/local/sbin/bulkhead-provider";
 
+/** The private volume as a cloud-init guest sees it (virtio-blk serial `private`, components/domain.ts). */
+export const PRIVATE_DEVICE = "/dev/disk/by-id/virtio-private";
+
 export function userData(guest: GuestSpec, env: string): string {
   const config: Record<string, unknown> = { hostname: guest.name };
+  if (guest.private === true) {
+    // Formatted only while it holds no filesystem (a person's home is never reformatted), then
+    // mounted at /rw, as Qubes does. The lab's busybox init does the same from bulkhead.env.
+    config.fs_setup = [{ device: PRIVATE_DEVICE, partition: "none", filesystem: "ext4", label: "private", overwrite: false }];
+    config.mounts = [[PRIVATE_DEVICE, "/rw", "ext4", "defaults,nofail", "0", "2"]];
+  }
   if (guest.provider !== undefined) {
     config.write_files = [
       { path: ENV_PATH, permissions: "0644", content: env },

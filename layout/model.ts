@@ -33,6 +33,11 @@ export interface ResolvedTemplate {
   label: Label;
   /** Allowed by the format, but a policy violation (template-offline). */
   netvm: string | null;
+  /**
+   * The image runs qemu-guest-agent: the template's domain and every qube
+   * booting its image get the agent's virtio channel (prove probes through it).
+   */
+  guestAgent?: boolean;
 }
 
 /** One `qvm-firewall` rule, validated; `expire`d rules are already left out. */

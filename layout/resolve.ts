@@ -178,6 +178,7 @@ export function resolveLayout(raw: RawLayout, source: string, now: number): Reso
       vcpus: t.vcpus ?? TEMPLATE_DEFAULTS.vcpus,
       label: t.label ?? TEMPLATE_DEFAULTS.label,
       netvm: t.netvm ?? null,
+      ...(t.guest_agent === undefined ? {} : { guestAgent: t.guest_agent }),
     };
   });
 

@@ -135,6 +135,7 @@ export const templateSchema = z.strictObject({
   vcpus: vcpus.optional(),
   label: z.enum(LABELS).optional(),
   netvm: reference.nullable().optional(),
+  guest_agent: z.boolean().optional(),
 });
 
 const present = (value: unknown) => value !== undefined;

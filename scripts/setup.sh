@@ -9,7 +9,7 @@ cd "$(dirname "$0")/.."
 debs=(
   libvirt-daemon libvirt-daemon-driver-qemu libvirt-clients libvirt-daemon-config-nwfilter
   qemu-system-x86 qemu-utils dnsmasq-base iptables ebtables iproute2
-  cpio e2fsprogs libxml2-utils genisoimage xorriso busybox-static
+  cpio e2fsprogs libxml2-utils genisoimage xorriso busybox-static mmdebstrap
 )
 missing=()
 for p in "${debs[@]}"; do
