@@ -7,7 +7,25 @@ describe("qubeSeed", () => {
   it("gives an AppVM a static address on its netvm's network, the on-link default route and the DNS pair", () => {
     expect(qubeSeed(host, work)).toEqual({
       metaData: "instance-id: work\nlocal-hostname: work\n",
-      userData: "#cloud-config\n\nhostname: work\n",
+      userData: [
+        "#cloud-config",
+        "",
+        "hostname: work",
+        "fs_setup:",
+        "  - device: /dev/disk/by-id/virtio-private",
+        "    partition: none",
+        "    filesystem: ext4",
+        "    label: private",
+        "    overwrite: false",
+        "mounts:",
+        "  - - /dev/disk/by-id/virtio-private",
+        "    - /rw",
+        "    - ext4",
+        "    - defaults,nofail",
+        '    - "0"',
+        '    - "2"',
+        "",
+      ].join("\n"),
       networkConfig: [
         "version: 2",
         "ethernets:",
@@ -81,6 +99,8 @@ describe("qubeSeed", () => {
     expect(seed.userData.startsWith("#cloud-config\n")).toBe(true);
     expect(parse(seed.userData)).toEqual({
       hostname: "sys-firewall",
+      fs_setup: [{ device: "/dev/disk/by-id/virtio-private", partition: "none", filesystem: "ext4", label: "private", overwrite: false }],
+      mounts: [["/dev/disk/by-id/virtio-private", "/rw", "ext4", "defaults,nofail", "0", "2"]],
       write_files: [
         { path: ENV_PATH, permissions: "0644", content: env },
         { path: PROVIDER_SCRIPT_PATH, permissions: "0755", content: PROVIDER_SCRIPT },
