@@ -67,9 +67,10 @@ export function servicesOf(world: World, name: string): Services {
   return world.qubes?.[name] ?? world.qube;
 }
 
-/** The lab's world where the qubes booting a stock template (by layout name) run STOCK_SERVICES. */
+/** The lab's world where the stock templates (by layout name) and the qubes booting them run STOCK_SERVICES. */
 export function labWorld(layout: ResolvedLayout, stockTemplates: ReadonlySet<string>): World {
-  const stock = layout.qubes.filter((q) => stockTemplates.has(q.rootTemplate)).map((q) => [q.name, STOCK_SERVICES] as const);
+  const names = [...layout.templates.filter((t) => stockTemplates.has(t.name)).map((t) => t.name), ...layout.qubes.filter((q) => stockTemplates.has(q.rootTemplate)).map((q) => q.name)];
+  const stock = names.map((n) => [n, STOCK_SERVICES] as const);
   return stock.length === 0 ? LAB_WORLD : { ...LAB_WORLD, qubes: Object.fromEntries(stock) };
 }
 

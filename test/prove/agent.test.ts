@@ -101,7 +101,7 @@ describe("the stock world", () => {
   it("probes sshd and ICMP on stock qubes, the lab services on lab qubes; a client's connection to its provider's sshd must be blocked", () => {
     const l = stock();
     const world = labWorld(l, new Set(["debian"]));
-    expect(world.qubes).toEqual({ "sys-net": STOCK_SERVICES, "sys-firewall": STOCK_SERVICES, work: STOCK_SERVICES, personal: STOCK_SERVICES });
+    expect(world.qubes).toEqual({ debian: STOCK_SERVICES, "sys-net": STOCK_SERVICES, "sys-firewall": STOCK_SERVICES, work: STOCK_SERVICES, personal: STOCK_SERVICES });
     const flows = expectedFlows(l, world);
     const to = (from: string, dst: string) => flows.filter((f) => f.from === from && f.to === dst).map((f) => `${f.id} ${f.expect}`);
     expect(to("work", "sys-firewall")).toEqual(["work->sys-firewall icmp pass", "work->sys-firewall tcp/22 blocked"]);
