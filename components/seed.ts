@@ -6,7 +6,7 @@
 import { existsSync, readFileSync } from "node:fs";
 import { join } from "node:path";
 import { Document, stringify } from "yaml";
-import type { ResolvedHost, ResolvedQube, ResolvedTemplate } from "../layout/model";
+import type { CloudInitSettings, CloudInitUser, ResolvedHost, ResolvedQube, ResolvedTemplate } from "../layout/model";
 import type { BulkheadMetadata, NoCloudSeed } from "./libvirt/types";
 import { domainName } from "./naming";
 import { qubeNics, templateNics, type Nic } from "./nics";
@@ -21,6 +21,8 @@ export interface GuestSpec {
   /** Default route, on-link, via the upstream interface. */
   gateway?: string;
   dns: string[];
+  /** The layout's own cloud-init settings (checked and merged by the loader). */
+  cloudInit?: CloudInitSettings;
   /** Set for a NetVM or ProxyVM. */
   provider?: {
     /** Interface to masquerade out of; absent for a PCI uplink (not a domain interface). */
@@ -37,6 +39,7 @@ export function qubeGuest(host: ResolvedHost, qube: ResolvedQube): GuestSpec {
   const nics = qubeNics(host, qube);
   const guest: GuestSpec = { name: qube.name, class: qube.class, nics, dns: qube.addressing?.dns ?? [] };
   if (qube.addressing !== undefined) guest.gateway = qube.addressing.gateway;
+  if (qube.cloudInit !== undefined) guest.cloudInit = qube.cloudInit;
   if (qube.provides !== undefined) {
     const upstream = nics.findIndex((n) => n.role === "upstream" || n.role === "uplink");
     guest.provider = {
@@ -51,7 +54,9 @@ export function qubeGuest(host: ResolvedHost, qube: ResolvedQube): GuestSpec {
 }
 
 export function templateGuest(host: ResolvedHost, template: ResolvedTemplate): GuestSpec {
-  return { name: template.name, class: "TemplateVM", nics: templateNics(host, template), dns: [] };
+  const guest: GuestSpec = { name: template.name, class: "TemplateVM", nics: templateNics(host, template), dns: [] };
+  if (template.cloudInit !== undefined) guest.cloudInit = template.cloudInit;
+  return guest;
 }
 
 export function qubeSeed(host: ResolvedHost, qube: ResolvedQube): NoCloudSeed {
@@ -114,14 +119,45 @@ export function bulkheadCloudConfig(guest: GuestSpec, env: string): { write_file
   return { write_files, runcmd: [[PROVIDER_SCRIPT_PATH]] };
 }
 
+/**
+ * The user-data: the layout's cloud-init settings first, bulkhead's own last. Why a person's
+ * settings cannot switch off or override bulkhead's network and firewall duties:
+ *  - the layout can only say users, ssh_authorized_keys, packages, write_files and runcmd
+ *    (layout/schema.ts); no network, bootcmd or other cloud-init key reaches this document;
+ *  - its write_files may not name bulkhead's files nor any network, firewall or cloud-init
+ *    configuration (PROTECTED_PATHS), and bulkhead's own entries come after them anyway;
+ *  - on a NetVM or ProxyVM the loader refuses packages, write_files and runcmd altogether:
+ *    there, nothing from the layout runs as root, so no command can flush or replace the
+ *    ruleset, before or after bulkhead's runcmd (which is the last of the list everywhere).
+ */
 export function userData(guest: GuestSpec, env: string): string {
   const config: Record<string, unknown> = { hostname: guest.name };
+  const mine = guest.cloudInit;
   const own = bulkheadCloudConfig(guest, env);
-  if (own.write_files.length > 0) config.write_files = own.write_files;
-  if (own.runcmd.length > 0) config.runcmd = own.runcmd;
+  if (mine !== undefined && mine.users.length > 0) config.users = ["default", ...mine.users.map(cloudInitUser)];
+  if (mine !== undefined && mine.ssh_authorized_keys.length > 0) config.ssh_authorized_keys = mine.ssh_authorized_keys;
+  if (mine !== undefined && mine.packages.length > 0) config.packages = mine.packages;
+  const writeFiles = [...(mine?.write_files ?? []), ...own.write_files];
+  if (writeFiles.length > 0) config.write_files = writeFiles;
+  const runcmd = [...(mine?.runcmd ?? []), ...own.runcmd];
+  if (runcmd.length > 0) config.runcmd = runcmd;
   const doc = new Document(config, { version: "1.1" });
   doc.commentBefore = "cloud-config";
-  return doc.toString();
+  return doc.toString({ lineWidth: 0, blockQuote: "literal" });
+}
+
+/** A layout user as cloud-init's `users` entry; a password hash unlocks console login. */
+function cloudInitUser(user: CloudInitUser): Record<string, unknown> {
+  const entry: Record<string, unknown> = { name: user.name };
+  if (user.groups !== undefined && user.groups.length > 0) entry.groups = user.groups.join(",");
+  if (user.shell !== undefined) entry.shell = user.shell;
+  if (user.sudo === true) entry.sudo = "ALL=(ALL) NOPASSWD:ALL";
+  if (user.password_hash !== undefined) {
+    entry.passwd = user.password_hash;
+    entry.lock_passwd = false;
+  }
+  if (user.ssh_authorized_keys !== undefined && user.ssh_authorized_keys.length > 0) entry.ssh_authorized_keys = user.ssh_authorized_keys;
+  return entry;
 }
 
 /**
