@@ -137,7 +137,8 @@ export function userData(guest: GuestSpec, env: string): string {
   if (mine !== undefined && mine.users.length > 0) config.users = ["default", ...mine.users.map(cloudInitUser)];
   if (mine !== undefined && mine.ssh_authorized_keys.length > 0) config.ssh_authorized_keys = mine.ssh_authorized_keys;
   if (mine !== undefined && mine.packages.length > 0) config.packages = mine.packages;
-  const writeFiles = [...(mine?.write_files ?? []), ...own.write_files];
+  // A person's files are deferred (cloud-init's final stage): their owners exist by then.
+  const writeFiles = [...(mine?.write_files ?? []).map((f) => ({ ...f, defer: true })), ...own.write_files];
   if (writeFiles.length > 0) config.write_files = writeFiles;
   const runcmd = [...(mine?.runcmd ?? []), ...own.runcmd];
   if (runcmd.length > 0) config.runcmd = runcmd;

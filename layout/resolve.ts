@@ -167,7 +167,7 @@ export function resolveLayout(raw: RawLayout, source: string, now: number): Reso
   for (const tname of templateNames) {
     const ci = templates[tname].cloud_init;
     if (ci === undefined) continue;
-    const providers = providerNames.filter((n) => rootTemplateName(n) === tname);
+    const providers = providerNames.filter((n) => rootTemplateName(n) === tname).sort(compareNames);
     if (providers.length === 0) continue;
     for (const key of ["packages", "write_files", "runcmd"] as const) {
       if (ci[key] !== undefined) {
@@ -279,7 +279,7 @@ export function mergeCloudInit(inherited: RawCloudInit | undefined, own: RawClou
   const users = [...(inherited?.users ?? []).filter((u) => !ownUsers.some((o) => o.name === u.name)), ...ownUsers];
   return {
     users: users.map((u) => ({ ...u, ...(u.ssh_authorized_keys ? { ssh_authorized_keys: [...u.ssh_authorized_keys] } : {}), ...(u.groups ? { groups: [...u.groups] } : {}) })),
-    ssh_authorized_keys: [...(inherited?.ssh_authorized_keys ?? []), ...(own?.ssh_authorized_keys ?? [])],
+    ssh_authorized_keys: [...new Set([...(inherited?.ssh_authorized_keys ?? []), ...(own?.ssh_authorized_keys ?? [])])],
     packages: [...(own?.packages ?? [])],
     write_files: (own?.write_files ?? []).map((f) => ({ ...f })),
     runcmd: (own?.runcmd ?? []).map((c) => (typeof c === "string" ? c : [...c])),
