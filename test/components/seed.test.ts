@@ -1,7 +1,26 @@
 import { parse } from "yaml";
 import { describe, expect, it } from "vitest";
-import { ENV_PATH, PROVIDER_SCRIPT, PROVIDER_SCRIPT_PATH, bulkheadEnv, networkConfig, qubeSeed, templateSeed } from "../../components/seed";
+import { readFileSync } from "node:fs";
+import { join } from "node:path";
+import {
+  CLIENT_IFNAME,
+  ENV_PATH,
+  PROVIDER_SCRIPT,
+  PROVIDER_SCRIPT_PATH,
+  RULESET_PATH,
+  UPLINK_ENI,
+  UPLINK_ENI_PATH,
+  UPLINK_NETWORKD,
+  UPLINK_NETWORKD_PATH,
+  bulkheadEnv,
+  networkConfig,
+  providerRuleset,
+  qubeSeed,
+  templateSeed,
+} from "../../components/seed";
 import { debian, host, sysFirewall, sysNet, sysUsb, untrusted, vault, work } from "./fixtures";
+
+const ruleset = readFileSync(join(__dirname, "..", "..", "components", "provider.nft"), "utf8");
 
 describe("qubeSeed", () => {
   it("gives an AppVM a static address on its netvm's network, the on-link default route and the DNS pair", () => {
@@ -95,7 +114,7 @@ describe("qubeSeed", () => {
       "DNS_UPSTREAM=10.139.1.1 10.139.1.2",
       "",
     ].join("\n");
-    expect(seed.files).toEqual({ "bulkhead.env": env });
+    expect(seed.files).toEqual({ "bulkhead.env": env, "provider.nft": ruleset });
     expect(seed.userData.startsWith("#cloud-config\n")).toBe(true);
     expect(parse(seed.userData)).toEqual({
       hostname: "sys-firewall",
@@ -103,6 +122,7 @@ describe("qubeSeed", () => {
       mounts: [["/dev/disk/by-id/virtio-private", "/rw", "ext4", "defaults,nofail", "0", "2"]],
       write_files: [
         { path: ENV_PATH, permissions: "0644", content: env },
+        { path: RULESET_PATH, permissions: "0644", content: ruleset },
         { path: PROVIDER_SCRIPT_PATH, permissions: "0755", content: PROVIDER_SCRIPT },
       ],
       runcmd: [[PROVIDER_SCRIPT_PATH]],
@@ -154,10 +174,28 @@ describe("qubeSeed", () => {
     });
   });
 
-  it("leaves NAT_IF empty for a PCI uplink, which is no domain interface", () => {
+  it("leaves NAT_IF empty for a PCI uplink, which is no domain interface, and takes every other ethernet by DHCP", () => {
     const pciNet = { ...sysNet, uplink: { kind: "pci" as const, addresses: ["0000:03:00.0"] }, devices: { pci: ["0000:03:00.0"], usb: [] } };
-    expect(qubeSeed(host, pciNet).files?.["bulkhead.env"]).toBe(
-      "QUBE=sys-net\nCLASS=NetVM\nHOSTNAME=sys-net\nIFACES=1\nIF0_MAC=52:54:00:d8:86:d1\nIF0_ADDRS=10.137.0.1/24 10.138.0.1/24\nIF0_DHCP=0\nGATEWAY=\nDNS=\nFORWARD=1\nNAT_IF=\nCLIENT_IF=0\nDNS_UPSTREAM=dhcp\n",
+    const seed = qubeSeed(host, pciNet);
+    const env = "QUBE=sys-net\nCLASS=NetVM\nHOSTNAME=sys-net\nIFACES=1\nIF0_MAC=52:54:00:d8:86:d1\nIF0_ADDRS=10.137.0.1/24 10.138.0.1/24\nIF0_DHCP=0\nGATEWAY=\nDNS=\nFORWARD=1\nNAT_IF=\nCLIENT_IF=0\nDNS_UPSTREAM=dhcp\n";
+    expect(seed.files?.["bulkhead.env"]).toBe(env);
+    // The client side stays static and is renamed, so the uplink files below never match it.
+    expect(parse(seed.networkConfig ?? "")).toEqual({
+      version: 2,
+      ethernets: {
+        if0: { match: { macaddress: "52:54:00:d8:86:d1" }, "set-name": CLIENT_IFNAME, dhcp4: false, addresses: ["10.137.0.1/24", "10.138.0.1/24"] },
+      },
+    });
+    expect(parse(seed.userData).write_files).toEqual([
+      { path: ENV_PATH, permissions: "0644", content: env },
+      { path: RULESET_PATH, permissions: "0644", content: ruleset },
+      { path: PROVIDER_SCRIPT_PATH, permissions: "0755", content: PROVIDER_SCRIPT },
+      { path: UPLINK_ENI_PATH, permissions: "0644", content: UPLINK_ENI },
+      { path: UPLINK_NETWORKD_PATH, permissions: "0644", content: UPLINK_NETWORKD },
+    ]);
+    expect(UPLINK_ENI).toBe("# Written by bulkhead: the PCI uplink (every ethernet but bhclients) by DHCP.\nauto /en*=bhuplink /eth*=bhuplink\niface bhuplink inet dhcp\n");
+    expect(UPLINK_NETWORKD).toBe(
+      "# Written by bulkhead: the PCI uplink (every ethernet but bhclients) by DHCP.\n[Match]\nType=ether\nName=!bhclients\n\n[Network]\nDHCP=ipv4\n",
     );
   });
 
@@ -200,14 +238,21 @@ describe("YAML and env safety", () => {
     );
   });
 
-  it("ships a provider script that masquerades and DNATs the virtual DNS pair", () => {
+  it("ships a provider script that loads the one ruleset unchanged, with its values as elements, then forwards", () => {
     expect(PROVIDER_SCRIPT.split("\n")).toEqual(
       expect.arrayContaining([
         `. ${ENV_PATH}`,
-        "sysctl -w net.ipv4.ip_forward=1",
-        '    iifname "$client" ip daddr { 10.139.1.1, 10.139.1.2 } meta l4proto { tcp, udp } th dport 53 dnat to $1',
-        "    $out masquerade",
+        `  cat ${RULESET_PATH}`,
+        '  echo "add element inet bulkhead clients { \\"$client\\" }"',
+        '  if [ $# -gt 0 ]; then echo "add element inet bulkhead dns { 10.139.1.1 : $1, 10.139.1.2 : ${2:-$1} }"; fi',
+        "} | nft -f -",
+        "sysctl -q -w net.ipv4.ip_forward=1",
       ]),
     );
+  });
+
+  it("reads the ruleset byte for byte from components/provider.nft", () => {
+    expect(providerRuleset()).toBe(ruleset);
+    expect(ruleset.length).toBeGreaterThan(1000);
   });
 });
