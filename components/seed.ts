@@ -232,17 +232,17 @@ function yaml11(value: unknown): string {
 export const PROVIDER_SCRIPT = `#!/bin/sh
 # Written by bulkhead: load the provider ruleset (${RULESET_PATH}) unchanged, with this
 # qube's client interface and its resolvers for Qubes' virtual DNS pair as elements.
+# ${ENV_PATH} is read as data (KEY=value lines), never sourced.
 set -eu
-. ${ENV_PATH}
+val() { sed -n "s/^$1=//p" ${ENV_PATH} | head -n 1; }
 ifname() {
   for d in /sys/class/net/*; do
     if [ "$(cat "$d/address")" = "$1" ]; then basename "$d"; return 0; fi
   done
   return 1
 }
-eval "client_mac=\\$IF\${CLIENT_IF}_MAC"
-client=$(ifname "$client_mac")
-upstream=$DNS_UPSTREAM
+client=$(ifname "$(val "IF$(val CLIENT_IF)_MAC")")
+upstream=$(val DNS_UPSTREAM)
 if [ "$upstream" = dhcp ]; then
   upstream=$(awk '/^nameserver/ { print $2; exit }' /run/systemd/resolve/resolv.conf 2>/dev/null || true)
   [ -n "$upstream" ] || upstream=$(awk '/^nameserver/ { print $2; exit }' /etc/resolv.conf)

@@ -221,7 +221,7 @@ describe("YAML and env safety", () => {
   it("ships a provider script that loads the one ruleset unchanged, with its values as elements, then forwards", () => {
     expect(PROVIDER_SCRIPT.split("\n")).toEqual(
       expect.arrayContaining([
-        `. ${ENV_PATH}`,
+        `val() { sed -n "s/^$1=//p" ${ENV_PATH} | head -n 1; }`,
         `  cat ${RULESET_PATH}`,
         '  echo "add element inet bulkhead clients { \\"$client\\" }"',
         '  if [ $# -gt 0 ]; then echo "add element inet bulkhead dns { 10.139.1.1 : $1, 10.139.1.2 : ${2:-$1} }"; fi',
