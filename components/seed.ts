@@ -248,13 +248,13 @@ if [ "$upstream" = dhcp ]; then
   [ -n "$upstream" ] || upstream=$(awk '/^nameserver/ { print $2; exit }' /etc/resolv.conf)
 fi
 set -- $upstream
-sysctl -q -w net.ipv4.ip_forward=0
+echo 0 >/proc/sys/net/ipv4/ip_forward
 {
   cat ${RULESET_PATH}
   echo "add element inet bulkhead clients { \\"$client\\" }"
   if [ $# -gt 0 ]; then echo "add element inet bulkhead dns { 10.139.1.1 : $1, 10.139.1.2 : \${2:-$1} }"; fi
 } | nft -f -
-sysctl -q -w net.ipv4.ip_forward=1
+echo 1 >/proc/sys/net/ipv4/ip_forward
 echo "bulkhead: provider ruleset sha256 $(sha256sum ${RULESET_PATH} | cut -d' ' -f1)"
 echo "bulkhead: provider: forwarding $client -> upstream, dns -> \${1:-none} \${2:-\${1:-}}"
 `;

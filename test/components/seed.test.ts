@@ -226,7 +226,7 @@ describe("YAML and env safety", () => {
         '  echo "add element inet bulkhead clients { \\"$client\\" }"',
         '  if [ $# -gt 0 ]; then echo "add element inet bulkhead dns { 10.139.1.1 : $1, 10.139.1.2 : ${2:-$1} }"; fi',
         "} | nft -f -",
-        "sysctl -q -w net.ipv4.ip_forward=1",
+        "echo 1 >/proc/sys/net/ipv4/ip_forward",
       ]),
     );
   });
