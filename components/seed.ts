@@ -244,29 +244,29 @@ function yaml11(value: unknown): string {
 export const PROVIDER_SCRIPT = `#!/bin/sh
 # Written by bulkhead: load the provider ruleset (${RULESET_PATH}) unchanged, with this
 # qube's client interface and its resolvers for Qubes' virtual DNS pair as elements.
+# ${ENV_PATH} is read as data (KEY=value lines), never sourced.
 set -eu
-. ${ENV_PATH}
+val() { sed -n "s/^$1=//p" ${ENV_PATH} | head -n 1; }
 ifname() {
   for d in /sys/class/net/*; do
     if [ "$(cat "$d/address")" = "$1" ]; then basename "$d"; return 0; fi
   done
   return 1
 }
-eval "client_mac=\\$IF\${CLIENT_IF}_MAC"
-client=$(ifname "$client_mac")
-upstream=$DNS_UPSTREAM
+client=$(ifname "$(val "IF$(val CLIENT_IF)_MAC")")
+upstream=$(val DNS_UPSTREAM)
 if [ "$upstream" = dhcp ]; then
   upstream=$(awk '/^nameserver/ { print $2; exit }' /run/systemd/resolve/resolv.conf 2>/dev/null || true)
   [ -n "$upstream" ] || upstream=$(awk '/^nameserver/ { print $2; exit }' /etc/resolv.conf)
 fi
 set -- $upstream
-sysctl -q -w net.ipv4.ip_forward=0
+echo 0 >/proc/sys/net/ipv4/ip_forward
 {
   cat ${RULESET_PATH}
   echo "add element inet bulkhead clients { \\"$client\\" }"
   if [ $# -gt 0 ]; then echo "add element inet bulkhead dns { 10.139.1.1 : $1, 10.139.1.2 : \${2:-$1} }"; fi
 } | nft -f -
-sysctl -q -w net.ipv4.ip_forward=1
+echo 1 >/proc/sys/net/ipv4/ip_forward
 echo "bulkhead: provider ruleset sha256 $(sha256sum ${RULESET_PATH} | cut -d' ' -f1)"
 echo "bulkhead: provider: forwarding $client -> upstream, dns -> \${1:-none} \${2:-\${1:-}}"
 `;

@@ -241,12 +241,12 @@ describe("YAML and env safety", () => {
   it("ships a provider script that loads the one ruleset unchanged, with its values as elements, then forwards", () => {
     expect(PROVIDER_SCRIPT.split("\n")).toEqual(
       expect.arrayContaining([
-        `. ${ENV_PATH}`,
+        `val() { sed -n "s/^$1=//p" ${ENV_PATH} | head -n 1; }`,
         `  cat ${RULESET_PATH}`,
         '  echo "add element inet bulkhead clients { \\"$client\\" }"',
         '  if [ $# -gt 0 ]; then echo "add element inet bulkhead dns { 10.139.1.1 : $1, 10.139.1.2 : ${2:-$1} }"; fi',
         "} | nft -f -",
-        "sysctl -q -w net.ipv4.ip_forward=1",
+        "echo 1 >/proc/sys/net/ipv4/ip_forward",
       ]),
     );
   });
@@ -254,5 +254,57 @@ describe("YAML and env safety", () => {
   it("reads the ruleset byte for byte from components/provider.nft", () => {
     expect(providerRuleset()).toBe(ruleset);
     expect(ruleset.length).toBeGreaterThan(1000);
+  });
+});
+
+describe("the layout's cloud_init in the user-data", () => {
+  const key = "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIHb5bulkheadtestkeyonly00000000000000000000 alice@laptop";
+  const settings = {
+    users: [{ name: "alice", password_hash: "$y$j9T$salt$hash0123456789", ssh_authorized_keys: [key], groups: ["adm", "sudo"], sudo: true }],
+    ssh_authorized_keys: [key],
+    packages: ["git"],
+    write_files: [{ path: "/home/alice/notes", content: "hi\n", permissions: "0600" }],
+    runcmd: [["touch", "/home/alice/ok"], "echo done"],
+  };
+
+  it("puts a client's own settings in cloud-init's words: the default user kept, the hash unlocking console login, files deferred", () => {
+    expect(qubeSeed(host, { ...work, cloudInit: settings }).userData).toBe(
+      [
+        "#cloud-config",
+        "",
+        "hostname: work",
+        "users:",
+        "  - default",
+        "  - name: alice",
+        "    groups: adm,sudo",
+        "    sudo: ALL=(ALL) NOPASSWD:ALL",
+        "    passwd: $y$j9T$salt$hash0123456789",
+        "    lock_passwd: false",
+        "    ssh_authorized_keys:",
+        `      - ${key}`,
+        "ssh_authorized_keys:",
+        `  - ${key}`,
+        "packages:",
+        "  - git",
+        "write_files:",
+        "  - path: /home/alice/notes",
+        "    content: |",
+        "      hi",
+        '    permissions: "0600"',
+        "    defer: true",
+        "runcmd:",
+        "  - - touch",
+        "    - /home/alice/ok",
+        "  - echo done",
+        "",
+      ].join("\n"),
+    );
+  });
+
+  it("on a provider, keeps bulkhead's files and its one runcmd last, after the person's accounts", () => {
+    const ud = parse(qubeSeed(host, { ...sysFirewall, cloudInit: { ...settings, packages: [], write_files: [], runcmd: [] } }).userData);
+    expect(Object.keys(ud)).toEqual(["hostname", "users", "ssh_authorized_keys", "write_files", "runcmd"]);
+    expect(ud.write_files.map((f: { path: string }) => f.path)).toEqual([ENV_PATH, RULESET_PATH, PROVIDER_SCRIPT_PATH]);
+    expect(ud.runcmd).toEqual([[PROVIDER_SCRIPT_PATH]]);
   });
 });
