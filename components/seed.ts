@@ -137,7 +137,9 @@ export function bulkheadCloudConfig(guest: GuestSpec, env: string): { write_file
  *    ruleset, before or after bulkhead's runcmd (which is the last of the list everywhere).
  */
 export function userData(guest: GuestSpec, env: string): string {
-  const config: Record<string, unknown> = { hostname: guest.name };
+  // C.UTF-8 is the one locale every Debian image has: cloud-init's default (en_US.UTF-8) fails
+  // in cc_locale on an image that has not generated it (update-locale exits 255).
+  const config: Record<string, unknown> = { hostname: guest.name, locale: "C.UTF-8" };
   if (guest.private === true) {
     // Formatted only while it holds no filesystem (a person's home is never reformatted), then
     // mounted at /rw, as Qubes does. The lab's busybox init does the same from bulkhead.env.

@@ -13,8 +13,13 @@ import { loadLayout } from "../layout/load";
 import { virsh } from "../provider/virsh";
 import { REPO, WORK_DIR, engineDir, mustPulumi, pulumi, recoverInterrupted, selectStack } from "./pulumi";
 
-/** How long autostart qubes get to print `bulkhead: ready` (TCG guests on a busy host are slow). */
-const BOOT_TIMEOUT_S = Number(process.env["BULKHEAD_BOOT_TIMEOUT"] ?? 300);
+/**
+ * How long autostart qubes get to be ready (TCG guests on a busy host are slow): 300 s for the
+ * lab's busybox guests, 900 s when stock Debian guests (systemd, cloud-init in Python) boot.
+ */
+export function bootTimeout(stock: boolean): number {
+  return Number(process.env["BULKHEAD_BOOT_TIMEOUT"] ?? (stock ? 900 : 300));
+}
 
 export class Steps {
   private n = 0;
@@ -164,15 +169,14 @@ export async function main(argv: string[]): Promise<number> {
   const qubes = await stackOutputs(stack);
   const autostart = Object.values(qubes).filter((q) => q.autostart && q.class !== "TemplateVM").map((q) => q.name);
   const local = t.uri === LAB_URI || t.uri.startsWith("qemu:///");
+  const layout = loadLayout(resolve(REPO, t.layoutPath));
+  const agentTemplates = new Set(layout.templates.filter((x) => x.guestAgent === true).map((x) => x.name));
+  const domains = new Set(layout.qubes.filter((q) => agentTemplates.has(q.rootTemplate)).map((q) => domainName(layout.host, q.name)));
+  const BOOT_TIMEOUT_S = bootTimeout(domains.size > 0);
   done = steps.start(`waiting for ${autostart.length} autostart qube(s) to boot (up to ${BOOT_TIMEOUT_S} s)`);
   let late: string[] = [];
   if (!wait || !local) console.log(wait ? "      serial logs are on the remote host: not waiting" : "      --no-wait");
-  else {
-    const layout = loadLayout(resolve(REPO, t.layoutPath));
-    const agentTemplates = new Set(layout.templates.filter((x) => x.guestAgent === true).map((x) => x.name));
-    const domains = new Set(layout.qubes.filter((q) => agentTemplates.has(q.rootTemplate)).map((q) => domainName(layout.host, q.name)));
-    late = await waitReady(autostart, BOOT_TIMEOUT_S, (l) => console.log(`      ${l}`), { uri: t.uri, domains });
-  }
+  else late = await waitReady(autostart, BOOT_TIMEOUT_S, (l) => console.log(`      ${l}`), { uri: t.uri, domains });
   done();
 
   done = steps.start("layout picture");

@@ -30,6 +30,7 @@ describe("qubeSeed", () => {
         "#cloud-config",
         "",
         "hostname: work",
+        "locale: C.UTF-8",
         "fs_setup:",
         "  - device: /dev/disk/by-id/virtio-private",
         "    partition: none",
@@ -118,6 +119,7 @@ describe("qubeSeed", () => {
     expect(seed.userData.startsWith("#cloud-config\n")).toBe(true);
     expect(parse(seed.userData)).toEqual({
       hostname: "sys-firewall",
+      locale: "C.UTF-8",
       fs_setup: [{ device: "/dev/disk/by-id/virtio-private", partition: "none", filesystem: "ext4", label: "private", overwrite: false }],
       mounts: [["/dev/disk/by-id/virtio-private", "/rw", "ext4", "defaults,nofail", "0", "2"]],
       write_files: [
@@ -208,7 +210,7 @@ describe("templateSeed", () => {
   it("names the template and gives it no network", () => {
     expect(templateSeed(host, debian)).toEqual({
       metaData: "instance-id: debian-12\nlocal-hostname: debian-12\n",
-      userData: "#cloud-config\n\nhostname: debian-12\n",
+      userData: "#cloud-config\n\nhostname: debian-12\nlocale: C.UTF-8\n",
       networkConfig: "version: 2\nethernets: {}\n",
       files: { "bulkhead.env": "QUBE=debian-12\nCLASS=TemplateVM\nHOSTNAME=debian-12\nIFACES=0\nGATEWAY=\nDNS=\n" },
     });
@@ -273,6 +275,20 @@ describe("the layout's cloud_init in the user-data", () => {
         "#cloud-config",
         "",
         "hostname: work",
+        "locale: C.UTF-8",
+        "fs_setup:",
+        "  - device: /dev/disk/by-id/virtio-private",
+        "    partition: none",
+        "    filesystem: ext4",
+        "    label: private",
+        "    overwrite: false",
+        "mounts:",
+        "  - - /dev/disk/by-id/virtio-private",
+        "    - /rw",
+        "    - ext4",
+        "    - defaults,nofail",
+        '    - "0"',
+        '    - "2"',
         "users:",
         "  - default",
         "  - name: alice",
@@ -303,7 +319,7 @@ describe("the layout's cloud_init in the user-data", () => {
 
   it("on a provider, keeps bulkhead's files and its one runcmd last, after the person's accounts", () => {
     const ud = parse(qubeSeed(host, { ...sysFirewall, cloudInit: { ...settings, packages: [], write_files: [], runcmd: [] } }).userData);
-    expect(Object.keys(ud)).toEqual(["hostname", "users", "ssh_authorized_keys", "write_files", "runcmd"]);
+    expect(Object.keys(ud)).toEqual(["hostname", "locale", "fs_setup", "mounts", "users", "ssh_authorized_keys", "write_files", "runcmd"]);
     expect(ud.write_files.map((f: { path: string }) => f.path)).toEqual([ENV_PATH, RULESET_PATH, PROVIDER_SCRIPT_PATH]);
     expect(ud.runcmd).toEqual([[PROVIDER_SCRIPT_PATH]]);
   });
