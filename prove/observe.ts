@@ -380,17 +380,25 @@ export async function prove(layout: ResolvedLayout, opts: ObserveOptions = {}): 
   try {
     // Agent clients that are off boot first, all of them, so that every client
     // probes while every other one is up (no second round), in place.
+    // Running agent providers must have finished cloud-init (their ruleset loaded) first.
     const off: string[] = [];
     for (const c of clients) if (agent.has(c) && !(await lab.running(c))) off.push(c);
-    if (off.length > 0) {
-      await phase(`agent clients boot (${off.join(", ")})`, async () => {
-        await bounded(off, parallel, async (q, ready) => {
-          touched.add(q);
-          markDown(q);
-          await lab.agentUp(q, false, bootTimeout);
-          markUp(q, Date.now());
-          ready();
-        });
+    const providersUp: string[] = [];
+    for (const q of layout.qubes) if (q.provides !== undefined && agent.has(q.name) && wasRunning.get(q.name) === true) providersUp.push(q.name);
+    if (off.length > 0 || providersUp.length > 0) {
+      await phase(`agent guests boot (${off.join(", ") || "none"}; providers ready: ${providersUp.join(", ") || "none"})`, async () => {
+        await Promise.all([
+          ...providersUp.map((p) => lab.agentUp(p, false, bootTimeout)),
+          bounded(off, parallel, async (q, ready) => {
+            touched.add(q);
+            markDown(q);
+            const t = Date.now();
+            await lab.agentUp(q, false, bootTimeout);
+            markUp(q, Date.now());
+            progress(`${q}: booted, cloud-init done after ${((Date.now() - t) / 1000).toFixed(0)} s`);
+            ready();
+          }),
+        ]);
       });
     }
     await phase("clients probe", async () => {
