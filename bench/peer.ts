@@ -36,12 +36,21 @@ export function tfKey(name: string): string {
   return `r_${name.replace(/[^A-Za-z0-9_-]/g, "_")}`;
 }
 
+/**
+ * A literal string in Terraform JSON: every string there is a template, so a
+ * layout value holding `${…}` or `%{…}` would be evaluated by tofu (a
+ * `${file("…")}` in a user-data reads a file). Escaped as `$${` and `%%{`.
+ */
+export function lit(s: string): string {
+  return s.replace(/\$\{/g, "$$${").replace(/%\{/g, "%%{");
+}
+
 /** `console=ttyS0 panic=-1 quiet` -> the provider's cmdline list of maps (`_` for a bare word). */
 export function cmdlineMaps(cmdline: string | undefined): Record<string, string>[] {
   if (cmdline === undefined || cmdline.trim() === "") return [];
   return cmdline.trim().split(/\s+/).map((w) => {
     const i = w.indexOf("=");
-    return i < 0 ? { _: w } : { [w.slice(0, i)]: w.slice(i + 1) };
+    return i < 0 ? { _: lit(w) } : { [w.slice(0, i)]: lit(w.slice(i + 1)) };
   });
 }
 
@@ -67,32 +76,32 @@ export function peerConfig(resources: readonly SimulatedResource[]): Record<stri
   const poolDir = new Map<string, string>();
   for (const p of pools) {
     poolDir.set(p.name, (p.target?.path ?? "").replace(/\/+$/, ""));
-    res.libvirt_pool![tfKey(p.name)] = { name: p.name, type: p.type, target: [{ path: p.target?.path }] };
+    res.libvirt_pool![tfKey(p.name)] = { name: lit(p.name), type: p.type, target: [{ path: lit(p.target?.path ?? "") }] };
   }
-  const poolRef = (pool: string) => (poolDir.has(pool) ? `\${libvirt_pool.${tfKey(pool)}.name}` : pool);
+  const poolRef = (pool: string) => (poolDir.has(pool) ? `\${libvirt_pool.${tfKey(pool)}.name}` : lit(pool));
   /** Volume path -> the Terraform reference of its volume (or cloud-init disk). */
   const byPath = new Map<string, { ref: string; seed: boolean; volume: VolumeArgs }>();
   for (const v of volumes) {
     const path = `${poolDir.get(v.pool) ?? ""}/${v.name}`;
     if (v.seed !== undefined) {
       res.libvirt_cloudinit_disk![tfKey(v.name)] = {
-        name: v.name,
+        name: lit(v.name),
         pool: poolRef(v.pool),
-        user_data: v.seed.userData,
-        meta_data: v.seed.metaData,
-        network_config: v.seed.networkConfig,
+        user_data: lit(v.seed.userData ?? ""),
+        meta_data: lit(v.seed.metaData ?? ""),
+        ...(v.seed.networkConfig !== undefined ? { network_config: lit(v.seed.networkConfig) } : {}),
       };
       byPath.set(path, { ref: `\${libvirt_cloudinit_disk.${tfKey(v.name)}.id}`, seed: true, volume: v });
     } else {
-      const tf: Record<string, unknown> = { name: v.name, pool: poolRef(v.pool), format: v.format };
-      if (v.source !== undefined) tf["source"] = v.source.file;
+      const tf: Record<string, unknown> = { name: lit(v.name), pool: poolRef(v.pool), format: v.format };
+      if (v.source !== undefined) tf["source"] = lit(v.source.file);
       else tf["size"] = v.capacity;
       res.libvirt_volume![tfKey(v.name)] = tf;
       byPath.set(path, { ref: `\${libvirt_volume.${tfKey(v.name)}.id}`, seed: false, volume: v });
     }
   }
   const ours = new Set(networks.map((n) => n.name));
-  for (const n of networks) res.libvirt_network![tfKey(n.name)] = { name: n.name, mode: "none", autostart: n.autostart };
+  for (const n of networks) res.libvirt_network![tfKey(n.name)] = { name: lit(n.name), mode: "none", autostart: n.autostart };
 
   for (const d of domains) {
     const disks: Record<string, unknown>[] = [];
@@ -106,7 +115,7 @@ export function peerConfig(resources: readonly SimulatedResource[]): Record<stri
         continue;
       }
       if (vol === undefined) {
-        disks.push({ file });
+        disks.push({ file: lit(file ?? "") });
         continue;
       }
       if (disk.transient === undefined) {
@@ -115,18 +124,18 @@ export function peerConfig(resources: readonly SimulatedResource[]): Record<stri
       }
       // A transient disk on a shared image: the peer's way is an overlay per qube.
       const overlay = `${d.name}-${disk.serial ?? disk.target.dev}-overlay.qcow2`;
-      res.libvirt_volume![tfKey(overlay)] = { name: overlay, pool: poolRef(vol.volume.pool), format: "qcow2", base_volume_id: vol.ref };
+      res.libvirt_volume![tfKey(overlay)] = { name: lit(overlay), pool: poolRef(vol.volume.pool), format: "qcow2", base_volume_id: vol.ref };
       disks.push({ volume_id: `\${libvirt_volume.${tfKey(overlay)}.id}` });
     }
     const nics = (d.devices.interfaces ?? []).map((i) => {
       const net = i.source?.network ?? "";
       const f = i.filterref === undefined ? undefined : filters.get(i.filterref.filter);
       if (f !== undefined) rules = [...rules, ...f.rules];
-      const target = ours.has(net) ? { network_id: `\${libvirt_network.${tfKey(net)}.id}` } : { network_name: net };
-      return { ...target, mac: i.mac?.address };
+      const target = ours.has(net) ? { network_id: `\${libvirt_network.${tfKey(net)}.id}` } : { network_name: lit(net) };
+      return { ...target, ...(i.mac?.address !== undefined ? { mac: lit(i.mac.address) } : {}) };
     });
     const tf: Record<string, unknown> = {
-      name: d.name,
+      name: lit(d.name),
       type: d.type,
       memory: d.memory,
       vcpu: d.vcpu,
@@ -135,16 +144,16 @@ export function peerConfig(resources: readonly SimulatedResource[]): Record<stri
       disk: disks,
       network_interface: nics,
     };
-    if (d.os.kernel !== undefined) tf["kernel"] = d.os.kernel;
-    if (d.os.initrd !== undefined) tf["initrd"] = d.os.initrd;
+    if (d.os.kernel !== undefined) tf["kernel"] = lit(d.os.kernel);
+    if (d.os.initrd !== undefined) tf["initrd"] = lit(d.os.initrd);
     const cmdline = cmdlineMaps(d.os.cmdline);
     if (cmdline.length > 0) tf["cmdline"] = cmdline;
     if (cloudinit !== undefined) {
       tf["cloudinit"] = cloudinit;
       // The filter the peer cannot define still belongs to the configuration: as a comment in the user-data.
       if (rules.length > 0) {
-        const disk = Object.values(res.libvirt_cloudinit_disk!).find((c) => `\${libvirt_cloudinit_disk.${tfKey(String(c["name"]))}.id}` === cloudinit);
-        if (disk) disk["user_data"] = `${String(disk["user_data"])}# firewall (not enforced by the peer): ${JSON.stringify(rules)}\n`;
+        const disk = Object.entries(res.libvirt_cloudinit_disk!).find(([k]) => `\${libvirt_cloudinit_disk.${k}.id}` === cloudinit)?.[1];
+        if (disk) disk["user_data"] = `${String(disk["user_data"])}# firewall (not enforced by the peer): ${lit(JSON.stringify(rules))}\n`;
       }
     }
     res.libvirt_domain![tfKey(d.name)] = tf;

@@ -325,7 +325,7 @@ async function peerDir(): Promise<string> {
  * (its destroy is still attempted) and is the result. Everything left under
  * the peer's prefix is removed afterwards, by name.
  */
-async function benchPeer(n: number, cache: string): Promise<PeerResult> {
+export async function benchPeer(n: number, cache: string): Promise<PeerResult> {
   const tofu = join(cache, "tofu");
   const modes: PeerMode[] = [];
   let resources = 0;

@@ -79,7 +79,6 @@ body="provider_installation {
     exclude = [\"*/*/*\"]
   }
 }
-plugin_cache_dir = \"\"
 disable_checkpoint = true"
 if ! [ -f "$rc" ] || [ "$(cat -- "$rc")" != "$body" ]; then
   printf '%s\n' "$body" >"$rc.partial"
