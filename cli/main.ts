@@ -7,7 +7,8 @@ import { planLayout } from "../components/plan";
 import { LayoutError } from "../layout/errors";
 import { loadLayout } from "../layout/load";
 import type { LayoutIssue, ResolvedLayout } from "../layout/model";
-import { checkExitCode, formatCheckText, invalidReport, validReport, type CheckReport } from "./check";
+import { readLayoutFile, parseYamlSource } from "../layout/source";
+import { checkExitCode, formatCheckText, invalidReport, locate, validReport, type CheckReport, type LineOf } from "./check";
 import { layoutToDot, renderSvg } from "./graph";
 import { formatPlan } from "./plan";
 import { evaluatePolicies } from "./policies";
@@ -29,24 +30,45 @@ function load(path: string): { layout: ResolvedLayout } | { issues: LayoutIssue[
   }
 }
 
-async function check(path: string, opts: { json?: boolean }): Promise<number> {
+export type CheckFormat = "text" | "json" | "sarif" | "github";
+
+/** The line of a path's entry, read again from the file (the loader keeps no source). */
+function lineLookup(path: string): LineOf {
+  const read = readLayoutFile(path);
+  const parsed = read.ok ? parseYamlSource(read.text) : undefined;
+  return (p) => (parsed?.ok === true ? parsed.source.lineOf(p) : undefined);
+}
+
+async function checkOne(path: string): Promise<CheckReport> {
   const loaded = load(path);
-  let report: CheckReport;
-  if ("issues" in loaded) {
-    report = invalidReport(path, loaded.issues);
+  if ("issues" in loaded) return invalidReport(path, loaded.issues);
+  const resources = planLayout(loaded.layout);
+  const violations = await evaluatePolicies(resources, loaded.layout);
+  return validReport(path, {
+    qubes: loaded.layout.qubes.length,
+    resources: resources.filter((r) => r.custom).length,
+    violations: locate(violations, loaded.layout, lineLookup(path)),
+  });
+}
+
+async function check(paths: string[], opts: { format: CheckFormat; json?: boolean; strict?: boolean }): Promise<number> {
+  const format: CheckFormat = opts.json === true ? "json" : opts.format;
+  const reports: CheckReport[] = [];
+  for (const path of paths) reports.push(await checkOne(path));
+  const code = checkExitCode(reports, opts.strict === true);
+  if (format === "json") {
+    // One file: the object of layout.md; several: an array of them, in the order given.
+    const value = reports.length === 1 ? reports[0] : reports;
+    process.stdout.write(JSON.stringify(value, null, 2) + "\n");
+  } else if (format === "sarif") {
+    const { toSarif } = await import("./formats.js");
+    process.stdout.write(JSON.stringify(toSarif(reports, packageVersion()), null, 2) + "\n");
+  } else if (format === "github") {
+    const { toGithub } = await import("./formats.js");
+    process.stdout.write(toGithub(reports));
+    process.stderr.write(reports.map(formatCheckText).join(""));
   } else {
-    const resources = planLayout(loaded.layout);
-    report = validReport(path, {
-      qubes: loaded.layout.qubes.length,
-      resources: resources.filter((r) => r.custom).length,
-      violations: await evaluatePolicies(resources, loaded.layout),
-    });
-  }
-  const code = checkExitCode(report);
-  if (opts.json === true) {
-    process.stdout.write(JSON.stringify(report, null, 2) + "\n");
-  } else {
-    (code === EXIT_INVALID ? process.stderr : process.stdout).write(formatCheckText(report));
+    for (const r of reports) (checkExitCode(r) === EXIT_INVALID ? process.stderr : process.stdout).write(formatCheckText(r));
   }
   return code;
 }
@@ -121,9 +143,11 @@ export function buildProgram(): Command {
   program
     .command("check")
     .description("validate a layout offline and apply the isolation policies (exit 0 ok, 1 violation, 2 invalid)")
-    .argument("<layout>", "layout YAML file")
-    .option("--json", "print one JSON object (layout.md) instead of text")
-    .action(guarded("check", (path: string, opts: { json?: boolean }) => check(path, opts)));
+    .argument("<layouts...>", "layout YAML files")
+    .addOption(new Option("--format <format>", "output: text, json (layout.md), sarif (2.1.0, code scanning) or github (Actions annotations)").choices(["text", "json", "sarif", "github"]).default("text"))
+    .option("--json", "the same as --format json")
+    .option("--strict", "fail (exit 1) on advisory violations too")
+    .action(guarded("check", (paths: string[], opts: { format: CheckFormat; json?: boolean; strict?: boolean }) => check(paths, opts)));
 
   program
     .command("plan")

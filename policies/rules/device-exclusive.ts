@@ -35,6 +35,10 @@ export const rule: Rule = {
     "qube to another. Qubes: a device that cannot be reset is tainted after its first qube " +
     "(user/security-in-qubes/device-handling-security).",
   enforcementLevel: "mandatory",
+  severity: "medium",
+  tags: ["qubes", "devices"],
+  remediationSteps:
+    "Give each PCI or USB device to one qube only: remove it from all the others.",
   scope: "stack",
   check,
 };

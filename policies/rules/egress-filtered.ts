@@ -77,6 +77,10 @@ export const rule: Rule = {
     "compromised qube. Qubes: qvm-firewall is enforced outside the qube, unmatched traffic is dropped, and it " +
     "fails closed (user/security-in-qubes/firewall).",
   enforcementLevel: "mandatory",
+  severity: "high",
+  tags: ["qubes", "network", "firewall"],
+  remediationSteps:
+    "Give every client interface a filterref to the qube's firewall nwfilter with the IP parameter; the filter includes clean-traffic and ends with drop rules for all and all-ipv6 (bulkhead's components build it so).",
   scope: "stack",
   check,
 };

@@ -100,6 +100,10 @@ export const rule: Rule = {
     "only a NetVM takes an uplink. Protects against qubes that bypass their firewall or reach the host's network " +
     "directly. Qubes: the netvm must have provides_network and loops are rejected (qubes/vm/mix/net.py).",
   enforcementLevel: "mandatory",
+  severity: "high",
+  tags: ["qubes", "network", "netvm"],
+  remediationSteps:
+    "Point the qube's netvm at a NetVM or at a ProxyVM whose own netvm chain ends at a NetVM; break any loop; give a NetVM its uplink from the host (pci, macvtap, bridge or a libvirt network outside the layout), never from another qube's client network.",
   scope: "stack",
   check,
 };

@@ -33,6 +33,10 @@ export const rule: Rule = {
     "A qube without netvm has no network interface at all. Protects an offline qube (a vault) from a forgotten " +
     "NIC that quietly makes it reachable. Qubes: netvm None means no network; vault has no netvm (Salt qvm/vault.sls).",
   enforcementLevel: "mandatory",
+  severity: "high",
+  tags: ["qubes", "network"],
+  remediationSteps:
+    "Remove the domain's network interfaces, or give the qube a netvm so its interface is an intended, filtered one.",
   scope: "domain",
   check,
 };

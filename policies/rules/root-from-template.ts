@@ -88,6 +88,10 @@ export const rule: Rule = {
     "Qubes: AppVM root is a copy-on-write view of the template's root, discarded at shutdown; /rw is per qube " +
     "(user/templates/templates).",
   enforcementLevel: "mandatory",
+  severity: "high",
+  tags: ["qubes", "storage", "template"],
+  remediationSteps:
+    "Boot the qube's root as a transient (discard-on-shutdown) view of its template's image; let only the template write that image; give each qube its own private volume.",
   scope: "stack",
   check,
 };
