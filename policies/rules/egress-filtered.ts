@@ -5,6 +5,7 @@ import type { NwFilterRule } from "../../components/libvirt/types";
 import { isKnown, type FilterModel, type HostModel } from "../model";
 import { finding, type Finding, type Rule } from "../rule";
 import { clientInterfaces, providersOf, sortedDomains } from "../topology";
+import { declaredOffline } from "./offline-means-no-nic";
 
 const NAME = "egress-filtered";
 const ANTI_SPOOFING = "clean-traffic";
@@ -41,6 +42,10 @@ export function endsWithDrops(rules: readonly NwFilterRule[]): boolean {
 export function check(model: HostModel): Finding[] {
   const out: Finding[] = [];
   for (const d of sortedDomains(model)) {
+    // One cause, one finding: a template on a qube network is template-offline's, a NetVM on
+    // one (its uplink taken from a qube) netvm-graph's, an interface of an offline qube
+    // offline-means-no-nic's.
+    if (d.class === "TemplateVM" || d.class === "NetVM" || declaredOffline(d)) continue;
     for (const iface of clientInterfaces(d)) {
       if (iface.type !== "network" || !isKnown(iface.network)) continue;
       if (providersOf(model, iface.network).length === 0) continue; // an uplink, not a client port

@@ -31,8 +31,9 @@ export function check(model: HostModel): Finding[] {
   for (const t of domains.filter((d) => d.class === "TemplateVM")) {
     for (const k of t.disks.filter(writable)) templateImage.set(k.file, t);
   }
+  // A DispVM's writable disk is disposable-stateless's finding (one cause, one finding).
   const writers = new Map<string, DomainModel[]>();
-  for (const d of domains) {
+  for (const d of domains.filter((x) => x.class !== "DispVM")) {
     for (const k of d.disks.filter(writable)) writers.set(k.file, [...(writers.get(k.file) ?? []), d]);
   }
   const out: Finding[] = [];
@@ -60,8 +61,10 @@ export function check(model: HostModel): Finding[] {
       if (owner !== undefined && owner !== d) {
         say(`${disk(k)} writes the image of template "${owner.qube}"; only the template writes its image: make the disk transient`);
       } else if (owner === undefined) {
-        const others = (writers.get(k.file) ?? []).filter((o) => o !== d);
-        if (others.length > 0) {
+        // One shared volume, one finding: filed under its first writer by name.
+        const all = writers.get(k.file) ?? [];
+        const others = all.filter((o) => o !== d);
+        if (others.length > 0 && all[0] === d) {
           say(`${disk(k)} is also written by ${others.map((o) => `"${o.qube}"`).join(", ")}; a private volume belongs to one qube: give each its own`);
         }
       }
