@@ -10,7 +10,8 @@ import type { LayoutIssue, ResolvedLayout } from "../layout/model";
 import { readLayoutFile, parseYamlSource } from "../layout/source";
 import { checkExitCode, formatCheckText, invalidReport, locate, validReport, type CheckReport, type LineOf } from "./check";
 import { layoutToDot, renderSvg } from "./graph";
-import { formatPlan } from "./plan";
+import { firewallTable } from "./listing";
+import { formatPlan, planJson } from "./plan";
 import { evaluatePolicies } from "./policies";
 import { packageVersion } from "./version";
 
@@ -80,11 +81,28 @@ function reportInvalid(path: string, issues: LayoutIssue[]): number {
   return EXIT_INVALID;
 }
 
-async function plan(path: string): Promise<number> {
+async function plan(path: string, opts: { json?: boolean }): Promise<number> {
   const loaded = load(path);
   if ("issues" in loaded) return reportInvalid(path, loaded.issues);
   const resources = planLayout(loaded.layout);
-  process.stdout.write(formatPlan(loaded.layout, resources));
+  process.stdout.write(opts.json === true ? JSON.stringify(planJson(loaded.layout, resources), null, 2) + "\n" : formatPlan(loaded.layout, resources));
+  return 0;
+}
+
+async function firewall(path: string, qube: string): Promise<number> {
+  const loaded = load(path);
+  if ("issues" in loaded) return reportInvalid(path, loaded.issues);
+  if (!loaded.layout.qubes.some((q) => q.name === qube)) {
+    const names = loaded.layout.qubes.map((q) => q.name).join(", ");
+    throw new UserError(`${JSON.stringify(qube)} is not a qube of ${path} (its qubes: ${names})`);
+  }
+  process.stdout.write(firewallTable(loaded.layout, qube));
+  return 0;
+}
+
+async function schema(): Promise<number> {
+  const { layoutJsonSchema } = await import("./schema.js");
+  process.stdout.write(JSON.stringify(layoutJsonSchema(), null, 2) + "\n");
   return 0;
 }
 
@@ -153,7 +171,32 @@ export function buildProgram(): Command {
     .command("plan")
     .description("show the qubes a layout declares and the libvirt objects it would create")
     .argument("<layout>", "layout YAML file")
-    .action(guarded("plan", (path: string) => plan(path)));
+    .option("--json", "print one JSON object: the resolved qubes and every libvirt resource with its inputs")
+    .action(guarded("plan", (path: string, opts: { json?: boolean }) => plan(path, opts)));
+
+  program
+    .command("firewall")
+    .description("list one qube's firewall rules as `qvm-firewall <qube> list` does")
+    .argument("<layout>", "layout YAML file")
+    .argument("<qube>", "the qube")
+    .action(guarded("firewall", (path: string, qube: string) => firewall(path, qube)));
+
+  program
+    .command("ls")
+    .description("list the bulkhead qubes on a live libvirt host as qvm-ls does (NAME STATE CLASS LABEL TEMPLATE NETVM)")
+    .option("--uri <uri>", "libvirt connection URI", "qemu:///system")
+    .option("--prefix <prefix>", "only domains whose libvirt name starts with this (a layout's host.prefix)")
+    .action(
+      guarded("ls", async (opts: { uri: string; prefix?: string }) => {
+        const { runLs } = await import("./audit.js");
+        return runLs(opts);
+      }),
+    );
+
+  program
+    .command("schema")
+    .description("print the layout format's JSON Schema (from the zod schema), for editors")
+    .action(guarded("schema", () => schema()));
 
   program
     .command("graph")
@@ -185,7 +228,7 @@ export function buildProgram(): Command {
     .option("--layout <file>", "layout file (instead of the stack's)")
     .option("--uri <uri>", "libvirt connection URI (default: the stack's, else the layout's host.uri)")
     .option("--json", "print one JSON object instead of the table")
-    .option("-o, --output <file>", "also draw the layout with the observed flows (SVG)")
+    .option("-o, --output <file>", "also draw the from/to matrix (SVG; with --expected, the expected one)")
     .option("--expected", "only print the expected matrix (offline)")
     .option("--deadline <seconds>", "seconds each probe retries before it counts as blocked", positiveInt)
     .option("--parallel <n>", "qubes booting at once", positiveInt)
@@ -207,7 +250,19 @@ export function buildProgram(): Command {
   return program;
 }
 
+/**
+ * A reader that closes the pipe early (`bulkhead graph x | head`) is not an error: what is left
+ * to print is dropped and the command finishes (prove still restores the seeds it changed).
+ */
+export function survivePipeClose(stream: NodeJS.WriteStream): void {
+  stream.on("error", (error: NodeJS.ErrnoException) => {
+    if (error.code !== "EPIPE") throw error;
+    stream.write = (() => true) as typeof stream.write;
+  });
+}
+
 export async function main(argv: string[]): Promise<void> {
+  survivePipeClose(process.stdout);
   try {
     await buildProgram().parseAsync(argv);
   } catch (error) {
