@@ -12,11 +12,10 @@ const NONE = "-";
  * `qvm-ls` of a live host: one row per bulkhead domain (its qube name from the metadata), sorted
  * by name as qvm-ls sorts. STATE is qvm-ls' word: Running or Halted.
  */
-export function lsTable(domains: readonly (DomainArgs & { running?: boolean })[]): string {
+export function lsTable(domains: readonly DomainArgs[]): string {
   const rows = domains
-    .filter((d) => d.metadata !== undefined)
     .map((d) => {
-      const m = d.metadata as NonNullable<DomainArgs["metadata"]>;
+      const m = d.metadata;
       return [m.qube, d.running === true ? "Running" : "Halted", m.class, m.label, m.template ?? NONE, m.netvm ?? NONE];
     })
     .sort((a, b) => (a[0] < b[0] ? -1 : a[0] > b[0] ? 1 : 0));
