@@ -288,6 +288,8 @@ describe("every key", () => {
     });
     expect(byName.get("standalone")?.privateBytes).toBe(10 * 1024 ** 3);
     expect(byName.get("untrusted")?.display).toEqual({ type: "vnc", listen: "::1" });
+    expect([byName.get("dvm")?.renamedFrom, byName.get("untrusted")?.templateStorage]).toEqual([["dvm-old", "dvm-older"], "dvm-old"]);
+    expect([byName.get("standalone")?.renamedFrom, byName.get("standalone")?.discardData, byName.get("work")?.discardData]).toEqual([["legacy"], true, undefined]);
   });
 });
 
