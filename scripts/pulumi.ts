@@ -145,8 +145,11 @@ export async function pulumi(args: readonly string[], opts: PulumiOptions = {}):
     });
     child.on("error", rej);
     child.on("close", (code, signal) => {
-      // An engine that exited on its own wrote its state: its journal has served.
-      if (signal === null && child.pid !== undefined) dropJournals(eng.env[JOURNAL_DIR_ENV] ?? "", child.pid);
+      // An engine that succeeded wrote its state and every object is in it: its journal has
+      // served. A failed one keeps it: a provider killed mid-create (the engine then fails the
+      // step without knowing what was made) leaves objects only the journal names, and the next
+      // recoverInterrupted removes those its state does not hold.
+      if (signal === null && code === 0 && child.pid !== undefined) dropJournals(eng.env[JOURNAL_DIR_ENV] ?? "", child.pid);
       res({ code, signal, stdout, stderr });
     });
   });

@@ -169,7 +169,7 @@ describe("Volume", () => {
           "Set `private` back to at least 64 MiB, or set `discard_data: true` on the qube (it lets `up` recreate the volume empty)",
       },
     ]);
-    expect((await provider.check(u, created.outs, { ...args, format: "raw" })).failures.map((f) => f.property)).toEqual(["format"]);
+    expect((await provider.check(u, created.outs, { ...args, format: "raw" })).failures?.map((f) => f.property)).toEqual(["format"]);
     // Opted in (no preserve): the shrink is allowed, as a replacement.
     expect((await provider.check(u, created.outs, { ...smaller, preserve: undefined })).failures).toEqual([]);
     // Growing is fine, and done in place: the data stays.
