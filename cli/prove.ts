@@ -11,8 +11,9 @@ import type { ResolvedLayout } from "../layout/model";
 import { usesStockImage } from "../lab/lab";
 import { expectedFlows, labWorld, type World } from "../prove/expected";
 import { prove } from "../prove/observe";
-import { formatReport, matrix, proveDot } from "../prove/report";
+import { formatReport, matrix } from "../prove/report";
 import { renderSvg } from "./graph";
+import { matrixDot } from "./picture";
 
 export interface ProveOptions {
   stack: string;
@@ -67,6 +68,7 @@ export async function runProve(opts: ProveOptions): Promise<number> {
   if (opts.expected === true) {
     const flows = expectedFlows(layout, worldFor(layout));
     process.stdout.write(opts.json === true ? `${JSON.stringify({ layout: layout.source, flows }, null, 2)}\n` : `${matrix(layout, flows, false)}\n`);
+    if (opts.output !== undefined) await writePicture(opts.output, matrixDot(layout, flows, false));
     return 0;
   }
   const unknown = (opts.only ?? []).filter((n) => !layout.qubes.some((q) => q.name === n) && !layout.templates.some((t) => t.name === n));
@@ -80,13 +82,15 @@ export async function runProve(opts: ProveOptions): Promise<number> {
     progress: (line) => process.stderr.write(`  ${line}\n`),
   });
   process.stdout.write(opts.json === true ? `${JSON.stringify(report, null, 2)}\n` : formatReport(layout, report));
-  if (opts.output !== undefined) {
-    const svg = await renderSvg(proveDot(layout, report.flows));
-    try {
-      writeFileSync(opts.output, svg);
-    } catch (error) {
-      throw new ProveError(`cannot write ${JSON.stringify(opts.output)}: ${(error as NodeJS.ErrnoException).code ?? "write failed"}`);
-    }
-  }
+  if (opts.output !== undefined) await writePicture(opts.output, matrixDot(layout, report.flows, true));
   return report.ok ? 0 : 1;
+}
+
+async function writePicture(file: string, dot: string): Promise<void> {
+  const svg = await renderSvg(dot);
+  try {
+    writeFileSync(file, svg);
+  } catch (error) {
+    throw new ProveError(`cannot write ${JSON.stringify(file)}: ${(error as NodeJS.ErrnoException).code ?? "write failed"}`);
+  }
 }

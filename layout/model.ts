@@ -146,6 +146,19 @@ export interface ResolvedQube {
   autostart: boolean;
   /** Private volume size in bytes (absent for a DispVM). */
   privateBytes?: number;
+  /**
+   * `discard_data: true`: `up` may delete or replace the qube's private volume
+   * (and a StandaloneVM's root). Absent: they are kept whatever the layout does.
+   */
+  discardData?: true;
+  /**
+   * The qube's previous names (`renamed_from`), oldest first: its Pulumi
+   * resources are aliased to them, and its persistent volumes keep the name
+   * they were made with (the oldest's), so their data stays.
+   */
+  renamedFrom?: string[];
+  /** A DispVM whose template AppVM was renamed: the name that AppVM's private volume carries. */
+  templateStorage?: string;
   templateForDispvms: boolean;
   firewall: FirewallRule[];
   uplink?: Uplink;

@@ -51,6 +51,25 @@ export function resolveLayout(raw: RawLayout, source: string, now: number): Reso
     }
   }
 
+  // A rename keeps the old name's objects (and data): the old name must be free, and claimed once.
+  const renamedBy = new Map<string, string>();
+  for (const name of qubeNames) {
+    const q = qubes[name];
+    if (q.class === "DispVM" && q.discard_data !== undefined) {
+      report(["qubes", name, "discard_data"], "a DispVM keeps no data; remove discard_data");
+    }
+    const olds = namesOf(q.renamed_from);
+    olds.forEach((old, i) => {
+      const path: PathSegment[] = typeof q.renamed_from === "string" ? ["qubes", name, "renamed_from"] : ["qubes", name, "renamed_from", i];
+      if (old === name) report(path, `"${old}" is this qube's own name; remove it from renamed_from`);
+      else if (isQube(old) || isTemplate(old)) {
+        report(path, `"${old}" is still in the layout; a qube can take over the objects of a name no other qube or template uses`);
+      } else if (renamedBy.has(old)) {
+        report(path, `"${old}" is already claimed by qube "${renamedBy.get(old)}"; only one qube can be renamed from it`);
+      } else renamedBy.set(old, name);
+    });
+  }
+
   // Computed once: per-issue filtering would be quadratic on a hostile layout.
   const providerNames = qubeNames.filter((n) => isProvider(qubes[n].class));
   const dvmNames = qubeNames.filter((n) => qubes[n].template_for_dispvms === true);
@@ -249,6 +268,9 @@ export function resolveLayout(raw: RawLayout, source: string, now: number): Reso
       vcpus: q.vcpus ?? defaults.vcpus ?? QUBE_DEFAULTS.vcpus,
       autostart: q.autostart ?? (q.class === "NetVM" || q.class === "ProxyVM" || q.class === "UsbVM"),
       ...(q.class === "DispVM" ? {} : { privateBytes: q.private ?? QUBE_DEFAULTS.privateBytes }),
+      ...(q.discard_data === true ? { discardData: true as const } : {}),
+      ...(q.renamed_from === undefined ? {} : { renamedFrom: namesOf(q.renamed_from) }),
+      ...(q.class === "DispVM" && qubes[template]?.renamed_from !== undefined ? { templateStorage: namesOf(qubes[template].renamed_from)[0] } : {}),
       templateForDispvms: q.template_for_dispvms ?? false,
       firewall: netvm === null ? [] : resolveFirewall(q.firewall, now),
       ...(q.uplink === undefined ? {} : { uplink: toUplink(q.uplink) }),
@@ -285,6 +307,11 @@ export function mergeCloudInit(inherited: RawCloudInit | undefined, own: RawClou
     write_files: (own?.write_files ?? []).map((f) => ({ ...f })),
     runcmd: (own?.runcmd ?? []).map((c) => (typeof c === "string" ? c : [...c])),
   };
+}
+
+/** `renamed_from` as a list, oldest first. */
+function namesOf(renamedFrom: string | string[] | undefined): string[] {
+  return renamedFrom === undefined ? [] : typeof renamedFrom === "string" ? [renamedFrom] : [...renamedFrom];
 }
 
 /** NetVMs and UsbVMs are offline unless told otherwise; everyone else takes defaults.netvm. */

@@ -338,6 +338,9 @@ export const qubeSchema = z.strictObject({
   vcpus: vcpus.optional(),
   autostart: z.boolean().optional(),
   private: parsed(parseSize).optional(),
+  // Opt-in, per qube, to losing its data: see docs/layout.md.
+  discard_data: z.boolean().optional(),
+  renamed_from: z.union([nameSchema, z.array(nameSchema).min(1).max(16)]).optional(),
   template_for_dispvms: z.boolean().optional(),
   // libvirt's filter priorities (-1000..1000) leave room for 90 rules after anti-spoofing.
   firewall: z.array(firewallRuleSchema).max(90).optional(),

@@ -59,8 +59,10 @@ export const volumeSchema: z.ZodType<VolumeArgs, unknown> = z
       })
       .optional(),
     backingStore: z.strictObject({ path: absPath, format: imageFormat }).optional(),
+    preserve: z.boolean().optional(),
   })
   .superRefine((v, ctx) => {
+    if (v.preserve && v.seed) ctx.addIssue({ code: "custom", path: ["preserve"], message: "a seed is rebuilt from its files; it holds no data to preserve" });
     if (v.source && v.seed) ctx.addIssue({ code: "custom", path: ["seed"], message: "a volume is filled from source or seed, not both" });
     if ((v.source || v.seed) && v.backingStore) {
       ctx.addIssue({ code: "custom", path: ["backingStore"], message: "a copy-on-write volume cannot also be filled from source or seed" });

@@ -11,7 +11,20 @@ import { agentReady } from "../prove/agent";
 import { LAB_URI, startLab, usesStockImage } from "../lab/lab";
 import { loadLayout } from "../layout/load";
 import { virsh } from "../provider/virsh";
-import { REPO, WORK_DIR, engineDir, mustPulumi, pulumi, recoverInterrupted, selectStack } from "./pulumi";
+import {
+  REPO,
+  WORK_DIR,
+  engineDir,
+  keptVolumes,
+  lockStack,
+  missingOnHost,
+  mustPulumi,
+  pulumi,
+  recoverInterrupted,
+  selectStack,
+  stateResources,
+  type StateResource,
+} from "./pulumi";
 
 /**
  * How long autostart qubes get to be ready (TCG guests on a busy host are slow): 300 s for the
@@ -127,17 +140,44 @@ export function table(rows: string[][]): string {
   return rows.map((r) => r.map((c, i) => c.padEnd(widths[i]!)).join("  ").trimEnd()).join("\n");
 }
 
-export async function summary(t: StackTarget, qubes: Record<string, QubeOutputs>, local: boolean): Promise<string> {
+export interface Summary {
+  text: string;
+  /** Qubes of the stack whose domain the host does not hold. */
+  missing: string[];
+}
+
+export async function summary(t: StackTarget, qubes: Record<string, QubeOutputs>, local: boolean): Promise<Summary> {
   const rows = [["qube", "class", "state", "address", "netvm"]];
+  const missing: string[] = [];
   for (const [name, q] of Object.entries(qubes)) {
     const addr = q.ip ?? (local ? consoleAddress(q.name) : undefined) ?? "-";
-    rows.push([name, q.class, await domstate(t.uri, q.name), addr, q.netvm ?? "-"]);
+    const state = await domstate(t.uri, q.name);
+    if (state === "missing") missing.push(name);
+    rows.push([name, q.class, state, addr, q.netvm ?? "-"]);
   }
-  return table(rows);
+  return { text: table(rows), missing };
+}
+
+/** What `up` and `down` say about data they kept: volumes the state forgot and the host still holds. */
+export function keptDataLines(before: readonly StateResource[], after: readonly StateResource[]): string[] {
+  return keptVolumes(before, after).map(
+    (v) =>
+      `kept ${v.name} in pool ${v.pool}: a qube's data (its qube left the layout or the stack); the next \`up\` of a qube with that volume takes it back; ` +
+      `to delete it: virsh -c ${v.uri} vol-delete --pool ${v.pool} --vol ${v.name}`,
+  );
 }
 
 export async function main(argv: string[]): Promise<number> {
-  const stack = argv[0] ?? process.env["BULKHEAD_STACK"] ?? "dev";
+  const stack = argv.find((a) => !a.startsWith("--")) ?? process.env["BULKHEAD_STACK"] ?? "dev";
+  const unlock = lockStack(stack, `npm run up ${stack}`);
+  try {
+    return await deploy(stack, argv);
+  } finally {
+    unlock();
+  }
+}
+
+async function deploy(stack: string, argv: string[]): Promise<number> {
   const wait = !argv.includes("--no-wait");
   const steps = new Steps(6);
 
@@ -158,13 +198,23 @@ export async function main(argv: string[]): Promise<number> {
   }
   done();
 
-  done = steps.start(`pulumi up (${stack}, layout ${t.layoutPath}, policy pack policies)`);
-  const up = await pulumi(["up", "--yes", "--stack", stack, "--policy-pack", join(REPO, "policies")]);
+  // The state may be stale: objects removed behind its back (a wiped lab, a hand-deleted
+  // volume). A few list calls tell; then the engine refreshes first and recreates them.
+  const before = await stateResources(stack);
+  const gone = await missingOnHost(before);
+  const refresh = gone.length > 0 || argv.includes("--refresh");
+  if (gone.length > 0) {
+    const shown = gone.length > 6 ? `${gone.slice(0, 6).join(", ")} and ${gone.length - 6} more` : gone.join(", ");
+    console.log(`      the host lacks ${gone.length} object(s) the state holds (${shown}): refreshing first`);
+  }
+  done = steps.start(`pulumi up${refresh ? " --refresh" : ""} (${stack}, layout ${t.layoutPath}, policy pack policies)`);
+  const up = await pulumi(["up", "--yes", ...(refresh ? ["--refresh"] : []), "--stack", stack, "--policy-pack", join(REPO, "policies")]);
   if (up.code !== 0) {
     console.error(`pulumi up failed (exit ${String(up.code)}); the stack keeps what was made; fix the cause and run \`npm run up\` again`);
     return 1;
   }
   done();
+  for (const line of keptDataLines(before, await stateResources(stack))) console.log(`      ${line}`);
 
   const qubes = await stackOutputs(stack);
   const autostart = Object.values(qubes).filter((q) => q.autostart && q.class !== "TemplateVM").map((q) => q.name);
@@ -186,14 +236,19 @@ export async function main(argv: string[]): Promise<number> {
   done();
 
   done = steps.start("summary");
-  console.log(await summary(t, qubes, local));
+  const sum = await summary(t, qubes, local);
+  console.log(sum.text);
   done();
   console.log(`\nlayout picture: ${relative(process.cwd(), picture) || picture}`);
-  console.log(`stack ${stack} is up at ${t.uri} in ${steps.elapsed()} s; \`npm run down\` destroys it, \`npm run lab:stop\` removes the lab`);
-  if (late.length > 0) {
-    console.error(`not ready within ${BOOT_TIMEOUT_S} s: ${late.join(", ")} (serial logs: ${late.map(serialLogPath).join(" ")})`);
+  const problems: string[] = [];
+  if (sum.missing.length > 0) problems.push(`the host has no domain for ${sum.missing.join(", ")}, which the stack holds (run \`npm run up -- ${stack} --refresh\`)`);
+  if (late.length > 0) problems.push(`not ready within ${BOOT_TIMEOUT_S} s: ${late.join(", ")} (serial logs: ${late.map(serialLogPath).join(" ")})`);
+  if (problems.length > 0) {
+    for (const p of problems) console.error(p);
+    console.error(`stack ${stack} is NOT up at ${t.uri} (${steps.elapsed()} s)`);
     return 1;
   }
+  console.log(`stack ${stack} is up at ${t.uri} in ${steps.elapsed()} s; \`npm run down\` destroys it (keeping the qubes' data), \`npm run lab:stop\` removes the lab`);
   return 0;
 }
 

@@ -50,6 +50,13 @@ export interface VolumeArgs extends ConnectionArgs {
   seed?: NoCloudSeed;
   /** Copy-on-write over another image (qcow2 only). */
   backingStore?: { path: string; format: "qcow2" | "raw" };
+  /**
+   * The volume holds someone's data (a private volume, a StandaloneVM's root):
+   * the provider refuses any change that would replace or shrink it (at
+   * check, so a preview fails before anything changes), never deletes it, and
+   * takes an existing one of the same name and format back at create.
+   */
+  preserve?: boolean;
 }
 
 // ---------------------------------------------------------------- Network

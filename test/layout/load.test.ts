@@ -306,6 +306,8 @@ describe("every key", () => {
       runcmd: ["echo hello >/home/alice/hello", ["touch", "/home/alice/ok"]],
     });
     expect(byName.get("sys-firewall")?.cloudInit?.users).toEqual([{ name: "ops", groups: ["adm"] }]);
+    expect([byName.get("dvm")?.renamedFrom, byName.get("untrusted")?.templateStorage]).toEqual([["dvm-old", "dvm-older"], "dvm-old"]);
+    expect([byName.get("standalone")?.renamedFrom, byName.get("standalone")?.discardData, byName.get("work")?.discardData]).toEqual([["legacy"], true, undefined]);
   });
 });
 

@@ -1,5 +1,6 @@
 // Domain XML <-> DomainArgs. Only what the model declares is written; nothing
 // is added behind the user's back (no default graphics, consoles or channels).
+import { OWNER_TAG, type Owner, ownerNode, parseOwner } from "./owner";
 import type {
   BulkheadMetadata,
   ChannelSpec,
@@ -35,7 +36,7 @@ import {
 /** What the domain XML holds: the args without the connection and the lifecycle flags. */
 export type DomainXmlSpec = Omit<DomainArgs, "uri" | "autostart" | "running">;
 /** A domain as read back; `metadata` is absent when someone removed it by hand. */
-export type ParsedDomain = Omit<DomainXmlSpec, "metadata"> & { metadata?: BulkheadMetadata; uuid?: string };
+export type ParsedDomain = Omit<DomainXmlSpec, "metadata"> & { metadata?: BulkheadMetadata; uuid?: string; owner?: Owner };
 
 /** Namespace of bulkhead's `<metadata>` element; libvirt keeps it across define/dumpxml. */
 export const BULKHEAD_XMLNS = "https://bulkhead.dev/xmlns/libvirt/qube/1";
@@ -44,7 +45,7 @@ const QEMU_XMLNS = "http://libvirt.org/schemas/domain/qemu/1.0";
 
 const MIB = 1024 * 1024;
 
-export function renderDomainXml(spec: DomainXmlSpec, extra: { uuid?: string } = {}): string {
+export function renderDomainXml(spec: DomainXmlSpec, extra: { uuid?: string; owner?: Owner } = {}): string {
   const m = spec.metadata;
   const d = spec.devices;
   const node: XmlNode = {
@@ -61,6 +62,7 @@ export function renderDomainXml(spec: DomainXmlSpec, extra: { uuid?: string } = 
         label: m.label,
         layout: m.layout,
       }),
+      [OWNER_TAG]: extra.owner === undefined ? undefined : ownerNode(extra.owner),
     },
     memory: textNode(spec.memory, { unit: "MiB" }),
     currentMemory: spec.currentMemory === undefined ? undefined : textNode(spec.currentMemory, { unit: "MiB" }),
@@ -200,6 +202,7 @@ export function parseDomainXml(xml: string): ParsedDomain {
     currentMemory: currentMemory === undefined ? undefined : currentMemory / MIB,
     vcpu: requireNum(text(dom, "vcpu"), "<vcpu>"),
     metadata: parseMetadata(child(dom, "metadata")),
+    owner: parseOwner(child(dom, "metadata")),
     os: definedOnly({
       type: (text(os, "type") ?? "hvm") as "hvm",
       arch: attr(osType, "arch"),
