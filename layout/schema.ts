@@ -14,6 +14,7 @@ import {
   type Parsed,
 } from "./values";
 import { show } from "./errors";
+import { uriProblem } from "../components/libvirt/uri";
 
 export const QUBE_CLASSES = ["AppVM", "NetVM", "ProxyVM", "UsbVM", "DispVM", "StandaloneVM"] as const;
 export const LABELS = ["red", "orange", "yellow", "green", "gray", "blue", "purple", "black"] as const;
@@ -101,7 +102,7 @@ const memoryMiB = whole(1, 1048576, " of MiB");
 const vcpus = whole(1, 256);
 
 export const hostSchema = z.strictObject({
-  uri: text.min(1).optional(),
+  uri: checkedString((value) => uriProblem(value)).optional(),
   domainType: z.enum(["kvm", "qemu"]).optional(),
   pool: libvirtName.optional(),
   poolPath: absolutePath.optional(),

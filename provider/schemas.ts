@@ -10,12 +10,16 @@ import type {
   PoolArgs,
   VolumeArgs,
 } from "../components/libvirt/types";
+import { uriProblem } from "../components/libvirt/uri";
 
 const libvirtName = z
   .string()
   .min(1, "must not be empty")
   .refine((s) => !s.includes("/") && !s.includes("\n"), "must not contain '/' or a newline");
-const uri = z.string().min(1, "must not be empty");
+const uri = z.string().superRefine((value, ctx) => {
+  const problem = uriProblem(value);
+  if (problem !== undefined) ctx.addIssue({ code: "custom", message: problem });
+});
 const absPath = z.string().refine((s) => s.startsWith("/"), "must be an absolute path");
 const int = (min: number, max = Number.MAX_SAFE_INTEGER) => z.number().int().min(min).max(max);
 const params = z.record(z.string(), z.string());

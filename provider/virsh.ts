@@ -4,6 +4,7 @@ import { execFile } from "node:child_process";
 import { mkdtemp, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
+import { uriProblem } from "../components/libvirt/uri";
 
 export interface VirshOptions {
   /** XML document for `define`-style commands: written to a temp file and passed as `--file <path>`. */
@@ -29,8 +30,14 @@ export class VirshError extends Error {
   }
 }
 
-/** Runs virsh against `uri` and resolves to its stdout. */
+/**
+ * Runs virsh against `uri` and resolves to its stdout. A URI outside the allow-list is
+ * refused here, before any process starts, whoever passed it (a hand-written program, a
+ * state file, `audit --uri`).
+ */
 export async function virsh(uri: string, args: readonly string[], opts: VirshOptions = {}): Promise<string> {
+  const problem = uriProblem(uri);
+  if (problem !== undefined) throw new Error(`refusing to run virsh: ${problem}`);
   if (opts.xml === undefined) return run(["-c", uri, ...args], opts.timeoutMs);
   return withTempFile("object.xml", opts.xml, (file) => run(["-c", uri, ...args, "--file", file], opts.timeoutMs));
 }
