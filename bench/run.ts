@@ -52,7 +52,7 @@ const log = (s: string) => console.log(`[bench ${new Date().toISOString().slice(
 const seconds = (t0: number) => (performance.now() - t0) / 1000;
 
 /** Every object name of ours starts with this; cleanup refuses anything else. */
-const PREFIX_ROOT = "bench-";
+const PREFIX_ROOT = "bench";
 
 interface Bench {
   n: number;
@@ -69,7 +69,7 @@ function setup(n: number): Bench {
   const work = mkdtempSync(join(tmpdir(), "bulkhead-bench-"));
   return {
     n,
-    prefix: `${PREFIX_ROOT}${n}-`,
+    prefix: `${PREFIX_ROOT}${n}-`, // e.g. bench200-: letters and digits, then "-" (host.prefix)
     pool: `${PREFIX_ROOT}${n}-pool`,
     poolPath: `/var/lib/libvirt/${PREFIX_ROOT}${n}`,
     stack: `bench-${n}`,

@@ -106,10 +106,11 @@ export const hostSchema = z.strictObject({
   domainType: z.enum(["kvm", "qemu"]).optional(),
   pool: libvirtName.optional(),
   poolPath: absolutePath.optional(),
+  // Ends with "-" so that no two prefixes and names meet in one object name ("a" + "bwork" = "ab" + "work").
   prefix: checkedString((value) =>
-    /^([a-z][a-z0-9-]{0,19})?$/.test(value)
+    /^([a-z][a-z0-9]{0,15}-)?$/.test(value)
       ? undefined
-      : `${show(value)} is not a usable prefix: up to 20 lowercase letters, digits and "-", starting with a letter`,
+      : `${show(value)} is not a usable prefix: empty, or 1 to 16 lowercase letters and digits starting with a letter, then "-" (e.g. "dev-")`,
   ).optional(),
   memory: memoryMiB.optional(),
 });
