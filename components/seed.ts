@@ -45,7 +45,9 @@ export function qubeGuest(host: ResolvedHost, qube: ResolvedQube): GuestSpec {
 }
 
 export function templateGuest(host: ResolvedHost, template: ResolvedTemplate): GuestSpec {
-  return { name: template.name, class: "TemplateVM", nics: templateNics(host, template), dns: [] };
+  const guest: GuestSpec = { name: template.name, class: "TemplateVM", nics: templateNics(host, template), dns: template.addressing?.dns ?? [] };
+  if (template.addressing !== undefined) guest.gateway = template.addressing.gateway;
+  return guest;
 }
 
 export function qubeSeed(host: ResolvedHost, qube: ResolvedQube): NoCloudSeed {

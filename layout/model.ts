@@ -33,6 +33,8 @@ export interface ResolvedTemplate {
   label: Label;
   /** Allowed by the format, but a policy violation (template-offline). */
   netvm: string | null;
+  /** Present when netvm is not null: its port on that netvm's client network. */
+  addressing?: QubeAddressing;
 }
 
 /** One `qvm-firewall` rule, validated; `expire`d rules are already left out. */
@@ -114,6 +116,8 @@ export interface ResolvedQube {
   addressing?: QubeAddressing;
   /** Present for NetVM and ProxyVM. */
   provides?: ProvidedNetwork;
+  /** A NetVM's uplink interface MAC (network, bridge or macvtap uplink), unique in the layout. */
+  uplinkMac?: string;
 }
 
 export interface ResolvedLayout {

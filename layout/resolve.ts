@@ -4,7 +4,7 @@
 // Isolation rules that a valid layout may still break (PCI on an AppVM, a template
 // with a netvm) are not errors here; the policy pack judges them.
 import { assignAddresses, isProvider } from "./addresses";
-import { compareNames, didYouMean } from "./errors";
+import { compareNames, hinter } from "./errors";
 import type { PathSegment, RawIssue } from "./issues";
 import type {
   FirewallRule,
@@ -28,6 +28,8 @@ export const HOST_DEFAULTS: ResolvedHost = {
   prefix: "",
 };
 export const DEFAULT_DISPLAY_LISTEN = "127.0.0.1";
+/** Misspelt names past this many get no "did you mean" (a hostile layout has thousands). */
+export const HINTS = 100;
 
 export type ResolveResult = { ok: true; layout: ResolvedLayout } | { ok: false; issues: RawIssue[] };
 
@@ -50,6 +52,8 @@ export function resolveLayout(raw: RawLayout, source: string, now: number): Reso
     }
   }
 
+  // At most HINTS "did you mean"s per layout: each costs candidates x word length.
+  const didYouMean = hinter(HINTS);
   // Computed once: per-issue filtering would be quadratic on a hostile layout.
   const providerNames = qubeNames.filter((n) => isProvider(qubes[n].class));
   const dvmNames = qubeNames.filter((n) => qubes[n].template_for_dispvms === true);
@@ -133,7 +137,7 @@ export function resolveLayout(raw: RawLayout, source: string, now: number): Reso
       report(path("maxmem"), `maxmem ${q.maxmem} is below memory ${memory}; raise maxmem or lower memory`);
     }
     if (q.class === "DispVM") {
-      const problem = dispvmTemplateProblem(q, qubes, isTemplate, dvmNames.length > 0 ? dvmNames : qubeNames);
+      const problem = dispvmTemplateProblem(q, qubes, isTemplate, dvmNames.length > 0 ? dvmNames : qubeNames, didYouMean);
       if (problem !== undefined) report(path("template"), problem);
     } else if (q.template !== undefined) {
       const problem = templateProblem(q.template);
@@ -181,12 +185,22 @@ export function resolveLayout(raw: RawLayout, source: string, now: number): Reso
     };
   });
 
-  const plan = assignAddresses(
-    host.prefix,
-    qubeNames.map((name) => ({ name, class: qubes[name].class, netvm: netvmOf.get(name) ?? null })),
-  );
+  const plan = assignAddresses(host.prefix, [
+    ...qubeNames.map((name) => ({
+      name,
+      class: qubes[name].class,
+      netvm: netvmOf.get(name) ?? null,
+      uplink: qubes[name].class === "NetVM" && qubes[name].uplink !== undefined && qubes[name].uplink?.pci === undefined,
+    })),
+    // A template with a netvm (a policy violation) gets a real port, so only template-offline fires.
+    ...resolvedTemplates.filter((t) => t.netvm !== null).map((t) => ({ name: t.name, class: "TemplateVM" as const, netvm: t.netvm })),
+  ]);
   if (plan.problems.length > 0) {
     return { ok: false, issues: plan.problems.map((p) => ({ path: ["qubes", p.qube], message: p.message })) };
+  }
+  for (const t of resolvedTemplates) {
+    const addressing = plan.addressing.get(t.name);
+    if (addressing !== undefined) t.addressing = addressing;
   }
 
   const resolved = new Map<string, ResolvedQube>();
@@ -197,6 +211,7 @@ export function resolveLayout(raw: RawLayout, source: string, now: number): Reso
     const rootTemplate = q.class === "DispVM" ? (qubes[template].template ?? (defaults.template as string)) : template;
     const addressing = plan.addressing.get(name);
     const provides = plan.provides.get(name);
+    const uplinkMac = plan.uplinkMacs.get(name);
     resolved.set(name, {
       name,
       class: q.class,
@@ -219,6 +234,7 @@ export function resolveLayout(raw: RawLayout, source: string, now: number): Reso
       ...(q.kernelopts === undefined ? {} : { kernelopts: q.kernelopts }),
       ...(addressing === undefined ? {} : { addressing }),
       ...(provides === undefined ? {} : { provides }),
+      ...(uplinkMac === undefined ? {} : { uplinkMac }),
     });
   }
 
@@ -239,6 +255,7 @@ function dispvmTemplateProblem(
   qubes: RawLayout["qubes"],
   isTemplate: (name: string) => boolean,
   candidates: string[],
+  didYouMean: (word: string, candidates: readonly string[]) => string,
 ): string | undefined {
   const need = "a DispVM's template must be an AppVM with template_for_dispvms: true";
   const target = q.template;

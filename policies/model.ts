@@ -40,6 +40,8 @@ export interface InterfaceModel {
   dev?: string;
   /** The port's own isolation override; undefined = the network's default. */
   portIsolated?: boolean;
+  /** Lower-case MAC address, when declared. */
+  mac?: string;
   filter?: { name: string; parameters: Record<string, string> };
 }
 
@@ -210,6 +212,7 @@ export function domainModel(resource: string, inputs: Obj): DomainModel {
         bridge: str(source.bridge),
         dev: str(source.dev),
         portIsolated: bool(obj(i.port).isolated),
+        mac: str(obj(i.mac).address)?.toLowerCase(),
         filter: filterName === undefined ? undefined : { name: filterName, parameters: strMap(filter.parameters) },
       };
     }),

@@ -7,10 +7,10 @@ import { list, sortedDomains } from "../topology";
 const NAME = "device-exclusive";
 
 export function check(model: HostModel): Finding[] {
-  const holders = new Map<string, string[]>();
+  const holders = new Map<string, Set<string>>();
   const hold = (device: string, qube: string) => {
-    const qubes = holders.get(device) ?? [];
-    if (!qubes.includes(qube)) qubes.push(qube);
+    const qubes = holders.get(device) ?? new Set<string>();
+    qubes.add(qube);
     holders.set(device, qubes);
   };
   for (const d of sortedDomains(model)) {
@@ -18,11 +18,15 @@ export function check(model: HostModel): Finding[] {
     for (const u of d.usb) hold(`USB device ${u}`, d.qube);
   }
   const out: Finding[] = [];
-  for (const [device, qubes] of [...holders].sort(([a], [b]) => (a < b ? -1 : 1))) {
-    if (qubes.length < 2) continue;
-    for (const q of qubes) {
-      const others = qubes.filter((o) => o !== q);
-      out.push(finding(NAME, q, `${device} is also given to ${list(others)}; a device belongs to one qube: remove it from all but one`));
+  for (const [device, held] of [...holders].sort(([a], [b]) => (a < b ? -1 : 1))) {
+    if (held.size < 2) continue;
+    const qubes = [...held];
+    for (const [i, q] of qubes.entries()) {
+      // At most five others by name, so a device given to thousands of qubes stays linear.
+      const others: string[] = [];
+      for (let j = 0; j < qubes.length && others.length < 5; j++) if (j !== i) others.push(qubes[j]);
+      const more = qubes.length - 1 - others.length;
+      out.push(finding(NAME, q, `${device} is also given to ${list(others)}${more > 0 ? ` and ${more} more` : ""}; a device belongs to one qube: remove it from all but one`));
     }
   }
   return out.sort((a, b) => (a.qube < b.qube ? -1 : a.qube > b.qube ? 1 : 0));

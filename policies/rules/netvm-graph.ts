@@ -43,26 +43,37 @@ function wiring(model: HostModel, d: DomainModel): Finding[] {
   return out;
 }
 
-/** Follows each qube's netvm chain: reports loops once per member, and chains that stop at a ProxyVM. */
+/**
+ * Follows each qube's netvm chain: reports loops once per member, and chains that stop at a
+ * ProxyVM. Each domain has at most one next hop, so one walk per domain that stops at the first
+ * domain already seen is linear, however long the chains.
+ */
 function chains(model: HostModel, domains: DomainModel[]): Finding[] {
   const next = (d: DomainModel): DomainModel | undefined => netvmsOf(model, d)[0];
   const inLoop = new Map<DomainModel, DomainModel[]>();
   const deadEnds = new Map<DomainModel, Set<string>>();
+  const done = new Set<DomainModel>();
   for (const start of domains) {
-    const path: DomainModel[] = [start];
-    for (let n = next(start); n !== undefined; n = next(n)) {
-      const at = path.indexOf(n);
-      if (at >= 0) {
-        const loop = path.slice(at);
+    const walk: DomainModel[] = [];
+    const at = new Map<DomainModel, number>();
+    for (let n: DomainModel | undefined = start; n !== undefined && !done.has(n); n = next(n)) {
+      const seen = at.get(n);
+      if (seen !== undefined) {
+        const loop = walk.slice(seen);
         for (const member of loop) if (!inLoop.has(member)) inLoop.set(member, loop);
         break;
       }
-      path.push(n);
+      at.set(n, walk.length);
+      walk.push(n);
     }
-    const end = path[path.length - 1];
-    if (path.length > 1 && next(end) === undefined && end.class !== "NetVM") {
+    for (const d of walk) done.add(d);
+  }
+  // A chain stops at `end` (no netvm, not a NetVM): every qube whose netvm it is was stranded there.
+  for (const d of domains) {
+    const end = next(d);
+    if (end !== undefined && end !== d && next(end) === undefined && end.class !== "NetVM") {
       const clients = deadEnds.get(end) ?? new Set<string>();
-      clients.add(path[path.length - 2].qube);
+      clients.add(d.qube);
       deadEnds.set(end, clients);
     }
   }
@@ -74,7 +85,9 @@ function chains(model: HostModel, domains: DomainModel[]): Finding[] {
       // Start the printed loop at this qube so each member's message reads from its own view.
       const at = loop.indexOf(d);
       const names = [...loop.slice(at), ...loop.slice(0, at), d].map((x) => x.qube);
-      out.push(finding(NAME, d.qube, `netvm loop ${names.join(" -> ")}; break it so the chain ends at a NetVM`));
+      // A hand-made loop can be thousands long; each member's message stays one short line.
+      const shown = names.length > 9 ? `${names.slice(0, 8).join(" -> ")} -> … (${loop.length} qubes)` : names.join(" -> ");
+      out.push(finding(NAME, d.qube, `netvm loop ${shown}; break it so the chain ends at a NetVM`));
     }
     const clients = deadEnds.get(d);
     if (clients !== undefined) {

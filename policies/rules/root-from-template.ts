@@ -33,7 +33,11 @@ export function check(model: HostModel): Finding[] {
   }
   const writers = new Map<string, DomainModel[]>();
   for (const d of domains) {
-    for (const k of d.disks.filter(writable)) writers.set(k.file, [...(writers.get(k.file) ?? []), d]);
+    for (const k of d.disks.filter(writable)) {
+      const list = writers.get(k.file);
+      if (list === undefined) writers.set(k.file, [d]);
+      else list.push(d);
+    }
   }
   const out: Finding[] = [];
   for (const d of domains) {
@@ -60,9 +64,14 @@ export function check(model: HostModel): Finding[] {
       if (owner !== undefined && owner !== d) {
         say(`${disk(k)} writes the image of template "${owner.qube}"; only the template writes its image: make the disk transient`);
       } else if (owner === undefined) {
-        const others = (writers.get(k.file) ?? []).filter((o) => o !== d);
-        if (others.length > 0) {
-          say(`${disk(k)} is also written by ${others.map((o) => `"${o.qube}"`).join(", ")}; a private volume belongs to one qube: give each its own`);
+        const all = writers.get(k.file) ?? [];
+        if (all.length > 1) {
+          // At most five others, so a file thousands of domains write stays linear.
+          const others: DomainModel[] = [];
+          for (let j = 0; j < all.length && others.length < 5; j++) if (all[j] !== d) others.push(all[j]);
+          const more = Math.max(0, all.length - 1 - others.length);
+          const names = others.map((o) => `"${o.qube}"`).join(", ") + (more > 0 ? ` and ${more} more` : "");
+          if (others.length > 0) say(`${disk(k)} is also written by ${names}; a private volume belongs to one qube: give each its own`);
         }
       }
     }

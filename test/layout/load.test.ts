@@ -80,6 +80,7 @@ describe("stacks/dev.yaml", () => {
       templateForDispvms: false,
       firewall: [],
       uplink: { kind: "network", network: "bulkhead-lab-uplink" },
+      uplinkMac: "52:54:00:25:48:50",
       devices: noDevices,
       provides: {
         network: "dev-sys-net-clients",
