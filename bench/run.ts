@@ -21,6 +21,7 @@ import { loadLayout } from "../layout/load";
 import { generateLayout } from "../scripts/gen-layout";
 import { REPO, capture, engine, engineDir, mustPulumi, pulumi } from "../scripts/pulumi";
 import { runPlan } from "./baseline";
+import { runCheckCases } from "./check";
 import { runHandlers } from "./direct";
 import { callCounts, planBaseline } from "./plan";
 import { sampleTree, type PeakRss } from "./procs";
@@ -314,6 +315,8 @@ export async function main(argv: string[]): Promise<number> {
   const opts = parseArgs(argv, availableParallelism());
   const t0 = performance.now();
   log(`sizes ${opts.sizes.join(", ")}, parallelism ${opts.parallel}`);
+  // Offline first, before the lab and the engine load the machine.
+  const checks = await runCheckCases(join(REPO, "dist", "cli", "main.js"), log);
   await engineDir();
   await startLab({ skipPackages: true });
   const m = await machine(opts.parallel);
@@ -339,9 +342,10 @@ export async function main(argv: string[]): Promise<number> {
     results,
     plotPath: relative(join(opts.out, ".."), plotFile),
     notes,
+    checks,
   }));
   mkdirSync(join(REPO, ".bulkhead"), { recursive: true });
-  writeFileSync(join(REPO, ".bulkhead", "bench.json"), `${JSON.stringify({ machine: m, results }, null, 2)}\n`);
+  writeFileSync(join(REPO, ".bulkhead", "bench.json"), `${JSON.stringify({ machine: m, results, checks }, null, 2)}\n`);
   log(`wrote ${opts.out} in ${seconds(t0).toFixed(0)} s`);
   return 0;
 }
