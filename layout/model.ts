@@ -13,6 +13,8 @@ export interface ResolvedHost {
   pool: string;
   poolPath: string;
   prefix: string;
+  /** Directories (normalised, on the machine that runs bulkhead) template images may come from. */
+  images: string[];
   /** MiB the host can give to qubes, if declared. */
   memory?: number;
 }
@@ -25,7 +27,10 @@ export interface BootSpec {
 
 export interface ResolvedTemplate {
   name: string;
+  /** A normalised path under one of `host.images`, or an https:// URL. */
   image: string;
+  /** The digest an https:// image must match. */
+  sha256?: string;
   format: "qcow2" | "raw";
   boot?: BootSpec;
   memory: number;

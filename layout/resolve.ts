@@ -3,6 +3,7 @@
 // defaults applied, qubes ordered and numbered. Pure: no I/O, `now` is an argument.
 // Isolation rules that a valid layout may still break (PCI on an AppVM, a template
 // with a netvm) are not errors here; the policy pack judges them.
+import * as path from "node:path";
 import { assignAddresses, isProvider } from "./addresses";
 import { compareNames, hinter } from "./errors";
 import type { PathSegment, RawIssue } from "./issues";
@@ -26,6 +27,7 @@ export const HOST_DEFAULTS: ResolvedHost = {
   pool: "bulkhead",
   poolPath: "/var/lib/libvirt/bulkhead",
   prefix: "",
+  images: ["/var/lib/libvirt/images"],
 };
 export const DEFAULT_DISPLAY_LISTEN = "127.0.0.1";
 /** Misspelt names past this many get no "did you mean" (a hostile layout has thousands). */
@@ -88,6 +90,12 @@ export function resolveLayout(raw: RawLayout, source: string, now: number): Reso
       report(["defaults", "netvm"], problem);
       defaultNetvmOk = false;
     }
+  }
+
+  const imageDirs = (raw.host?.images ?? HOST_DEFAULTS.images).map(normalDir);
+  for (const name of templateNames) {
+    const problem = imageProblem(templates[name].image, imageDirs, raw.host?.images !== undefined);
+    if (problem !== undefined) report(["templates", name, "image"], problem);
   }
 
   for (const name of templateNames) {
@@ -168,6 +176,7 @@ export function resolveLayout(raw: RawLayout, source: string, now: number): Reso
     pool: raw.host?.pool ?? HOST_DEFAULTS.pool,
     poolPath: raw.host?.poolPath ?? HOST_DEFAULTS.poolPath,
     prefix: raw.host?.prefix ?? HOST_DEFAULTS.prefix,
+    images: imageDirs,
     ...(raw.host?.memory === undefined ? {} : { memory: raw.host.memory }),
   };
 
@@ -175,7 +184,8 @@ export function resolveLayout(raw: RawLayout, source: string, now: number): Reso
     const t = templates[name];
     return {
       name,
-      image: t.image,
+      image: t.image.startsWith("https://") ? t.image : path.posix.normalize(t.image),
+      ...(t.sha256 === undefined ? {} : { sha256: t.sha256 }),
       format: t.format ?? TEMPLATE_DEFAULTS.format,
       ...(t.boot === undefined ? {} : { boot: { ...t.boot } }),
       memory: t.memory ?? TEMPLATE_DEFAULTS.memory,
@@ -242,6 +252,24 @@ export function resolveLayout(raw: RawLayout, source: string, now: number): Reso
     ok: true,
     layout: { source, host, templates: resolvedTemplates, qubes: orderQubes([...resolved.values()]) },
   };
+}
+
+/** `/a/b/../c/` -> `/a/c`. */
+function normalDir(dir: string): string {
+  const n = path.posix.normalize(dir);
+  return n.length > 1 ? n.replace(/\/+$/, "") : n;
+}
+
+/**
+ * Why a template image may not be used, judged offline on the path as written: after
+ * resolving `..` it must lie under one of `host.images` (links are the deploy's to resolve).
+ */
+export function imageProblem(image: string, dirs: readonly string[], declared: boolean): string | undefined {
+  if (image.startsWith("https://")) return undefined;
+  const file = path.posix.normalize(image);
+  if (dirs.some((d) => file.startsWith(d === "/" ? "/" : `${d}/`) && file !== d)) return undefined;
+  const where = declared ? `host.images (${dirs.join(", ")})` : `${dirs[0]} (the default host.images)`;
+  return `${JSON.stringify(file)} is not under ${where}; move the image there, or add its directory to host.images`;
 }
 
 /** NetVMs and UsbVMs are offline unless told otherwise; everyone else takes defaults.netvm. */

@@ -112,6 +112,7 @@ export const hostSchema = z.strictObject({
       ? undefined
       : `${show(value)} is not a usable prefix: empty, or 1 to 16 lowercase letters and digits starting with a letter, then "-" (e.g. "dev-")`,
   ).optional(),
+  images: z.array(absolutePath).min(1).max(64).optional(),
   memory: memoryMiB.optional(),
 });
 
@@ -129,14 +130,27 @@ export const bootSchema = z.strictObject({
   cmdline: text.optional(),
 });
 
+const sha256 = checkedString((value) =>
+  /^[0-9a-f]{64}$/.test(value) ? undefined : `${show(value)} is not a sha256 digest: 64 lowercase hex digits`,
+);
+
 export const templateSchema = z.strictObject({
   image: imageSource,
+  sha256: sha256.optional(),
   format: z.enum(["qcow2", "raw"]).optional(),
   boot: bootSchema.optional(),
   memory: memoryMiB.optional(),
   vcpus: vcpus.optional(),
   label: z.enum(LABELS).optional(),
   netvm: reference.nullable().optional(),
+}).superRefine((t, ctx) => {
+  const url = t.image.startsWith("https://");
+  if (url && t.sha256 === undefined) {
+    ctx.addIssue({ code: "custom", path: ["sha256"], message: "an https:// image needs sha256: the digest the download must match" });
+  }
+  if (!url && t.sha256 !== undefined) {
+    ctx.addIssue({ code: "custom", path: ["sha256"], message: "sha256 applies to an https:// image; remove it for a local file" });
+  }
 });
 
 const present = (value: unknown) => value !== undefined;

@@ -53,7 +53,13 @@ export const volumeSchema: z.ZodType<VolumeArgs, unknown> = z
     pool: libvirtName,
     capacity: int(1),
     format: imageFormat,
-    source: z.strictObject({ file: absPath }).optional(),
+    source: z
+      .union([
+        z.strictObject({ file: absPath }),
+        z.strictObject({ url: z.string().startsWith("https://", "must be an https:// URL"), sha256: z.string().regex(/^[0-9a-f]{64}$/, "must be 64 lowercase hex digits") }),
+      ])
+      .optional(),
+    imageDirs: z.array(absPath).min(1).optional(),
     seed: z
       .strictObject({
         metaData: z.string(),
@@ -65,6 +71,9 @@ export const volumeSchema: z.ZodType<VolumeArgs, unknown> = z
     backingStore: z.strictObject({ path: absPath, format: imageFormat }).optional(),
   })
   .superRefine((v, ctx) => {
+    if (v.source && "file" in v.source && v.imageDirs === undefined) {
+      ctx.addIssue({ code: "custom", path: ["imageDirs"], message: "a volume filled from source.file needs imageDirs: the directories the file may come from" });
+    }
     if (v.source && v.seed) ctx.addIssue({ code: "custom", path: ["seed"], message: "a volume is filled from source or seed, not both" });
     if ((v.source || v.seed) && v.backingStore) {
       ctx.addIssue({ code: "custom", path: ["backingStore"], message: "a copy-on-write volume cannot also be filled from source or seed" });

@@ -23,7 +23,7 @@ import { evaluate } from "../../policies/evaluate";
 import { fromLiveHost, fromResources } from "../../policies/model";
 
 const LAYOUT = `version: 1
-host: { domainType: qemu, pool: a-pool, poolPath: /srv/a, prefix: "a-" }
+host: { domainType: qemu, pool: a-pool, poolPath: /srv/a, prefix: "a-", images: [/srv] }
 defaults: { template: t, netvm: sys-firewall, memory: 128, vcpus: 1 }
 templates:
   t: { image: /srv/src.img, format: raw }
