@@ -6,6 +6,7 @@ import { Command, CommanderError, InvalidArgumentError, Option } from "commander
 import { planLayout } from "../components/plan";
 import { LayoutError } from "../layout/errors";
 import { loadLayout } from "../layout/load";
+import { printable } from "../layout/text";
 import type { LayoutIssue, ResolvedLayout } from "../layout/model";
 import { checkExitCode, formatCheckText, invalidReport, validReport, type CheckReport } from "./check";
 import { layoutToDot, renderSvg } from "./graph";
@@ -98,7 +99,7 @@ function guarded<A extends unknown[]>(name: string, body: (...args: A) => Promis
     } catch (error) {
       process.exitCode = EXIT_INVALID;
       const message = error instanceof Error ? error.message : String(error);
-      const firstLine = message.split("\n")[0];
+      const firstLine = printable(message.split("\n")[0]);
       if (error instanceof UserError) {
         process.stderr.write(`bulkhead ${name}: ${firstLine}\n`);
         return;

@@ -1,15 +1,16 @@
 // The one error type the loader throws, and the helpers that make its messages
 // say where and how to fix ("did you mean").
 import type { LayoutIssue } from "./model";
+import { printable } from "./text";
 
 export type { LayoutIssue } from "./model";
 
 /** `qubes.work.netvm (line 12): "sys-nett" is not a qube; did you mean "sys-net"?` */
 export function formatIssue(issue: LayoutIssue): string {
-  const where = [issue.path, issue.line === undefined ? "" : `(line ${issue.line})`]
+  const where = [printable(issue.path), issue.line === undefined ? "" : `(line ${issue.line})`]
     .filter((part) => part !== "")
     .join(" ");
-  return where === "" ? issue.message : `${where}: ${issue.message}`;
+  return where === "" ? printable(issue.message) : `${where}: ${printable(issue.message)}`;
 }
 
 /** A layout that cannot be used; carries every issue found, not just the first. */
