@@ -21,13 +21,9 @@ export function check(model: HostModel): Finding[] {
   for (const [device, held] of [...holders].sort(([a], [b]) => (a < b ? -1 : 1))) {
     if (held.size < 2) continue;
     const qubes = [...held];
-    for (const [i, q] of qubes.entries()) {
-      // At most five others by name, so a device given to thousands of qubes stays linear.
-      const others: string[] = [];
-      for (let j = 0; j < qubes.length && others.length < 5; j++) if (j !== i) others.push(qubes[j]);
-      const more = qubes.length - 1 - others.length;
-      out.push(finding(NAME, q, `${device} is also given to ${list(others)}${more > 0 ? ` and ${more} more` : ""}; a device belongs to one qube: remove it from all but one`));
-    }
+    // One device, one finding, filed under its first holder by name.
+    const [first, ...others] = qubes;
+    out.push(finding(NAME, first, `${device} is also given to ${list(others)}; a device belongs to one qube: remove it from all but one`));
   }
   return out.sort((a, b) => (a.qube < b.qube ? -1 : a.qube > b.qube ? 1 : 0));
 }
@@ -39,6 +35,10 @@ export const rule: Rule = {
     "qube to another. Qubes: a device that cannot be reset is tainted after its first qube " +
     "(user/security-in-qubes/device-handling-security).",
   enforcementLevel: "mandatory",
+  severity: "medium",
+  tags: ["qubes", "devices"],
+  remediationSteps:
+    "Give each PCI or USB device to one qube only: remove it from all the others.",
   scope: "stack",
   check,
 };

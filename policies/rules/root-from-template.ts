@@ -31,8 +31,9 @@ export function check(model: HostModel): Finding[] {
   for (const t of domains.filter((d) => d.class === "TemplateVM")) {
     for (const k of t.disks.filter(writable)) templateImage.set(k.file, t);
   }
+  // A DispVM's writable disk is disposable-stateless's finding (one cause, one finding).
   const writers = new Map<string, DomainModel[]>();
-  for (const d of domains) {
+  for (const d of domains.filter((x) => x.class !== "DispVM")) {
     for (const k of d.disks.filter(writable)) {
       const list = writers.get(k.file);
       if (list === undefined) writers.set(k.file, [d]);
@@ -65,14 +66,11 @@ export function check(model: HostModel): Finding[] {
       if (owner !== undefined && owner !== d) {
         say(`${disk(k)} writes the image of template "${owner.qube}"; only the template writes its image: make the disk transient`);
       } else if (owner === undefined) {
+        // One shared volume, one finding: filed under its first writer by name (so linear).
         const all = writers.get(k.file) ?? [];
-        if (all.length > 1) {
-          // At most five others, so a file thousands of domains write stays linear.
-          const others: DomainModel[] = [];
-          for (let j = 0; j < all.length && others.length < 5; j++) if (all[j] !== d) others.push(all[j]);
-          const more = Math.max(0, all.length - 1 - others.length);
-          const names = others.map((o) => `"${o.qube}"`).join(", ") + (more > 0 ? ` and ${more} more` : "");
-          if (others.length > 0) say(`${disk(k)} is also written by ${names}; a private volume belongs to one qube: give each its own`);
+        if (all.length > 1 && all[0] === d) {
+          const others = all.filter((o) => o !== d);
+          say(`${disk(k)} is also written by ${others.map((o) => `"${o.qube}"`).join(", ")}; a private volume belongs to one qube: give each its own`);
         }
       }
     }
@@ -125,6 +123,10 @@ export const rule: Rule = {
     "imported from another qube's volume or from a storage pool included). Qubes: AppVM root is a copy-on-write view of the template's root, discarded at shutdown; /rw is per qube " +
     "(user/templates/templates).",
   enforcementLevel: "mandatory",
+  severity: "high",
+  tags: ["qubes", "storage", "template"],
+  remediationSteps:
+    "Boot the qube's root as a transient (discard-on-shutdown) view of its template's image; let only the template write that image; give each qube its own private volume.",
   scope: "stack",
   check,
 };
