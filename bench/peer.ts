@@ -97,7 +97,7 @@ export function peerConfig(resources: readonly SimulatedResource[]): Record<stri
       byPath.set(path, { ref: `\${libvirt_cloudinit_disk.${tfKey(v.name)}.id}`, seed: true, volume: v });
     } else {
       const tf: Record<string, unknown> = { name: lit(v.name), pool: poolRef(v.pool), format: v.format };
-      if (v.source !== undefined) tf["source"] = lit(v.source.file);
+      if (v.source !== undefined) tf["source"] = lit("file" in v.source ? v.source.file : v.source.url);
       else tf["size"] = v.capacity;
       res.libvirt_volume![tfKey(v.name)] = tf;
       byPath.set(path, { ref: `\${libvirt_volume.${tfKey(v.name)}.id}`, seed: false, volume: v });

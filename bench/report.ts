@@ -2,6 +2,7 @@
 // table and an SVG plot. A tiny SVG writer of our own rather than a plotting
 // library: two to four lines on linear axes need ~60 lines, no dependency and
 // no system tool, and the output is byte-stable for tests.
+import { checkTable, type CheckRow } from "./check";
 import type { PeakRss } from "./procs";
 
 export type PeerPhase = "deploy" | "noop" | "change" | "destroy";
@@ -382,6 +383,8 @@ export interface ReportInput {
   plotPath: string;
   /** Free text: what was changed and gained, how the figures were taken. */
   notes: string;
+  /** `bulkhead check` at the size limits (bench/check.ts), when measured. */
+  checks?: CheckRow[];
   /** Set while a run is still going (or was stopped): which sizes are in. */
   partial?: string;
 }
@@ -408,6 +411,9 @@ export function renderReport(i: ReportInput): string {
       : []),
     `![time against layout size](${i.plotPath})`,
     "",
+    ...(i.checks === undefined
+      ? []
+      : ["## `bulkhead check` at the size limits", "", "Each a whole `bulkhead check --json` process on a generated layout (bench/check.ts); no lab.", "", markdownTable(checkTable(i.checks)), ""]),
     "## Machine",
     "",
     markdownTable([["", ""], ...machineRows(i.machine)]),

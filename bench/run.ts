@@ -21,6 +21,7 @@ import { loadLayout } from "../layout/load";
 import { generateLayout } from "../scripts/gen-layout";
 import { REPO, capture, engineDir, mustPulumi, pulumi } from "../scripts/pulumi";
 import { oneConnection, runPlan } from "./baseline";
+import { runCheckCases } from "./check";
 import { runHandlers } from "./direct";
 import { callCounts, planBaseline } from "./plan";
 import { PEER, peerConfig, resourceCount, runTofu } from "./peer";
@@ -64,7 +65,7 @@ const log = (s: string) => console.log(`[bench ${new Date().toISOString().slice(
 const seconds = (t0: number) => (performance.now() - t0) / 1000;
 
 /** Every object name of ours starts with this; cleanup refuses anything else. */
-const PREFIX_ROOT = "bench-";
+const PREFIX_ROOT = "bench";
 
 interface Bench {
   n: number;
@@ -452,6 +453,8 @@ export async function main(argv: string[]): Promise<number> {
   }
   const t0 = performance.now();
   log(`sizes ${opts.sizes.join(", ")}, parallelism ${opts.parallel}`);
+  // Offline first, before the lab and the engine load the machine.
+  const checks = await runCheckCases(join(REPO, "dist", "cli", "main.js"), log);
   await engineDir();
   const peer = opts.peer ? await peerDir() : undefined;
   if (peer) log(`peer: OpenTofu ${PEER.tofu} and terraform-provider-libvirt ${PEER.provider} from ${peer}`);
@@ -490,10 +493,11 @@ export async function main(argv: string[]): Promise<number> {
       results: done,
       plotPath: relative(join(opts.out, ".."), plotFile),
       notes,
+      checks,
       ...(partial ? { partial: `sizes ${done.map((x) => x.qubes).join(", ")} of ${opts.sizes.join(", ")}` } : {}),
     }));
     mkdirSync(join(REPO, ".bulkhead"), { recursive: true });
-    writeFileSync(join(REPO, ".bulkhead", "bench.json"), `${JSON.stringify({ date, durationS, machine: m, results: done }, null, 2)}\n`);
+    writeFileSync(join(REPO, ".bulkhead", "bench.json"), `${JSON.stringify({ date, durationS, machine: m, results: done, checks }, null, 2)}\n`);
     log(`wrote ${opts.out} (${done.map((x) => x.qubes).join(", ")} qubes) after ${seconds(t0).toFixed(0)} s`);
   }
   return 0;
