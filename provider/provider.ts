@@ -14,6 +14,7 @@ import type {
 import type { z } from "zod";
 import { domainHandler } from "./kinds/domain";
 import { KindHandler, UNKNOWN, changedKeys, unwrapSecrets } from "./kinds/kind";
+import { importState } from "./import";
 import { CreateJournal } from "./journal";
 import { networkHandler } from "./kinds/network";
 import { nwfilterHandler } from "./kinds/nwfilter";
@@ -114,10 +115,9 @@ export class BulkheadProvider implements Provider {
   async read(id: pulumi.ID, urn: pulumi.URN, props?: unknown): Promise<ReadResult> {
     const h = this.handler(urn);
     const state = unwrapSecrets(props ?? {}) as Record<string, unknown>;
-    if (typeof state.uri !== "string" || typeof state.name !== "string") {
-      throw new Error(`${typeOfUrn(urn)}: read needs the uri and name in the state; importing by id alone is not supported`);
-    }
-    const live = await h.read(id, state);
+    // No state: `pulumi import` by name (provider/import.ts); the whole live object is read.
+    const imported = typeof state.uri !== "string" || typeof state.name !== "string";
+    const live = imported ? await importState(typeOfUrn(urn), id) : await h.read(id, state);
     // An empty id tells the engine the object is gone.
     if (live === undefined) return { id: "", props: {} };
     const inputs = Object.fromEntries(Object.entries(live).filter(([k]) => !h.outputKeys.includes(k)));
