@@ -8,7 +8,8 @@ import { parse } from "yaml";
 import { LayoutError } from "../layout/errors";
 import { loadLayout } from "../layout/load";
 import type { ResolvedLayout } from "../layout/model";
-import { expectedFlows } from "../prove/expected";
+import { usesStockImage } from "../lab/lab";
+import { expectedFlows, labWorld, type World } from "../prove/expected";
 import { prove } from "../prove/observe";
 import { formatReport, matrix } from "../prove/report";
 import { renderSvg } from "./graph";
@@ -55,12 +56,17 @@ function load(path: string): ResolvedLayout {
   }
 }
 
+/** The lab's world for a layout: qubes on the lab's stock Debian image serve what it serves (sshd). */
+export function worldFor(layout: ResolvedLayout): World {
+  return labWorld(layout, new Set(layout.templates.filter((t) => usesStockImage([t])).map((t) => t.name)));
+}
+
 export async function runProve(opts: ProveOptions): Promise<number> {
   const root = opts.root ?? process.cwd();
   const target = opts.layout !== undefined ? { layout: resolve(root, opts.layout), uri: opts.uri } : stackTarget(root, opts.stack);
   const layout = load(target.layout);
   if (opts.expected === true) {
-    const flows = expectedFlows(layout);
+    const flows = expectedFlows(layout, worldFor(layout));
     process.stdout.write(opts.json === true ? `${JSON.stringify({ layout: layout.source, flows }, null, 2)}\n` : `${matrix(layout, flows, false)}\n`);
     if (opts.output !== undefined) await writePicture(opts.output, matrixDot(layout, flows, false));
     return 0;
@@ -69,6 +75,7 @@ export async function runProve(opts: ProveOptions): Promise<number> {
   if (unknown.length > 0) throw new ProveError(`--only: not a qube of ${layout.source}: ${unknown.join(", ")}`);
   const report = await prove(layout, {
     uri: opts.uri ?? target.uri ?? layout.host.uri,
+    world: worldFor(layout),
     ...(opts.deadline !== undefined ? { deadline: opts.deadline } : {}),
     ...(opts.parallel !== undefined ? { parallel: opts.parallel } : {}),
     ...(opts.only !== undefined ? { only: opts.only } : {}),

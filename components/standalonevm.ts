@@ -1,8 +1,8 @@
 import * as pulumi from "@pulumi/pulumi";
 import { Volume, type Domain, type NwFilter } from "./libvirt/resources";
-import { privateVolume, qubeCore, volumeOptions } from "./parts";
+import { dataVolumeOptions, privateVolume, qubeCore } from "./parts";
 import type { QubeArgs } from "./qube";
-import { rootVolumeArgs } from "./volumes";
+import { standaloneRootVolumeArgs } from "./volumes";
 
 export type StandaloneVMArgs = QubeArgs;
 
@@ -16,7 +16,7 @@ export class StandaloneVM extends pulumi.ComponentResource {
 
   constructor(name: string, args: StandaloneVMArgs, opts?: pulumi.ComponentResourceOptions) {
     super("bulkhead:qubes:StandaloneVM", name, {}, opts);
-    this.root = new Volume(`${name}-root`, rootVolumeArgs(args.host, args.qube.name, args.template), volumeOptions(this, args));
+    this.root = new Volume(`${name}-root`, standaloneRootVolumeArgs(args.host, args.qube, args.template), dataVolumeOptions(this, args));
     this.private = privateVolume(this, name, args);
     const core = qubeCore(this, name, args, [this.root, this.private]);
     this.seed = core.seed;

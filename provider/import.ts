@@ -42,8 +42,13 @@ async function dump(uri: string, args: string[]): Promise<string | undefined> {
   }
 }
 
-/** The live object as the resource's full state, or undefined when there is none of that name. */
-export async function importState(type: string, id: string): Promise<Record<string, unknown> | undefined> {
+/**
+ * The live object as the resource's full state, and the id bulkhead gives its own objects of the
+ * kind (the live UUID; a volume's path), or undefined when there is none of that name. The owner
+ * mark of another stack is not taken over: it is left out of the inputs (the next update writes
+ * this stack's).
+ */
+export async function importState(type: string, id: string): Promise<{ id: string; state: Record<string, unknown> } | undefined> {
   const t = parseImportId(type, id);
   const { uri, name } = t;
   switch (type) {
@@ -52,24 +57,27 @@ export async function importState(type: string, id: string): Promise<Record<stri
       if (xml === undefined) return undefined;
       const info = parseInfo(await virsh(uri, ["dominfo", "--domain", name]));
       const running = !["shut off", "crashed", ""].includes(info.State ?? "");
-      return { ...parseDomainXml(xml), uri, autostart: info.Autostart === "enable", running };
+      const { owner: _owner, ...spec } = parseDomainXml(xml);
+      return { id: spec.uuid ?? "", state: { ...spec, uri, autostart: info.Autostart === "enable", running } };
     }
     case "bulkhead:libvirt:Network": {
       const xml = await dump(uri, ["net-dumpxml", "--inactive", "--network", name]);
       if (xml === undefined) return undefined;
       const info = parseInfo(await virsh(uri, ["net-info", "--network", name]));
-      return { ...parseNetworkXml(xml), uri, autostart: info.Autostart === "yes", uuid: info.UUID ?? "", bridgeName: info.Bridge ?? "" };
+      const { owner: _owner, ...spec } = parseNetworkXml(xml);
+      return { id: info.UUID ?? "", state: { ...spec, uri, autostart: info.Autostart === "yes", uuid: info.UUID ?? "", bridgeName: info.Bridge ?? "" } };
     }
     case "bulkhead:libvirt:NwFilter": {
       const xml = await dump(uri, ["nwfilter-dumpxml", "--nwfilter", name]);
       if (xml === undefined) return undefined;
-      const { uuid: _uuid, ...spec } = parseNwFilterXml(xml);
-      return { ...spec, uri };
+      const { uuid, ...spec } = parseNwFilterXml(xml);
+      return { id: uuid ?? "", state: { ...spec, uri } };
     }
     case "bulkhead:libvirt:Volume": {
       const xml = await dump(uri, ["vol-dumpxml", "--pool", t.pool as string, "--vol", name]);
       if (xml === undefined) return undefined;
-      return { ...parseVolumeXml(xml), uri, pool: t.pool };
+      const live = parseVolumeXml(xml);
+      return { id: live.path ?? "", state: { ...live, uri, pool: t.pool } };
     }
     default:
       throw new Error(`${type}: import by name is not supported (import a Domain, Network, NwFilter or Volume)`);
