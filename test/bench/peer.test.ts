@@ -52,6 +52,7 @@ describe("the peer's Terraform configuration", () => {
       kernel: "/var/lib/bulkhead-lab/images/vmlinuz",
       cmdline: [{ console: "ttyS0" }, { panic: "-1" }],
       cloudinit: "${libvirt_cloudinit_disk.r_bench-peer-10-work-1-seed_iso.id}",
+      graphics: [{ type: "vnc", listen_type: "socket", autoport: true }],
     });
     expect(res.libvirt_volume!["r_bench-peer-10-work-1-root-overlay_qcow2"]).toEqual({
       name: "bench-peer-10-work-1-root-overlay.qcow2",
