@@ -38,8 +38,15 @@ export interface ResolvedTemplate {
 /** One `qvm-firewall` rule, validated; `expire`d rules are already left out. */
 export interface FirewallRule {
   action: "accept" | "drop";
-  /** Address or CIDR, normalised to `a.b.c.d/len` (IPv4) or `x::/len` (IPv6). */
+  /**
+   * Address or CIDR, normalised to `a.b.c.d/len` (IPv4) or `x::/len` (IPv6), or a DNS
+   * name (lowercase, no `/`), which the program resolves at deploy time into `addresses`.
+   */
   dsthost?: string;
+  /** For a DNS name: the addresses it resolved to when this run deployed (`a.b.c.d/32`, `x/128`). */
+  addresses?: string[];
+  /** Epoch seconds after which the rule no longer applies (`+N` already added to the run's time). */
+  expire?: number;
   proto?: "tcp" | "udp" | "icmp";
   /** Inclusive port range; a single port has start === end. */
   dstports?: { start: number; end: number };
