@@ -24,7 +24,7 @@ export interface DomainPlan {
   label: string;
   /** MiB. */
   memory: number;
-  /** MiB; Qubes' balloon ceiling. */
+  /** MiB; Qubes' balloon ceiling; 0 = no memory balancing (fixed at `memory`). */
   maxmem?: number;
   vcpus: number;
   boot?: BootSpec;
@@ -47,7 +47,8 @@ export function domainArgs(plan: DomainPlan): DomainArgs {
     name,
     type: plan.host.domainType,
     // libvirt's `memory` is the ceiling and `currentMemory` the start, as Qubes' maxmem/memory.
-    memory: plan.maxmem ?? plan.memory,
+    // maxmem 0 (Qubes: no balancing) is a fixed size, like no maxmem at all.
+    memory: plan.maxmem === undefined || plan.maxmem === 0 ? plan.memory : plan.maxmem,
     vcpu: plan.vcpus,
     metadata,
     os: osFor(plan.boot, plan.kernelopts),
@@ -63,7 +64,7 @@ export function domainArgs(plan: DomainPlan): DomainArgs {
     autostart: plan.autostart,
     running: plan.running,
   };
-  if (plan.maxmem !== undefined) args.currentMemory = plan.memory;
+  if (plan.maxmem !== undefined && plan.maxmem !== 0) args.currentMemory = plan.memory;
   return args;
 }
 

@@ -123,7 +123,8 @@ const HOST_NAME = /^(?=.{1,253}\.?$)(?=.*[a-zA-Z])([a-zA-Z0-9]([a-zA-Z0-9-]{0,61
 
 /** A `dsthost` that is a DNS name (resolved at deploy time) rather than an address or CIDR. */
 export function isHostName(dsthost: string): boolean {
-  return !dsthost.includes("/");
+  // Addresses are normalised to CIDRs; a bare address (no letters, or an IPv6 colon) is not a name either.
+  return !dsthost.includes("/") && !dsthost.includes(":") && /[a-zA-Z]/.test(dsthost);
 }
 
 /**

@@ -115,6 +115,7 @@ export const nwfilterSchema: z.ZodType<NwFilterArgs, unknown> = z.strictObject({
       match: nwfilterMatch.optional(),
     }),
   ),
+  hosts: z.record(z.string().min(1), z.array(z.string().min(1))).optional(),
 });
 
 const disk = z.strictObject({

@@ -116,6 +116,12 @@ export interface NwFilterArgs extends ConnectionArgs {
   /** Filters included first, e.g. `clean-traffic` (anti-spoofing). */
   filterrefs?: { filter: string; parameters?: Record<string, string> }[];
   rules: NwFilterRule[];
+  /**
+   * DNS names the rules were resolved from, each with the addresses it gave at deploy
+   * time (`a.b.c.d/32`, `x/128`). Not part of the filter XML: kept in the state, shown
+   * in the preview, so a change of what a name resolves to is a visible diff.
+   */
+  hosts?: Record<string, string[]>;
 }
 
 // ---------------------------------------------------------------- Domain
