@@ -5,6 +5,7 @@ import type { FirewallRule } from "../layout/model";
 import { actionRuns } from "../layout/resolve";
 import { MAX_ACTION_RUNS } from "../layout/schema";
 import { isHostName } from "../layout/values";
+import { expireTag } from "./libvirt/expire";
 import type { NwFilterArgs, NwFilterMatch, NwFilterProtocol, NwFilterRule } from "./libvirt/types";
 
 /** Qubes' virtual DNS pair, the targets of `specialtarget: dns` by default. */
@@ -75,17 +76,6 @@ function hostNames(rules: readonly FirewallRule[]): Record<string, string[]> | u
   const named = rules.filter((r) => r.dsthost !== undefined && isHostName(r.dsthost));
   if (named.length === 0) return undefined;
   return Object.fromEntries(named.map((r) => [r.dsthost as string, [...(r.addresses ?? [])]]));
-}
-
-/** `[expire 1463292452 2016-05-15T05:54:12Z]`: read back by `bulkhead audit` from the live filter. */
-export function expireTag(expire: number): string {
-  return `[expire ${expire} ${new Date(expire * 1000).toISOString().replace(/\.000Z$/, "Z")}]`;
-}
-
-/** A rule comment's expiry, when it carries one (the tag comes first). */
-export function parseExpireTag(comment: string | undefined): number | undefined {
-  const m = /^\[expire (\d{1,16}) [^\]]*\]/.exec(comment ?? "");
-  return m === null ? undefined : Number(m[1]);
 }
 
 /** The nwfilter comment of a layout rule: its expiry (so audit can see it), then the layout's comment. */

@@ -1,5 +1,6 @@
 import { describe, expect, it } from "vitest";
-import { compileFirewall, expandRule, parseExpireTag } from "../../components/firewall";
+import { compileFirewall, expandRule } from "../../components/firewall";
+import { parseExpireTag } from "../../components/libvirt/expire";
 
 const URI = "qemu:///system";
 
