@@ -1,11 +1,14 @@
 // The `bulkhead` command: the thin shell around loading, planning and
 // rendering. Every outcome becomes an exit status and a message; no stack
 // trace reaches the user unless BULKHEAD_DEBUG asks for it.
-import { writeFileSync } from "node:fs";
+import { readFileSync, writeFileSync } from "node:fs";
 import { Command, CommanderError, InvalidArgumentError, Option } from "commander";
-import { planLayout } from "../components/plan";
+import { planLayout, SIM_LAYOUT, type SimulatedResource } from "../components/plan";
 import { LayoutError } from "../layout/errors";
 import { loadLayout } from "../layout/load";
+import { parseYamlSource, readLayoutFile } from "../layout/source";
+import type { EvaluateOptions } from "../policies/evaluate";
+import { providerInputIssues } from "./inputs";
 import type { LayoutIssue, ResolvedLayout } from "../layout/model";
 import { checkExitCode, formatCheckText, invalidReport, validReport, type CheckReport } from "./check";
 import { layoutToDot, renderSvg } from "./graph";
@@ -29,18 +32,54 @@ function load(path: string): { layout: ResolvedLayout } | { issues: LayoutIssue[
   }
 }
 
-async function check(path: string, opts: { json?: boolean }): Promise<number> {
+/** `--policy-pack-config`: the engine's file, as evaluate's options; unreadable or invalid is a UserError. */
+async function readPolicyConfig(file: string | undefined): Promise<EvaluateOptions> {
+  if (file === undefined) return {};
+  const { policyPackConfig, PolicyConfigError } = await import("../policies/config.js");
+  let content: unknown;
+  try {
+    content = JSON.parse(readFileSync(file, "utf8"));
+  } catch (error) {
+    const why = (error as NodeJS.ErrnoException).code ?? (error instanceof Error ? error.message : String(error));
+    throw new UserError(`cannot read the policy pack config ${JSON.stringify(file)}: ${why}`);
+  }
+  try {
+    return policyPackConfig(content);
+  } catch (error) {
+    if (error instanceof PolicyConfigError) throw new UserError(`${file}: ${error.message}`);
+    throw error;
+  }
+}
+
+/** The provider's input checks as layout issues, with the line of the template or qube. */
+function inputIssues(path: string, layout: ResolvedLayout, resources: SimulatedResource[]): LayoutIssue[] {
+  const found = providerInputIssues(resources, layout, SIM_LAYOUT);
+  if (found.length === 0) return [];
+  const read = readLayoutFile(path);
+  const parsed = read.ok ? parseYamlSource(read.text) : undefined;
+  return found.map((i) => {
+    const line = parsed?.ok === true ? parsed.source.lineOf(i.path.split(".")) : undefined;
+    return line === undefined ? { path: i.path, message: i.message } : { path: i.path, line, message: i.message };
+  });
+}
+
+async function check(path: string, opts: { json?: boolean; policyPackConfig?: string }): Promise<number> {
+  const options = await readPolicyConfig(opts.policyPackConfig);
   const loaded = load(path);
   let report: CheckReport;
   if ("issues" in loaded) {
     report = invalidReport(path, loaded.issues);
   } else {
     const resources = planLayout(loaded.layout);
-    report = validReport(path, {
-      qubes: loaded.layout.qubes.length,
-      resources: resources.filter((r) => r.custom).length,
-      violations: await evaluatePolicies(resources, loaded.layout),
-    });
+    const refused = inputIssues(path, loaded.layout, resources);
+    report =
+      refused.length > 0
+        ? invalidReport(path, refused)
+        : validReport(path, {
+            qubes: loaded.layout.qubes.length,
+            resources: resources.filter((r) => r.custom).length,
+            violations: await evaluatePolicies(resources, options),
+          });
   }
   const code = checkExitCode(report);
   if (opts.json === true) {
@@ -123,7 +162,8 @@ export function buildProgram(): Command {
     .description("validate a layout offline and apply the isolation policies (exit 0 ok, 1 violation, 2 invalid)")
     .argument("<layout>", "layout YAML file")
     .option("--json", "print one JSON object (layout.md) instead of text")
-    .action(guarded("check", (path: string, opts: { json?: boolean }) => check(path, opts)));
+    .option("--policy-pack-config <file>", "policy levels and configuration, the engine's --policy-pack-config file (JSON)")
+    .action(guarded("check", (path: string, opts: { json?: boolean; policyPackConfig?: string }) => check(path, opts)));
 
   program
     .command("plan")
@@ -146,11 +186,13 @@ export function buildProgram(): Command {
     .option("--json", "print one JSON object instead of text")
     .option("--prefix <prefix>", "only domains whose libvirt name starts with this (a layout's host.prefix)")
     .option("--host-memory <MiB>", "MiB the host can give to qubes (enables the memory-budget policy)", positiveInt)
+    .option("--policy-pack-config <file>", "policy levels and configuration, the engine's --policy-pack-config file (JSON)")
     .action(
-      guarded("audit", async (opts: { uri: string; json?: boolean; prefix?: string; hostMemory?: number }) => {
+      guarded("audit", async (opts: { uri: string; json?: boolean; prefix?: string; hostMemory?: number; policyPackConfig?: string }) => {
+        const evaluation = await readPolicyConfig(opts.policyPackConfig);
         // Loaded on use, like the policies: the other commands need none of it.
         const { runAudit } = await import("./audit.js");
-        return runAudit({ uri: opts.uri, json: opts.json, prefix: opts.prefix, hostMemoryMiB: opts.hostMemory });
+        return runAudit({ uri: opts.uri, json: opts.json, prefix: opts.prefix, hostMemoryMiB: opts.hostMemory, evaluation });
       }),
     );
 

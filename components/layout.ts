@@ -12,7 +12,7 @@ import type { QubeArgs } from "./qube";
 import { StandaloneVM } from "./standalonevm";
 import { TemplateVM } from "./templatevm";
 import { UsbVM } from "./usbvm";
-import { checkWiring, poolArgs } from "./wiring";
+import { checkWiring, layoutProps, poolArgs } from "./wiring";
 
 // Moved to wiring.ts (no Pulumi there); still exported from here.
 export { checkWiring, poolArgs };
@@ -62,7 +62,8 @@ export class Layout extends pulumi.ComponentResource {
   public readonly qubes: pulumi.Output<Record<string, QubeOutputs>>;
 
   constructor(name: string, args: LayoutArgs, opts?: pulumi.ComponentResourceOptions) {
-    super("bulkhead:qubes:Layout", name, {}, opts);
+    // host.memory is in no libvirt resource; the pack's memory-budget reads it from here (policies/model.ts).
+    super("bulkhead:qubes:Layout", name, layoutProps(args.layout), opts);
     const layout = args.layout;
     const host: ResolvedHost = { ...layout.host, uri: args.uri ?? layout.host.uri };
     checkWiring(layout);

@@ -11,7 +11,7 @@ import { clientNetworkArgs, qubeDomainArgs, qubeFilterArgs } from "./qube";
 import { guestSeed, qubeGuest, templateGuest } from "./seed";
 import { templateDomainArgs, templateFilterArgs } from "./template";
 import { privateVolumeArgs, rootVolumeArgs, seedVolumeArgs } from "./volumes";
-import { checkWiring, poolArgs } from "./wiring";
+import { checkWiring, layoutProps, poolArgs } from "./wiring";
 
 export interface SimulatedResource {
   /** Type token, e.g. `bulkhead:libvirt:Domain` or `bulkhead:qubes:AppVM`. */
@@ -68,7 +68,7 @@ export function planLayout(layout: ResolvedLayout, opts: SimulateOptions = {}): 
   const host: ResolvedHost = { ...layout.host, uri: opts.uri ?? layout.host.uri };
   const plan = new Registrations();
   const stack = plan.component(STACK_TYPE, `${SIM_PROJECT}-${SIM_STACK}`, undefined);
-  const top = plan.component("bulkhead:qubes:Layout", SIM_LAYOUT, stack);
+  const top = plan.component("bulkhead:qubes:Layout", SIM_LAYOUT, stack, layoutProps(layout));
   const pool = plan.custom(POOL_TYPE, `${SIM_LAYOUT}-pool`, top, poolArgs(host), []);
 
   const roots = new Map<string, SimulatedResource>();
@@ -123,8 +123,8 @@ function present<T>(value: T | undefined): T[] {
 class Registrations {
   private readonly records: SimulatedResource[] = [];
 
-  component(type: string, name: string, parent: SimulatedResource | undefined): SimulatedResource {
-    return this.add(type, name, parent, {}, false, []);
+  component(type: string, name: string, parent: SimulatedResource | undefined, props: object = {}): SimulatedResource {
+    return this.add(type, name, parent, wire(props) as Record<string, unknown>, false, []);
   }
 
   custom(type: string, name: string, parent: SimulatedResource, inputs: object, dependsOn: SimulatedResource[]): SimulatedResource {

@@ -102,7 +102,12 @@ export interface HostModel {
   networks: NetworkModel[];
   filters: FilterModel[];
   volumes: VolumeModel[];
+  /** MiB the host gives qubes, as the program's Layout component declares it (`host.memory`). */
+  hostMemoryMiB?: number;
 }
+
+/** The component whose own inputs carry `host.memory` (components/wiring.ts `layoutProps`). */
+export const LAYOUT_TYPE = "bulkhead:qubes:Layout";
 
 /** One libvirt resource as a preview, a mock run or a state file shows it. */
 export interface ResourceInput {
@@ -268,11 +273,13 @@ export function fromResources(resources: readonly ResourceInput[]): HostModel {
     const path = str(obj(p.inputs.target).path);
     if (isKnown(path)) poolPaths.set(str(p.inputs.name) ?? p.name, path);
   }
+  const memory = resources.map((r) => (r.type === LAYOUT_TYPE ? num(r.inputs.hostMemoryMiB) : undefined)).find((m) => m !== undefined);
   return {
     domains: of("Domain").map((r) => domainModel(r.name, r.inputs)),
     networks: of("Network").map((r) => networkModel(r.name, r.inputs)),
     filters: of("NwFilter").map((r) => filterModel(r.name, r.inputs)),
     volumes: of("Volume").map((r) => volumeModel(r.name, r.inputs, poolPaths)),
+    ...(memory === undefined ? {} : { hostMemoryMiB: memory }),
   };
 }
 

@@ -237,3 +237,19 @@ export const domainSchema: z.ZodType<DomainArgs, unknown> = z
       ctx.addIssue({ code: "custom", path: ["os", "initrd"], message: "an initrd needs os.kernel" });
     }
   });
+
+/** Each resource type's input schema: the provider's `check`, and `bulkhead check` offline (cli/inputs.ts). */
+export const INPUT_SCHEMAS: Readonly<Record<string, z.ZodType<unknown, unknown>>> = {
+  "bulkhead:libvirt:Domain": domainSchema,
+  "bulkhead:libvirt:Network": networkSchema,
+  "bulkhead:libvirt:NwFilter": nwfilterSchema,
+  "bulkhead:libvirt:Pool": poolSchema,
+  "bulkhead:libvirt:Volume": volumeSchema,
+};
+
+/** `devices.disks[0].source.file` from a zod issue path. */
+export function propertyPath(path: readonly PropertyKey[]): string {
+  let out = "";
+  for (const p of path) out += typeof p === "number" ? `[${p}]` : out === "" ? String(p) : `.${String(p)}`;
+  return out;
+}
