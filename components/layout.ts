@@ -111,7 +111,8 @@ export class Layout extends pulumi.ComponentResource {
       outputs[q.name] = this.members[q.name].domain.uuid.apply((uuid) => qubeOutputs(host, q, uuid));
     }
     this.qubes = pulumi.output(outputs);
-    this.registerOutputs({ qubes: this.qubes });
+    // Also an output: the engine shows a stack policy a component's outputs, which registerOutputs replaces.
+    this.registerOutputs({ qubes: this.qubes, ...layoutProps(layout) });
   }
 
   /** Resources a qube's domain must wait for, all declared before it (see checkWiring). */
