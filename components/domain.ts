@@ -24,6 +24,8 @@ export interface DomainPlan {
   label: string;
   /** MiB. */
   memory: number;
+  /** An AppVM, StandaloneVM or DispVM with `provides_network` (recorded in the metadata for the pack). */
+  providesNetwork?: boolean;
   /** MiB; Qubes' balloon ceiling; 0 = no memory balancing (fixed at `memory`). */
   maxmem?: number;
   vcpus: number;
@@ -42,6 +44,7 @@ export function domainArgs(plan: DomainPlan): DomainArgs {
   const metadata: BulkheadMetadata = { class: plan.class, qube: plan.name, label: plan.label, layout: plan.layout };
   if (plan.netvm !== null) metadata.netvm = plan.netvm;
   if (plan.template !== undefined) metadata.template = plan.template;
+  if (plan.providesNetwork === true) metadata.providesNetwork = true;
   const args: DomainArgs = {
     uri: plan.host.uri,
     name,

@@ -1,8 +1,8 @@
 // Children every qube component creates the same way (seed, filter, domain),
 // so each class's file only says what is particular to it.
 import * as pulumi from "@pulumi/pulumi";
-import { Domain, NwFilter, Volume } from "./libvirt/resources";
-import { qubeDomainArgs, qubeFilterArgs, type QubeArgs } from "./qube";
+import { Domain, Network, NwFilter, Volume } from "./libvirt/resources";
+import { clientNetworkArgs, qubeDomainArgs, qubeFilterArgs, type QubeArgs } from "./qube";
 import { qubeSeed } from "./seed";
 import { privateVolumeArgs, seedVolumeArgs } from "./volumes";
 
@@ -13,6 +13,11 @@ export function volumeOptions(parent: pulumi.Resource, args: QubeArgs): pulumi.C
 
 export function privateVolume(parent: pulumi.Resource, name: string, args: QubeArgs): Volume {
   return new Volume(`${name}-private`, privateVolumeArgs(args.host, args.qube), volumeOptions(parent, args));
+}
+
+/** The client network of a qube that provides network by role (`provides_network` on an AppVM, StandaloneVM or DispVM). */
+export function providedNetwork(parent: pulumi.Resource, name: string, args: QubeArgs): Network | undefined {
+  return args.qube.provides === undefined ? undefined : new Network(`${name}-clients`, clientNetworkArgs(args.host, args.qube), { parent });
 }
 
 export interface QubeCore {

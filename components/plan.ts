@@ -93,7 +93,8 @@ export function planLayout(layout: ResolvedLayout, opts: SimulateOptions = {}): 
     const component = plan.component(`bulkhead:qubes:${q.class}`, name, top);
     const own = OWN[q.class];
     const member: Member = {};
-    if (own.network) member.network = plan.custom(NETWORK_TYPE, `${name}-clients`, component, clientNetworkArgs(host, q), []);
+    // A NetVM or ProxyVM by class, any other qube by role (provides_network).
+    if (own.network || q.provides !== undefined) member.network = plan.custom(NETWORK_TYPE, `${name}-clients`, component, clientNetworkArgs(host, q), []);
     const root = own.root ? [plan.custom(VOLUME_TYPE, `${name}-root`, component, rootVolumeArgs(host, q.name, template), [pool])] : [];
     if (own.private) member.private = plan.custom(VOLUME_TYPE, `${name}-private`, component, privateVolumeArgs(host, q), [pool]);
     const seed = plan.custom(VOLUME_TYPE, `${name}-seed`, component, seedVolumeArgs(host, q.name, guestSeed(host, qubeGuest(host, q))), [pool]);

@@ -14,6 +14,8 @@ export interface AddressInput {
   name: string;
   class: QubeClass;
   netvm: string | null;
+  /** `provides_network: true` on an AppVM, StandaloneVM or DispVM (a VPN, a disposable sys-firewall). */
+  providesNetwork?: boolean;
 }
 
 export interface AddressPlan {
@@ -54,16 +56,18 @@ export function hostNumbers(names: string[]): Map<string, number> {
   return out;
 }
 
-export const isProvider = (cls: QubeClass) => cls === "NetVM" || cls === "ProxyVM";
+/** A qube gives network to clients by role: a NetVM or ProxyVM by class, any other with `provides_network`. */
+export const isProvider = (q: { class: QubeClass; providesNetwork?: boolean }): boolean =>
+  q.class === "NetVM" || q.class === "ProxyVM" || q.providesNetwork === true;
 
 /** Assigns every provider its client subnets and every networked qube its address. */
 export function assignAddresses(prefix: string, qubes: AddressInput[]): AddressPlan {
   const plan: AddressPlan = { addressing: new Map(), provides: new Map(), problems: [] };
-  const providers = qubes.filter((q) => isProvider(q.class)).map((q) => q.name).sort(compareNames);
+  const providers = qubes.filter((q) => isProvider(q)).map((q) => q.name).sort(compareNames);
   if (providers.length > MAX_PROVIDERS) {
     plan.problems.push({
       qube: providers[MAX_PROVIDERS],
-      message: `${providers.length} qubes provide network (NetVM, ProxyVM); at most ${MAX_PROVIDERS} fit in 10.137.0.0/16`,
+      message: `${providers.length} qubes provide network (NetVM, ProxyVM, provides_network); at most ${MAX_PROVIDERS} fit in 10.137.0.0/16`,
     });
     return plan;
   }

@@ -112,6 +112,8 @@ export interface ResolvedQube {
   /** Private volume size in bytes (absent for a DispVM). */
   privateBytes?: number;
   templateForDispvms: boolean;
+  /** `provides_network: true` on an AppVM, StandaloneVM or DispVM (a VPN, a disposable sys-firewall); NetVMs and ProxyVMs provide by class. */
+  providesNetwork?: true;
   firewall: FirewallRule[];
   uplink?: Uplink;
   devices: { pci: string[]; usb: { vendor: string; product: string }[] };
@@ -119,7 +121,7 @@ export interface ResolvedQube {
   kernelopts?: string;
   /** Present when netvm is not null. */
   addressing?: QubeAddressing;
-  /** Present for NetVM and ProxyVM. */
+  /** Present for a qube that provides network (NetVM, ProxyVM, provides_network). */
   provides?: ProvidedNetwork;
 }
 

@@ -51,19 +51,20 @@ export function resolveLayout(raw: RawLayout, source: string, now: number): Reso
   }
 
   // Computed once: per-issue filtering would be quadratic on a hostile layout.
-  const providerNames = qubeNames.filter((n) => isProvider(qubes[n].class));
+  const role = (name: string) => ({ class: qubes[name].class, providesNetwork: qubes[name].provides_network === true });
+  const providerNames = qubeNames.filter((n) => isProvider(role(n)));
   const dvmNames = qubeNames.filter((n) => qubes[n].template_for_dispvms === true);
 
   /** Message for a netvm reference that is not a provider, or undefined when fine. */
   const netvmProblem = (target: string): string | undefined => {
-    if (isTemplate(target)) return `"${target}" is a template, not a qube; netvm names a NetVM or ProxyVM`;
+    if (isTemplate(target)) return `"${target}" is a template, not a qube; netvm names a NetVM, a ProxyVM or a qube with provides_network: true`;
     if (!isQube(target)) {
       return `"${target}" is not a qube${didYouMean(target, providerNames)}`;
     }
     const cls = qubes[target].class;
-    return isProvider(cls)
+    return isProvider(role(target))
       ? undefined
-      : `"${target}" is ${article(cls)} ${cls} and does not provide network; use a NetVM or ProxyVM`;
+      : `"${target}" is ${article(cls)} ${cls} and does not provide network; use a NetVM or ProxyVM, or set provides_network: true on it`;
   };
   const templateProblem = (target: string): string | undefined => {
     if (isTemplate(target)) return undefined;
@@ -138,6 +139,10 @@ export function resolveLayout(raw: RawLayout, source: string, now: number): Reso
     }
     if (q.uplink === undefined && q.class === "NetVM") {
       report(path("uplink"), "a NetVM needs an uplink: add uplink: with one of pci, macvtap, bridge, network");
+    }
+    if (q.provides_network !== undefined && q.class !== "AppVM" && q.class !== "StandaloneVM" && q.class !== "DispVM") {
+      const why = q.class === "UsbVM" ? "a UsbVM has no network" : `${article(q.class)} ${q.class} provides network by its class`;
+      report(path("provides_network"), `provides_network applies to an AppVM, StandaloneVM or DispVM; ${why}: remove it`);
     }
     if (q.template_for_dispvms !== undefined && q.class !== "AppVM") {
       report(path("template_for_dispvms"), `template_for_dispvms applies only to an AppVM, not ${article(q.class)} ${q.class}; remove it`);
@@ -222,7 +227,7 @@ export function resolveLayout(raw: RawLayout, source: string, now: number): Reso
 
   const plan = assignAddresses(
     host.prefix,
-    qubeNames.map((name) => ({ name, class: qubes[name].class, netvm: netvmOf.get(name) ?? null })),
+    qubeNames.map((name) => ({ name, ...role(name), netvm: netvmOf.get(name) ?? null })),
   );
   if (plan.problems.length > 0) {
     return { ok: false, issues: plan.problems.map((p) => ({ path: ["qubes", p.qube], message: p.message })) };
@@ -250,6 +255,7 @@ export function resolveLayout(raw: RawLayout, source: string, now: number): Reso
       autostart: q.autostart ?? (q.class === "NetVM" || q.class === "ProxyVM" || q.class === "UsbVM"),
       ...(q.class === "DispVM" ? {} : { privateBytes: q.private ?? QUBE_DEFAULTS.privateBytes }),
       templateForDispvms: q.template_for_dispvms ?? false,
+      ...(q.provides_network === true ? { providesNetwork: true as const } : {}),
       firewall: netvm === null ? [] : resolveFirewall(inherited(q, "firewall"), now),
       ...(q.uplink === undefined ? {} : { uplink: toUplink(q.uplink) }),
       devices: { pci: [...(q.devices?.pci ?? [])], usb: (q.devices?.usb ?? []).map((u) => ({ ...u })) },

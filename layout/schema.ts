@@ -232,6 +232,7 @@ export const qubeSchema = z.strictObject({
   autostart: z.boolean().optional(),
   private: parsed(parseSize).optional(),
   template_for_dispvms: z.boolean().optional(),
+  provides_network: z.boolean().optional(),
   firewall: z.array(firewallRuleSchema).max(MAX_FIREWALL_RULES).optional(),
   uplink: uplinkSchema.optional(),
   devices: z

@@ -54,6 +54,8 @@ export interface DomainModel {
   qube: string;
   /** A domain without bulkhead metadata is judged as an AppVM, the most restricted client. */
   class: QubeClass;
+  /** The metadata's `providesNetwork`: an AppVM, StandaloneVM or DispVM that gives network (Qubes' provides_network). */
+  providesNetwork: boolean;
   /** What the metadata declares; the wiring itself is read from the interfaces. */
   netvm?: string;
   template?: string;
@@ -191,6 +193,7 @@ export function domainModel(resource: string, inputs: Obj): DomainModel {
     name,
     qube: str(meta.qube) ?? name,
     class: CLASSES.find((c) => c === cls) ?? "AppVM",
+    providesNetwork: meta.providesNetwork === true,
     netvm: str(meta.netvm) || undefined,
     template: str(meta.template) || undefined,
     layout: str(meta.layout),

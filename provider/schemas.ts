@@ -195,6 +195,7 @@ export const domainSchema: z.ZodType<DomainArgs, unknown> = z
       template: z.string().min(1).optional(),
       label: z.string().min(1),
       layout: z.string(),
+      providesNetwork: z.literal(true).optional(),
     }),
     os: z.strictObject({
       type: z.literal("hvm"),

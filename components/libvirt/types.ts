@@ -136,6 +136,8 @@ export interface BulkheadMetadata {
   label: string;
   /** The layout file the qube came from. */
   layout: string;
+  /** An AppVM, StandaloneVM or DispVM that provides network to clients (Qubes' `provides_network`). */
+  providesNetwork?: true;
 }
 
 export interface DiskSpec {

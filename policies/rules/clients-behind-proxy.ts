@@ -2,7 +2,7 @@
 // ProxyVM, never straight through the NetVM (user/security-in-qubes/firewall).
 import type { HostModel } from "../model";
 import { finding, type Finding, type Rule } from "../rule";
-import { netvmsOf, sortedDomains } from "../topology";
+import { isNetRole, isProvider, netvmsOf, sortedDomains } from "../topology";
 
 const NAME = "clients-behind-proxy";
 const CLIENTS = new Set(["AppVM", "DispVM", "StandaloneVM"]);
@@ -11,16 +11,17 @@ export function check(model: HostModel): Finding[] {
   const domains = sortedDomains(model);
   const out: Finding[] = [];
   for (const d of domains) {
-    if (!CLIENTS.has(d.class)) continue;
+    // A qube that provides network (a VPN, a disposable sys-firewall) is a firewall qube itself, not a client.
+    if (!CLIENTS.has(d.class) || isProvider(d)) continue;
     for (const netvm of netvmsOf(model, d)) {
-      if (netvm.class !== "NetVM") continue;
-      // Suggest a ProxyVM that already sits in front of this NetVM, if the host has one.
-      const proxy = domains.find((p) => p.class === "ProxyVM" && netvmsOf(model, p).includes(netvm));
+      if (!isNetRole(netvm)) continue;
+      // Suggest a firewall qube that already sits in front of this NetVM, if the host has one.
+      const proxy = domains.find((p) => isProvider(p) && !isNetRole(p) && netvmsOf(model, p).includes(netvm));
       const fix =
         proxy === undefined
           ? `put a ProxyVM with netvm: ${netvm.qube} in between and make it its netvm`
-          : `give it netvm: ${proxy.qube} (a ProxyVM)`;
-      out.push(finding(NAME, d.qube, `${d.class} "${d.qube}" connects straight to NetVM "${netvm.qube}"; ${fix}`));
+          : `give it netvm: ${proxy.qube} (a ${proxy.class === "ProxyVM" ? "ProxyVM" : `${proxy.class} that provides network`})`;
+      out.push(finding(NAME, d.qube, `${d.class} "${d.qube}" connects straight to ${netvm.class === "NetVM" ? "NetVM" : "disposable sys-net"} "${netvm.qube}"; ${fix}`));
     }
   }
   return out;

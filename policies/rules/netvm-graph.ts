@@ -4,7 +4,8 @@
 import { isKnown, type DomainModel, type HostModel } from "../model";
 import { finding, type Finding, type Rule } from "../rule";
 import {
-  PROVIDER_CLASSES,
+  isNetRole,
+  isProvider,
   clientInterfaces,
   describeInterface,
   findQube,
@@ -34,7 +35,7 @@ function wiring(model: HostModel, d: DomainModel): Finding[] {
     const named = findQube(model, d.netvm, d.layout);
     if (named === undefined) {
       out.push(finding(NAME, d.qube, `netvm "${d.netvm}" does not exist; give it a netvm that is a NetVM or ProxyVM on this host`));
-    } else if (!PROVIDER_CLASSES.has(named.class)) {
+    } else if (!isProvider(named)) {
       out.push(finding(NAME, d.qube, `netvm "${d.netvm}" is a ${named.class}, which does not provide network; give it a NetVM or ProxyVM as netvm`));
     } else if (netvms.length === 1 && netvms[0] !== named) {
       out.push(finding(NAME, d.qube, `declares netvm "${d.netvm}" but is wired to "${netvms[0].qube}"'s network; attach it to the client network of "${d.netvm}"`));
@@ -60,7 +61,7 @@ function chains(model: HostModel, domains: DomainModel[]): Finding[] {
       path.push(n);
     }
     const end = path[path.length - 1];
-    if (path.length > 1 && next(end) === undefined && end.class !== "NetVM") {
+    if (path.length > 1 && next(end) === undefined && !isNetRole(end)) {
       const clients = deadEnds.get(end) ?? new Set<string>();
       clients.add(path[path.length - 2].qube);
       deadEnds.set(end, clients);

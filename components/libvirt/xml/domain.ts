@@ -59,6 +59,7 @@ export function renderDomainXml(spec: DomainXmlSpec, extra: { uuid?: string } = 
         template: m.template,
         label: m.label,
         layout: m.layout,
+        provides_network: m.providesNetwork === true ? "true" : undefined,
       }),
     },
     memory: textNode(spec.memory, { unit: "MiB" }),
@@ -240,6 +241,7 @@ function parseMetadata(metadata: XmlNode | undefined): BulkheadMetadata | undefi
         template: attr(el, "template"),
         label: requireAttr(el, "label", key),
         layout: requireAttr(el, "layout", key),
+        providesNetwork: attr(el, "provides_network") === "true" ? (true as const) : undefined,
       });
     }
   }
