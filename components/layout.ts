@@ -94,10 +94,14 @@ export class Layout extends pulumi.ComponentResource {
     const templates = new Map(layout.templates.map((t) => [t.name, t]));
     for (const q of layout.qubes) {
       const template = templates.get(q.rootTemplate)!;
+      // A renamed qube's component (and with it every child, whose names start
+      // with the component's) is aliased to its old names: the engine moves
+      // its resources instead of deleting and recreating them.
+      const aliases = (q.renamedFrom ?? []).map((old) => ({ name: `${name}-${old}` }));
       const member = new CLASSES[q.class](
         `${name}-${q.name}`,
         { host, layoutSource: layout.source, qube: q, template, pool: this.pool, dependsOn: this.upstreamOf(q) },
-        { parent: this },
+        aliases.length === 0 ? { parent: this } : { parent: this, aliases },
       );
       this.members[q.name] = member;
       if (member.network !== undefined) laterNetworks.get(q.name)?.resolve(member.network);

@@ -25,6 +25,15 @@ export function rootVolumeName(host: ResolvedHost, qube: string): string {
   return `${host.prefix}${qube}-root.qcow2`;
 }
 
+/**
+ * The name a qube's persistent volumes carry: its own, or after a rename
+ * (`renamed_from`) the oldest name, since a libvirt volume cannot be renamed
+ * and its data must stay. A DispVM uses its template AppVM's private volume.
+ */
+export function storageName(qube: { name: string; renamedFrom?: string[] }): string {
+  return qube.renamedFrom?.[0] ?? qube.name;
+}
+
 export function privateVolumeName(host: ResolvedHost, qube: string): string {
   return `${host.prefix}${qube}-private.qcow2`;
 }

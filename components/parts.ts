@@ -4,15 +4,24 @@ import * as pulumi from "@pulumi/pulumi";
 import { Domain, Network, NwFilter, Volume } from "./libvirt/resources";
 import { clientNetworkArgs, qubeDomainArgs, qubeFilterArgs, type QubeArgs } from "./qube";
 import { qubeSeed } from "./seed";
-import { privateVolumeArgs, seedVolumeArgs } from "./volumes";
+import { keepsData, privateVolumeArgs, seedVolumeArgs } from "./volumes";
 
 /** Options of a volume: a child of the component, after the pool. */
 export function volumeOptions(parent: pulumi.Resource, args: QubeArgs): pulumi.CustomResourceOptions {
   return { parent, dependsOn: args.pool === undefined ? [] : [args.pool] };
 }
 
+/**
+ * Options of a volume holding the qube's data: also retained on delete (the
+ * engine forgets it and leaves it on the host when the qube leaves the layout
+ * or the stack is destroyed) unless the qube opted in with `discard_data`.
+ */
+export function dataVolumeOptions(parent: pulumi.Resource, args: QubeArgs): pulumi.CustomResourceOptions {
+  return { ...volumeOptions(parent, args), retainOnDelete: keepsData(args.qube) };
+}
+
 export function privateVolume(parent: pulumi.Resource, name: string, args: QubeArgs): Volume {
-  return new Volume(`${name}-private`, privateVolumeArgs(args.host, args.qube), volumeOptions(parent, args));
+  return new Volume(`${name}-private`, privateVolumeArgs(args.host, args.qube), dataVolumeOptions(parent, args));
 }
 
 /** The client network of a qube that provides network by role (`provides_network` on an AppVM, StandaloneVM or DispVM). */

@@ -10,7 +10,7 @@ import { DOMAIN_TYPE, NETWORK_TYPE, NWFILTER_TYPE, POOL_TYPE, VOLUME_TYPE } from
 import { clientNetworkArgs, qubeDomainArgs, qubeFilterArgs } from "./qube";
 import { guestSeed, qubeGuest, templateGuest } from "./seed";
 import { templateDomainArgs, templateFilterArgs } from "./template";
-import { privateVolumeArgs, rootVolumeArgs, seedVolumeArgs } from "./volumes";
+import { privateVolumeArgs, rootVolumeArgs, seedVolumeArgs, standaloneRootVolumeArgs } from "./volumes";
 import { checkWiring, layoutProps, poolArgs } from "./wiring";
 
 export interface SimulatedResource {
@@ -95,7 +95,7 @@ export function planLayout(layout: ResolvedLayout, opts: SimulateOptions = {}): 
     const member: Member = {};
     // A NetVM or ProxyVM by class, any other qube by role (provides_network).
     if (own.network || q.provides !== undefined) member.network = plan.custom(NETWORK_TYPE, `${name}-clients`, component, clientNetworkArgs(host, q), []);
-    const root = own.root ? [plan.custom(VOLUME_TYPE, `${name}-root`, component, rootVolumeArgs(host, q.name, template), [pool])] : [];
+    const root = own.root ? [plan.custom(VOLUME_TYPE, `${name}-root`, component, standaloneRootVolumeArgs(host, q, template), [pool])] : [];
     if (own.private) member.private = plan.custom(VOLUME_TYPE, `${name}-private`, component, privateVolumeArgs(host, q), [pool]);
     const seed = plan.custom(VOLUME_TYPE, `${name}-seed`, component, seedVolumeArgs(host, q.name, guestSeed(host, qubeGuest(host, q))), [pool]);
     const filter = q.netvm === null ? [] : [plan.custom(NWFILTER_TYPE, `${name}-fw`, component, qubeFilterArgs(host, q), [])];

@@ -5,7 +5,7 @@ import type { ResolvedHost, ResolvedQube, ResolvedTemplate } from "../layout/mod
 import { domainArgs, privateDisk, rootDisk, seedDisk } from "./domain";
 import { compileFirewall } from "./firewall";
 import type { DiskSpec, DomainArgs, NetworkArgs, NwFilterArgs } from "./libvirt/types";
-import { filterName, privateVolumeName, rootVolumeName, seedVolumeName, volumePath } from "./naming";
+import { filterName, privateVolumeName, rootVolumeName, seedVolumeName, storageName, volumePath } from "./naming";
 import { qubeNics } from "./nics";
 
 export interface QubeArgs {
@@ -30,16 +30,20 @@ export function qubeDisks(host: ResolvedHost, qube: ResolvedQube, template: Reso
   switch (qube.class) {
     case "StandaloneVM":
       // Its own full copy of the template's image, kept across shutdowns.
-      return [rootDisk(path(rootVolumeName(host, qube.name)), template.format, false), privateDisk(path(privateVolumeName(host, qube.name)), false), seed];
+      return [
+        rootDisk(path(rootVolumeName(host, storageName(qube))), template.format, false),
+        privateDisk(path(privateVolumeName(host, storageName(qube))), false),
+        seed,
+      ];
     case "DispVM":
       // Both views are discarded at shutdown: a DispVM keeps nothing.
       return [
         rootDisk(path(rootVolumeName(host, template.name)), template.format, true),
-        privateDisk(path(privateVolumeName(host, qube.template)), true),
+        privateDisk(path(privateVolumeName(host, qube.templateStorage ?? qube.template)), true),
         seed,
       ];
     default:
-      return [rootDisk(path(rootVolumeName(host, template.name)), template.format, true), privateDisk(path(privateVolumeName(host, qube.name)), false), seed];
+      return [rootDisk(path(rootVolumeName(host, template.name)), template.format, true), privateDisk(path(privateVolumeName(host, storageName(qube))), false), seed];
   }
 }
 
@@ -65,6 +69,7 @@ export function qubeDomainArgs(host: ResolvedHost, layout: string, qube: Resolve
     display: qube.display,
     autostart: qube.autostart,
     running: qube.autostart,
+    guestAgent: template.guestAgent,
   });
 }
 

@@ -1,8 +1,8 @@
 import * as pulumi from "@pulumi/pulumi";
 import { Volume, type Domain, type Network, type NwFilter } from "./libvirt/resources";
-import { privateVolume, providedNetwork, qubeCore, volumeOptions } from "./parts";
+import { dataVolumeOptions, privateVolume, providedNetwork, qubeCore } from "./parts";
 import type { QubeArgs } from "./qube";
-import { rootVolumeArgs } from "./volumes";
+import { standaloneRootVolumeArgs } from "./volumes";
 
 export type StandaloneVMArgs = QubeArgs;
 
@@ -19,7 +19,7 @@ export class StandaloneVM extends pulumi.ComponentResource {
   constructor(name: string, args: StandaloneVMArgs, opts?: pulumi.ComponentResourceOptions) {
     super("bulkhead:qubes:StandaloneVM", name, {}, opts);
     this.network = providedNetwork(this, name, args);
-    this.root = new Volume(`${name}-root`, rootVolumeArgs(args.host, args.qube.name, args.template), volumeOptions(this, args));
+    this.root = new Volume(`${name}-root`, standaloneRootVolumeArgs(args.host, args.qube, args.template), dataVolumeOptions(this, args));
     this.private = privateVolume(this, name, args);
     const core = qubeCore(this, name, args, [this.root, this.private, ...(this.network ? [this.network] : [])]);
     this.seed = core.seed;

@@ -13,6 +13,7 @@ import { parseDomainXml } from "../components/libvirt/xml/domain";
 import { parseNetworkXml, renderNetworkXml } from "../components/libvirt/xml/network";
 import { parsePoolXml } from "../components/libvirt/xml/pool";
 import { serialLogPath } from "../components/naming";
+import { bulkheadPoolUuid } from "../provider/kinds/pool";
 import { isNotFound, virsh } from "../provider/virsh";
 import { LAB_NAMESPACE, LAB_URI, ensureLabHost, stopLabHost } from "./host";
 import { INET_NAMESPACE, ensureInternet, namespaces, stopInternet } from "./internet";
@@ -100,6 +101,19 @@ export async function ensurePackages(progress: Progress = () => undefined): Prom
   return missing;
 }
 
+/** Where lab/images/stock.sh publishes the stock Debian image (root.qcow2, vmlinuz, initrd.img). */
+export const STOCK_IMAGES_DIR = join(IMAGES_DIR, "stock");
+
+/** Whether a layout boots the lab's stock image: only then is it built (it takes minutes). */
+export function usesStockImage(templates: readonly { image: string }[]): boolean {
+  return templates.some((t) => t.image.startsWith(`${STOCK_IMAGES_DIR}/`));
+}
+
+/** Builds the stock Debian image unless its content-keyed build is cached (stock.sh). */
+export async function ensureStockImage(progress: Progress = () => undefined): Promise<void> {
+  await runStreaming("bash", [join(REPO, "lab", "images", "stock.sh")], progress);
+}
+
 /** Builds the guest images unless they are current (build.sh keeps a stamp and a lock). */
 export async function ensureImages(progress: Progress = () => undefined): Promise<void> {
   await runStreaming("bash", [join(REPO, "lab", "images", "build.sh")], progress);
@@ -156,6 +170,8 @@ export interface LabOptions {
   progress?: Progress;
   /** Skip the Debian package check (tests: setup already ran). */
   skipPackages?: boolean;
+  /** Also build the stock Debian image (a layout that boots it, see usesStockImage). */
+  stock?: boolean;
 }
 
 export interface StepTiming {
@@ -186,6 +202,7 @@ export async function startLab(opts: LabOptions = {}): Promise<{ uri: string; ti
     }
   });
   await step("images", () => ensureImages(progress));
+  if (opts.stock === true) await step("stock image", () => ensureStockImage(progress));
   const bridge = await step("uplink", () => ensureUplink(LAB_URI));
   await step("internet", () => ensureInternet(bridge));
   return { uri: LAB_URI, timings };
@@ -204,43 +221,77 @@ export function isBulkheadPool(name: string, path: string): boolean {
   return /^(bulkhead|bhtest-|bhe2e-)/.test(name) || /^\/var\/lib\/libvirt\/bulkhead/.test(path);
 }
 
+export interface RemoveOptions {
+  /** Only objects whose libvirt name passes (tests confine the sweep to their own prefix). */
+  scope?: (name: string) => boolean;
+}
+
 /**
- * Removes every libvirt object bulkhead made on `uri`: domains carrying
- * bulkhead metadata, client networks and the lab's own networks, qube filters,
- * and bulkhead's pools with their volumes. Objects of anyone else stay.
+ * Removes every libvirt object on `uri` that bulkhead can prove it made, and
+ * nothing else: domains carrying bulkhead's metadata (its owner element, or
+ * an older bulkhead's qube element); networks carrying bulkhead's owner
+ * metadata, the lab's own networks, and (from an older bulkhead, without
+ * metadata) client networks those domains were attached to; the filters
+ * those domains referenced; pools under bulkhead's UUID with all their
+ * volumes, and in other bulkhead-named pools only the volumes those domains
+ * used (the pool too once empty). A `-clients` network, `-fw` filter or
+ * volume no bulkhead domain used and nothing marks as bulkhead's stays.
  */
-export async function removeBulkheadObjects(uri: string = LAB_URI): Promise<string[]> {
+export async function removeBulkheadObjects(uri: string = LAB_URI, opts: RemoveOptions = {}): Promise<string[]> {
+  const inScope = opts.scope ?? (() => true);
   const removed: string[] = [];
-  for (const d of await names(uri, ["list", "--all", "--name"])) {
+  const usedNetworks = new Set<string>();
+  const usedFilters = new Set<string>();
+  const usedFiles = new Set<string>();
+  for (const d of (await names(uri, ["list", "--all", "--name"])).filter(inScope)) {
     const xml = await virsh(uri, ["dumpxml", "--inactive", "--domain", d]).catch(() => "");
-    if (xml === "" || parseDomainXml(xml).metadata === undefined) continue;
+    if (xml === "") continue;
+    const dom = parseDomainXml(xml);
+    if (dom.metadata === undefined && dom.owner?.project !== "bulkhead") continue;
+    for (const i of dom.devices.interfaces ?? []) {
+      if (i.source.network !== undefined) usedNetworks.add(i.source.network);
+      if (i.filterref !== undefined) usedFilters.add(i.filterref.filter);
+    }
+    for (const disk of dom.devices.disks ?? []) usedFiles.add(disk.source.file);
     await quietly(virsh(uri, ["destroy", "--domain", d]));
     await virsh(uri, ["undefine", "--managed-save", "--snapshots-metadata", "--domain", d]);
     for (const log of [serialLogPath(d), `/var/log/libvirt/qemu/${d}.log`]) await rm(log, { force: true });
     removed.push(`domain ${d}`);
   }
-  for (const n of await names(uri, ["net-list", "--all", "--name"])) {
-    if (!n.endsWith("-clients") && !n.startsWith("bulkhead-lab-")) continue;
+  for (const n of (await names(uri, ["net-list", "--all", "--name"])).filter(inScope)) {
+    const net = parseNetworkXml(await virsh(uri, ["net-dumpxml", "--inactive", "--network", n]));
+    const ours = net.owner?.project === "bulkhead" || n.startsWith("bulkhead-lab-") || (net.owner === undefined && n.endsWith("-clients") && usedNetworks.has(n));
+    if (!ours) continue;
     await quietly(virsh(uri, ["net-destroy", "--network", n]));
     await virsh(uri, ["net-undefine", "--network", n]);
     removed.push(`network ${n}`);
   }
   const filters = (await names(uri, ["nwfilter-list"])).slice(2).map((l) => l.split(/\s+/)[1] ?? "");
-  for (const f of filters.filter((f) => f.endsWith("-fw"))) {
+  for (const f of filters.filter((f) => usedFilters.has(f) && f.endsWith("-fw") && inScope(f))) {
     await virsh(uri, ["nwfilter-undefine", "--nwfilter", f]);
     removed.push(`nwfilter ${f}`);
   }
-  for (const p of await names(uri, ["pool-list", "--all", "--name"])) {
+  for (const p of (await names(uri, ["pool-list", "--all", "--name"])).filter(inScope)) {
     const pool = parsePoolXml(await virsh(uri, ["pool-dumpxml", "--inactive", "--pool", p]));
-    if (!isBulkheadPool(p, pool.target.path)) continue;
-    if (/^State:\s+running/m.test(await virsh(uri, ["pool-info", "--pool", p]))) {
-      const vols = (await names(uri, ["vol-list", "--pool", p])).slice(2).map((l) => l.split(/\s+/)[0] ?? "");
-      for (const v of vols) {
-        await virsh(uri, ["vol-delete", "--pool", p, "--vol", v]);
-        removed.push(`volume ${p}/${v}`);
-      }
-      await virsh(uri, ["pool-destroy", "--pool", p]);
+    const bulkheads = pool.uuid === bulkheadPoolUuid(p, pool.target.path);
+    if (!bulkheads && !isBulkheadPool(p, pool.target.path)) continue;
+    if (!/^State:\s+running/m.test(await virsh(uri, ["pool-info", "--pool", p]))) {
+      if (!bulkheads) continue;
+      await virsh(uri, ["pool-start", "--pool", p]);
     }
+    const dir = pool.target.path.replace(/\/+$/, "");
+    const vols = (await names(uri, ["vol-list", "--pool", p])).slice(2).map((l) => l.split(/\s+/)[0] ?? "");
+    let left = 0;
+    for (const v of vols) {
+      if (!bulkheads && !usedFiles.has(`${dir}/${v}`)) {
+        left++;
+        continue;
+      }
+      await virsh(uri, ["vol-delete", "--pool", p, "--vol", v]);
+      removed.push(`volume ${p}/${v}`);
+    }
+    if (left > 0) continue;
+    await virsh(uri, ["pool-destroy", "--pool", p]);
     // pool-delete removes the (now empty) directory bulkhead had libvirt build.
     await quietly(virsh(uri, ["pool-delete", "--pool", p]));
     await virsh(uri, ["pool-undefine", "--pool", p]);

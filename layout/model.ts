@@ -23,6 +23,41 @@ export interface BootSpec {
   cmdline?: string;
 }
 
+/** One user account of `cloud_init.users`, as the layout wrote it (checked). */
+export interface CloudInitUser {
+  name: string;
+  ssh_authorized_keys?: string[];
+  /** crypt(3) hash; the account gets console (not SSH) password login. */
+  password_hash?: string;
+  groups?: string[];
+  /** Passwordless sudo. */
+  sudo?: boolean;
+  shell?: string;
+}
+
+export interface CloudInitFile {
+  path: string;
+  content: string;
+  permissions?: string;
+  owner?: string;
+  append?: boolean;
+}
+
+/**
+ * A person's cloud-init settings (docs/layout.md `cloud_init`), merged: for a qube, its
+ * template's users and keys first, then its own. bulkhead's own files and commands are
+ * not in here; components/seed.ts puts them after these.
+ */
+export interface CloudInitSettings {
+  users: CloudInitUser[];
+  /** For the image's default user. */
+  ssh_authorized_keys: string[];
+  packages: string[];
+  write_files: CloudInitFile[];
+  /** A string is one shell line; a list is one command and its arguments. */
+  runcmd: (string | string[])[];
+}
+
 export interface ResolvedTemplate {
   name: string;
   image: string;
@@ -33,6 +68,13 @@ export interface ResolvedTemplate {
   label: Label;
   /** Allowed by the format, but a policy violation (template-offline). */
   netvm: string | null;
+  /**
+   * The image runs qemu-guest-agent: the template's domain and every qube
+   * booting its image get the agent's virtio channel (prove probes through it).
+   */
+  guestAgent?: boolean;
+  /** The template's own cloud-init settings (its seed); absent when the layout gives none. */
+  cloudInit?: CloudInitSettings;
 }
 
 /** One `qvm-firewall` rule, validated; `expire`d rules are already left out. */
@@ -111,6 +153,19 @@ export interface ResolvedQube {
   autostart: boolean;
   /** Private volume size in bytes (absent for a DispVM). */
   privateBytes?: number;
+  /**
+   * `discard_data: true`: `up` may delete or replace the qube's private volume
+   * (and a StandaloneVM's root). Absent: they are kept whatever the layout does.
+   */
+  discardData?: true;
+  /**
+   * The qube's previous names (`renamed_from`), oldest first: its Pulumi
+   * resources are aliased to them, and its persistent volumes keep the name
+   * they were made with (the oldest's), so their data stays.
+   */
+  renamedFrom?: string[];
+  /** A DispVM whose template AppVM was renamed: the name that AppVM's private volume carries. */
+  templateStorage?: string;
   templateForDispvms: boolean;
   /** `provides_network: true` on an AppVM, StandaloneVM or DispVM (a VPN, a disposable sys-firewall); NetVMs and ProxyVMs provide by class. */
   providesNetwork?: true;
@@ -123,6 +178,8 @@ export interface ResolvedQube {
   addressing?: QubeAddressing;
   /** Present for a qube that provides network (NetVM, ProxyVM, provides_network). */
   provides?: ProvidedNetwork;
+  /** Its template's users and keys, then its own settings; absent when neither gives any. */
+  cloudInit?: CloudInitSettings;
 }
 
 export interface ResolvedLayout {

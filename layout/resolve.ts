@@ -7,6 +7,7 @@ import { assignAddresses, isProvider } from "./addresses";
 import { compareNames, didYouMean } from "./errors";
 import type { PathSegment, RawIssue } from "./issues";
 import type {
+  CloudInitSettings,
   FirewallRule,
   Label,
   QubeClass,
@@ -16,7 +17,7 @@ import type {
   ResolvedTemplate,
   Uplink,
 } from "./model";
-import { MAX_ACTION_RUNS, type RawFirewallRule, type RawLayout, type RawQube, type RawUplink } from "./schema";
+import { MAX_ACTION_RUNS, type RawCloudInit, type RawFirewallRule, type RawLayout, type RawQube, type RawUplink } from "./schema";
 
 export const QUBE_DEFAULTS = { label: "gray" as Label, memory: 400, vcpus: 2, privateBytes: 2 * 1024 ** 3 };
 export const TEMPLATE_DEFAULTS = { format: "qcow2" as const, memory: 1024, vcpus: 2, label: "black" as Label };
@@ -50,6 +51,25 @@ export function resolveLayout(raw: RawLayout, source: string, now: number): Reso
     }
   }
 
+  // A rename keeps the old name's objects (and data): the old name must be free, and claimed once.
+  const renamedBy = new Map<string, string>();
+  for (const name of qubeNames) {
+    const q = qubes[name];
+    if (q.class === "DispVM" && q.discard_data !== undefined) {
+      report(["qubes", name, "discard_data"], "a DispVM keeps no data; remove discard_data");
+    }
+    const olds = namesOf(q.renamed_from);
+    olds.forEach((old, i) => {
+      const path: PathSegment[] = typeof q.renamed_from === "string" ? ["qubes", name, "renamed_from"] : ["qubes", name, "renamed_from", i];
+      if (old === name) report(path, `"${old}" is this qube's own name; remove it from renamed_from`);
+      else if (isQube(old) || isTemplate(old)) {
+        report(path, `"${old}" is still in the layout; a qube can take over the objects of a name no other qube or template uses`);
+      } else if (renamedBy.has(old)) {
+        report(path, `"${old}" is already claimed by qube "${renamedBy.get(old)}"; only one qube can be renamed from it`);
+      } else renamedBy.set(old, name);
+    });
+  }
+
   // Computed once: per-issue filtering would be quadratic on a hostile layout.
   const role = (name: string) => ({ class: qubes[name].class, providesNetwork: qubes[name].provides_network === true });
   const providerNames = qubeNames.filter((n) => isProvider(role(n)));
@@ -65,6 +85,14 @@ export function resolveLayout(raw: RawLayout, source: string, now: number): Reso
     return isProvider(role(target))
       ? undefined
       : `"${target}" is ${article(cls)} ${cls} and does not provide network; use a NetVM or ProxyVM, or set provides_network: true on it`;
+  };
+  /** The TemplateVM a qube boots (a DispVM through its AppVM), if the layout names one. */
+  const rootTemplateName = (name: string): string | undefined => {
+    const q = qubes[name];
+    const t = q.template ?? defaults.template;
+    if (t === undefined) return undefined;
+    if (q.class !== "DispVM") return t;
+    return Object.hasOwn(qubes, t) ? (qubes[t].template ?? defaults.template) : undefined;
   };
   const templateProblem = (target: string): string | undefined => {
     if (isTemplate(target)) return undefined;
@@ -160,6 +188,17 @@ export function resolveLayout(raw: RawLayout, source: string, now: number): Reso
           `(-1000..1000) hold at most ${MAX_ACTION_RUNS} runs of rules with the same action: group accept rules together`,
       );
     }
+    if (q.cloud_init !== undefined && isProvider(role(name))) {
+      for (const key of ["packages", "write_files", "runcmd"] as const) {
+        if (q.cloud_init[key] !== undefined) {
+          report(
+            [...path("cloud_init"), key],
+            `a ${q.class} provides network: only bulkhead runs commands and writes files as root there, so nothing can ` +
+              `switch its ruleset off; remove ${key} (users and ssh_authorized_keys are fine)`,
+          );
+        }
+      }
+    }
     const memory = inherited(q, "memory") ?? defaults.memory ?? QUBE_DEFAULTS.memory;
     const maxmem = inherited(q, "maxmem");
     // maxmem 0: no memory balancing (Qubes' spelling), so no lower bound applies.
@@ -182,6 +221,23 @@ export function resolveLayout(raw: RawLayout, source: string, now: number): Reso
           path("kernelopts"),
           `template "${root}" has no boot: (the qube boots the kernel inside its image), so nothing would read kernelopts; ` +
             "remove kernelopts or give the template boot: { kernel, initrd, cmdline }",
+        );
+      }
+    }
+  }
+
+  // What a template's cloud-init does as root stays in its image, which its providers boot.
+  for (const tname of templateNames) {
+    const ci = templates[tname].cloud_init;
+    if (ci === undefined) continue;
+    const providers = providerNames.filter((n) => rootTemplateName(n) === tname).sort(compareNames);
+    if (providers.length === 0) continue;
+    for (const key of ["packages", "write_files", "runcmd"] as const) {
+      if (ci[key] !== undefined) {
+        report(
+          ["templates", tname, "cloud_init", key],
+          `${providers.join(", ")} (network providers) boot from this template, and what it installs or runs as root stays in its image; ` +
+            `remove ${key}, or give the providers a template of their own (as Qubes does with a minimal template for sys-net and sys-firewall)`,
         );
       }
     }
@@ -222,6 +278,8 @@ export function resolveLayout(raw: RawLayout, source: string, now: number): Reso
       vcpus: t.vcpus ?? TEMPLATE_DEFAULTS.vcpus,
       label: t.label ?? TEMPLATE_DEFAULTS.label,
       netvm: t.netvm ?? null,
+      ...(t.guest_agent === undefined ? {} : { guestAgent: t.guest_agent }),
+      ...(t.cloud_init === undefined ? {} : { cloudInit: mergeCloudInit(undefined, t.cloud_init) }),
     };
   });
 
@@ -242,6 +300,7 @@ export function resolveLayout(raw: RawLayout, source: string, now: number): Reso
     const maxmem = inherited(q, "maxmem");
     const addressing = plan.addressing.get(name);
     const provides = plan.provides.get(name);
+    const cloudInit = mergeCloudInit(templates[rootTemplate]?.cloud_init, q.cloud_init);
     resolved.set(name, {
       name,
       class: q.class,
@@ -254,6 +313,9 @@ export function resolveLayout(raw: RawLayout, source: string, now: number): Reso
       vcpus: inherited(q, "vcpus") ?? defaults.vcpus ?? QUBE_DEFAULTS.vcpus,
       autostart: q.autostart ?? (q.class === "NetVM" || q.class === "ProxyVM" || q.class === "UsbVM"),
       ...(q.class === "DispVM" ? {} : { privateBytes: q.private ?? QUBE_DEFAULTS.privateBytes }),
+      ...(q.discard_data === true ? { discardData: true as const } : {}),
+      ...(q.renamed_from === undefined ? {} : { renamedFrom: namesOf(q.renamed_from) }),
+      ...(q.class === "DispVM" && qubes[template]?.renamed_from !== undefined ? { templateStorage: namesOf(qubes[template].renamed_from)[0] } : {}),
       templateForDispvms: q.template_for_dispvms ?? false,
       ...(q.provides_network === true ? { providesNetwork: true as const } : {}),
       firewall: netvm === null ? [] : resolveFirewall(inherited(q, "firewall"), now),
@@ -265,6 +327,7 @@ export function resolveLayout(raw: RawLayout, source: string, now: number): Reso
       ...(q.kernelopts === undefined ? {} : { kernelopts: q.kernelopts }),
       ...(addressing === undefined ? {} : { addressing }),
       ...(provides === undefined ? {} : { provides }),
+      ...(cloudInit === undefined ? {} : { cloudInit }),
     });
   }
 
@@ -272,6 +335,29 @@ export function resolveLayout(raw: RawLayout, source: string, now: number): Reso
     ok: true,
     layout: { source, host, templates: resolvedTemplates, qubes: orderQubes([...resolved.values()]) },
   };
+}
+
+/**
+ * A qube's cloud-init settings: its template's users and ssh_authorized_keys (the template's
+ * packages, files and commands ran in the template itself), then its own; a user the qube
+ * names again replaces the template's. A template passes `inherited` undefined and keeps all.
+ */
+export function mergeCloudInit(inherited: RawCloudInit | undefined, own: RawCloudInit | undefined): CloudInitSettings | undefined {
+  if (inherited === undefined && own === undefined) return undefined;
+  const ownUsers = own?.users ?? [];
+  const users = [...(inherited?.users ?? []).filter((u) => !ownUsers.some((o) => o.name === u.name)), ...ownUsers];
+  return {
+    users: users.map((u) => ({ ...u, ...(u.ssh_authorized_keys ? { ssh_authorized_keys: [...u.ssh_authorized_keys] } : {}), ...(u.groups ? { groups: [...u.groups] } : {}) })),
+    ssh_authorized_keys: [...new Set([...(inherited?.ssh_authorized_keys ?? []), ...(own?.ssh_authorized_keys ?? [])])],
+    packages: [...(own?.packages ?? [])],
+    write_files: (own?.write_files ?? []).map((f) => ({ ...f })),
+    runcmd: (own?.runcmd ?? []).map((c) => (typeof c === "string" ? c : [...c])),
+  };
+}
+
+/** `renamed_from` as a list, oldest first. */
+function namesOf(renamedFrom: string | string[] | undefined): string[] {
+  return renamedFrom === undefined ? [] : typeof renamedFrom === "string" ? [renamedFrom] : [...renamedFrom];
 }
 
 /** NetVMs and UsbVMs are offline unless told otherwise; everyone else takes defaults.netvm. */

@@ -24,6 +24,12 @@ export interface JournalEntry {
   inputs?: Record<string, unknown>;
   /** The object's id; on `created` only. */
   id?: string;
+  /**
+   * What the create settled before its first libvirt call (kinds/kind.ts
+   * Claim), on `creating`: the UUID the object gets, and whether the name was
+   * taken already. Recovery removes only what it can prove the run made.
+   */
+  claim?: { uuid?: string; existed?: boolean };
 }
 
 /** `urn:pulumi:<stack>::<project>::…` -> `<project>.<stack>`, safe as a file name part. */
@@ -104,8 +110,14 @@ export class CreateJournal {
   }
 
   /** Runs a create between its `creating` and its `created`/`failed` lines. */
-  async around<T extends { id: string }>(urn: string, type: string, inputs: Record<string, unknown>, create: () => Promise<T>): Promise<T> {
-    this.record({ op: "creating", urn, type, inputs });
+  async around<T extends { id: string }>(
+    urn: string,
+    type: string,
+    inputs: Record<string, unknown>,
+    create: () => Promise<T>,
+    claim: { uuid?: string; existed?: boolean } = {},
+  ): Promise<T> {
+    this.record({ op: "creating", urn, type, inputs, ...(Object.keys(claim).length > 0 ? { claim } : {}) });
     let result: T;
     try {
       result = await create();

@@ -18,7 +18,8 @@ import { CreateJournal } from "./journal";
 import { networkHandler } from "./kinds/network";
 import { nwfilterHandler } from "./kinds/nwfilter";
 import { poolHandler } from "./kinds/pool";
-import { volumeHandler } from "./kinds/volume";
+import { preserveViolations, volumeHandler } from "./kinds/volume";
+import { ownerOfUrn } from "../components/libvirt/xml/owner";
 import { propertyPath } from "./schemas";
 
 export const PROVIDER_VERSION = "0.1.0";
@@ -86,8 +87,12 @@ export class BulkheadProvider implements Provider {
     throw new Error(`${typeOfUrn(urn)} ${urn.split("::").pop()}: invalid inputs: ${detail}`);
   }
 
-  async check(urn: pulumi.URN, _olds: unknown, news: unknown): Promise<CheckResult> {
+  async check(urn: pulumi.URN, olds: unknown, news: unknown): Promise<CheckResult> {
     const { inputs, failures } = checkInputs(this.handler(urn).schema, unwrapSecrets(news));
+    // A change that would lose a qube's data fails here, in the preview, before any step runs.
+    if (typeOfUrn(urn) === "bulkhead:libvirt:Volume" && failures.length === 0) {
+      failures.push(...preserveViolations((unwrapSecrets(olds) ?? {}) as object, inputs as object));
+    }
     return { inputs, failures };
   }
 
@@ -104,7 +109,8 @@ export class BulkheadProvider implements Provider {
   async create(urn: pulumi.URN, inputs: unknown): Promise<CreateResult> {
     const h = this.handler(urn);
     const parsed = this.parse(h, urn, inputs) as Record<string, unknown>;
-    return this.journal.around(urn, typeOfUrn(urn), parsed, () => h.create(parsed));
+    const claim = h.claim ? await h.claim(parsed) : {};
+    return this.journal.around(urn, typeOfUrn(urn), parsed, () => h.create(parsed, { owner: ownerOfUrn(urn) }, claim), claim);
   }
 
   async read(id: pulumi.ID, urn: pulumi.URN, props?: unknown): Promise<ReadResult> {
@@ -113,7 +119,7 @@ export class BulkheadProvider implements Provider {
     if (typeof state.uri !== "string" || typeof state.name !== "string") {
       throw new Error(`${typeOfUrn(urn)}: read needs the uri and name in the state; importing by id alone is not supported`);
     }
-    const live = await h.read(id, state);
+    const live = await h.read(id, state, { owner: ownerOfUrn(urn) });
     // An empty id tells the engine the object is gone.
     if (live === undefined) return { id: "", props: {} };
     const inputs = Object.fromEntries(Object.entries(live).filter(([k]) => !h.outputKeys.includes(k)));
@@ -122,13 +128,13 @@ export class BulkheadProvider implements Provider {
 
   async update(id: pulumi.ID, urn: pulumi.URN, olds: unknown, news: unknown): Promise<UpdateResult> {
     const h = this.handler(urn);
-    const outs = await h.update(id, unwrapSecrets(olds), this.parse(h, urn, news));
+    const outs = await h.update(id, unwrapSecrets(olds), this.parse(h, urn, news), { owner: ownerOfUrn(urn) });
     return { outs };
   }
 
   async delete(id: pulumi.ID, urn: pulumi.URN, props: unknown): Promise<void> {
     const h = this.handler(urn);
-    await h.delete(id, unwrapSecrets(props));
+    await h.delete(id, unwrapSecrets(props), { owner: ownerOfUrn(urn) });
   }
 }
 

@@ -59,8 +59,10 @@ export const volumeSchema: z.ZodType<VolumeArgs, unknown> = z
       })
       .optional(),
     backingStore: z.strictObject({ path: absPath, format: imageFormat }).optional(),
+    preserve: z.boolean().optional(),
   })
   .superRefine((v, ctx) => {
+    if (v.preserve && v.seed) ctx.addIssue({ code: "custom", path: ["preserve"], message: "a seed is rebuilt from its files; it holds no data to preserve" });
     if (v.source && v.seed) ctx.addIssue({ code: "custom", path: ["seed"], message: "a volume is filled from source or seed, not both" });
     if ((v.source || v.seed) && v.backingStore) {
       ctx.addIssue({ code: "custom", path: ["backingStore"], message: "a copy-on-write volume cannot also be filled from source or seed" });
@@ -181,6 +183,11 @@ const serial = z.strictObject({
   target: z.strictObject({ port: int(0, 3) }).optional(),
 });
 
+const channel = z.strictObject({
+  type: z.literal("unix"),
+  target: z.strictObject({ type: z.literal("virtio"), name: z.string().regex(/^[A-Za-z0-9_.-]{1,64}$/) }),
+});
+
 export const domainSchema: z.ZodType<DomainArgs, unknown> = z
   .strictObject({
     ...connection,
@@ -213,6 +220,7 @@ export const domainSchema: z.ZodType<DomainArgs, unknown> = z
       hostdevs: z.array(hostdev),
       graphics: z.array(graphics),
       serials: z.array(serial),
+      channels: z.array(channel).optional(),
       controllers: z
         .array(z.strictObject({ type: z.enum(["usb", "pci", "virtio-serial"]), model: z.string().min(1).optional(), index: int(0).optional() }))
         .optional(),

@@ -1,10 +1,19 @@
 // `npm run down`: destroys the stack (default `dev`) on its host. The lab
 // itself keeps running; `npm run lab:stop` takes it away.
-import { engineDir, pulumi, recoverInterrupted, selectStack } from "./pulumi";
-import { Steps } from "./up";
+import { engineDir, lockStack, pulumi, recoverInterrupted, selectStack, stateResources } from "./pulumi";
+import { Steps, keptDataLines } from "./up";
 
 export async function main(argv: string[]): Promise<number> {
   const stack = argv[0] ?? process.env["BULKHEAD_STACK"] ?? "dev";
+  const unlock = lockStack(stack, `npm run down ${stack}`);
+  try {
+    return await destroy(stack);
+  } finally {
+    unlock();
+  }
+}
+
+async function destroy(stack: string): Promise<number> {
   const steps = new Steps(2);
   let done = steps.start("Pulumi engine");
   await engineDir();
@@ -12,12 +21,14 @@ export async function main(argv: string[]): Promise<number> {
   for (const line of await recoverInterrupted(stack)) console.log(`      interrupted run: ${line}`);
   done();
   done = steps.start(`pulumi destroy (${stack})`);
+  const before = await stateResources(stack);
   const r = await pulumi(["destroy", "--yes", "--stack", stack]);
   if (r.code !== 0) {
     console.error(`pulumi destroy failed (exit ${String(r.code)}); run \`npm run down\` again once the cause is fixed`);
     return 1;
   }
   done();
+  for (const line of keptDataLines(before, await stateResources(stack))) console.log(`      ${line}`);
   console.log(`stack ${stack} destroyed in ${steps.elapsed()} s; the lab is still running (\`npm run lab:stop\` removes it)`);
   return 0;
 }

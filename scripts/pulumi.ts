@@ -3,10 +3,11 @@
 // a local file backend under the checkout, a passphrase with a lab default, and
 // nothing from the user's ~/.pulumi or the web.
 import { execFile, spawn } from "node:child_process";
-import { existsSync, mkdirSync, readdirSync, readFileSync, rmSync, statSync } from "node:fs";
+import { existsSync, mkdirSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from "node:fs";
 import { hostname } from "node:os";
 import { delimiter, join, resolve } from "node:path";
-import { JOURNAL_DIR_ENV, journalKey, journalsOf, readJournal, unfinishedCreates } from "../provider/journal";
+import { ownerOfUrn } from "../components/libvirt/xml/owner";
+import { JOURNAL_DIR_ENV, type JournalEntry, journalKey, journalsOf, readJournal, unfinishedCreates } from "../provider/journal";
 import { unwrapSecrets } from "../provider/kinds/kind";
 import { HANDLERS } from "../provider/provider";
 import { isNotFound, virsh } from "../provider/virsh";
@@ -144,8 +145,11 @@ export async function pulumi(args: readonly string[], opts: PulumiOptions = {}):
     });
     child.on("error", rej);
     child.on("close", (code, signal) => {
-      // An engine that exited on its own wrote its state: its journal has served.
-      if (signal === null && child.pid !== undefined) dropJournals(eng.env[JOURNAL_DIR_ENV] ?? "", child.pid);
+      // An engine that succeeded wrote its state and every object is in it: its journal has
+      // served. A failed one keeps it: a provider killed mid-create (the engine then fails the
+      // step without knowing what was made) leaves objects only the journal names, and the next
+      // recoverInterrupted removes those its state does not hold.
+      if (signal === null && code === 0 && child.pid !== undefined) dropJournals(eng.env[JOURNAL_DIR_ENV] ?? "", child.pid);
       res({ code, signal, stdout, stderr });
     });
   });
@@ -238,24 +242,42 @@ export async function recoverInterrupted(stack: string, opts: PulumiOptions = {}
 
   const inState = new Set((deployment?.resources ?? []).map((r) => r.urn));
   const orphans = new Map<string, Orphan>();
-  for (const op of pending.filter((o) => o.type === "creating")) {
-    orphans.set(op.resource.urn, { type: op.resource.type, id: op.resource.id ?? "", inputs: unwrapSecrets(op.resource.inputs ?? {}) as Record<string, unknown> });
-  }
+  const journaled = new Map<string, JournalEntry>();
   for (const j of journals) {
-    for (const e of unfinishedCreates(readJournal(j.file))) {
-      if (!inState.has(e.urn) && !orphans.has(e.urn) && e.type !== undefined) orphans.set(e.urn, { type: e.type, id: e.id ?? "", inputs: e.inputs ?? {} });
-    }
+    for (const e of unfinishedCreates(readJournal(j.file))) if (!inState.has(e.urn)) journaled.set(e.urn, e);
+  }
+  for (const op of pending.filter((o) => o.type === "creating")) {
+    // A pending create with checkpoints on: its id, or the journal's claim, names the object.
+    const e = journaled.get(op.resource.urn);
+    orphans.set(op.resource.urn, {
+      urn: op.resource.urn,
+      type: op.resource.type,
+      id: op.resource.id || e?.id || e?.claim?.uuid || "",
+      inputs: unwrapSecrets(op.resource.inputs ?? {}) as Record<string, unknown>,
+      existed: e?.claim?.existed,
+    });
+  }
+  for (const e of journaled.values()) {
+    if (orphans.has(e.urn) || e.type === undefined) continue;
+    orphans.set(e.urn, { urn: e.urn, type: e.type, id: e.id ?? e.claim?.uuid ?? "", inputs: e.inputs ?? {}, existed: e.claim?.existed });
   }
   const order = [...orphans.values()].sort((a, b) => REMOVAL_ORDER.indexOf(a.type) - REMOVAL_ORDER.indexOf(b.type));
   for (const o of order) {
     const handler = HANDLERS[o.type];
     if (handler === undefined) continue;
-    if (o.type === "bulkhead:libvirt:Pool" && !(await poolIsEmpty(String(o.inputs["uri"]), String(o.inputs["name"])))) {
-      // Someone's pool (adopted) or one still holding volumes: leave it; create adopts it.
+    const kind = o.type.split(":").pop() ?? o.type;
+    const name = String(o.inputs["name"]);
+    if (o.existed !== false) {
+      // Adopted (the name was taken before the run: a host's pool, a qube's kept data), or a
+      // journal too old to say: not provably the run's own, so it stays; the next create adopts or refuses it.
+      did.push(`left ${kind} ${name} alone: ${o.existed === true ? "it existed before the interrupted run (adopted)" : "the journal cannot prove the interrupted run made it"}`);
       continue;
     }
-    await handler.delete(o.id, { ...o.inputs, adopted: false });
-    did.push(`removed ${o.type.split(":").pop()} ${String(o.inputs["name"])}, which the interrupted run made and its state does not hold`);
+    if (o.type === "bulkhead:libvirt:Pool" && !(await poolIsEmpty(String(o.inputs["uri"]), name))) continue;
+    // UUID kinds delete only the object whose live UUID is the journaled one; a volume the run
+    // made holds nothing yet (a partial upload at worst), so its preserve flag does not apply.
+    await handler.delete(o.id, { ...o.inputs, adopted: false, preserve: false }, { owner: ownerOfUrn(o.urn) });
+    did.push(`removed ${kind} ${name}, which the interrupted run made and its state does not hold`);
   }
   await mustPulumi(["refresh", "--yes", "--clear-pending-creates", "--stack", stack], { ...opts, stream: false });
   for (const j of journals) rmSync(j.file, { force: true });
@@ -264,9 +286,12 @@ export async function recoverInterrupted(stack: string, opts: PulumiOptions = {}
 }
 
 interface Orphan {
+  urn: string;
   type: string;
   id: string;
   inputs: Record<string, unknown>;
+  /** From the journal's claim: whether the name was taken before the create (undefined: not known). */
+  existed?: boolean;
 }
 
 /**
@@ -298,4 +323,116 @@ async function poolIsEmpty(uri: string, name: string): Promise<boolean> {
     if (isNotFound(e)) return true;
     throw e;
   }
+}
+
+/** A libvirt resource as the stack's state holds it. */
+export interface StateResource {
+  urn: string;
+  type: string;
+  id?: string;
+  inputs?: Record<string, unknown>;
+  outputs?: Record<string, unknown>;
+  retainOnDelete?: boolean;
+}
+
+/** The libvirt resources in a stack's state (`pulumi stack export`). */
+export async function stateResources(stack: string, opts: PulumiOptions = {}): Promise<StateResource[]> {
+  const r = await mustPulumi(["stack", "export", "--stack", stack], { ...opts, stream: false });
+  const resources = (JSON.parse(r.stdout) as { deployment?: { resources?: StateResource[] } }).deployment?.resources ?? [];
+  return resources.filter((x) => x.type.startsWith("bulkhead:libvirt:"));
+}
+
+/**
+ * The state's objects that the host does not hold (by UUID for domains,
+ * networks, filters and pools, by pool and name for volumes): a handful of
+ * list calls, so `npm run up` can tell a host that lost objects behind the
+ * state's back (a wiped lab, a hand-deleted volume) and refresh first.
+ */
+export async function missingOnHost(resources: readonly StateResource[]): Promise<string[]> {
+  const lists = new Map<string, Promise<Set<string>>>();
+  const list = (uri: string, args: string[], pick: (line: string) => string | undefined): Promise<Set<string>> => {
+    const key = `${uri}\n${args.join(" ")}`;
+    let p = lists.get(key);
+    if (p === undefined) {
+      p = virsh(uri, args).then(
+        (out) => new Set(out.split("\n").map((l) => pick(l.trim())).filter((x): x is string => x !== undefined && x !== "")),
+        (e: unknown) => {
+          if (isNotFound(e)) return new Set<string>();
+          throw e;
+        },
+      );
+      lists.set(key, p);
+    }
+    return p;
+  };
+  const same = (l: string) => l;
+  const missing: string[] = [];
+  for (const r of resources) {
+    const s = { ...(r.inputs ?? {}), ...(r.outputs ?? {}) } as Record<string, unknown>;
+    const uri = String(s["uri"] ?? "");
+    const name = String(s["name"] ?? "");
+    const id = (r.id ?? "").toLowerCase();
+    let present: boolean;
+    switch (r.type) {
+      case "bulkhead:libvirt:Domain":
+        present = (await list(uri, ["list", "--all", "--uuid"], same)).has(id);
+        break;
+      case "bulkhead:libvirt:Network":
+        present = (await list(uri, ["net-list", "--all", "--uuid"], same)).has(id);
+        break;
+      case "bulkhead:libvirt:NwFilter":
+        present = (await list(uri, ["nwfilter-list"], (l) => l.split(/\s+/)[0])).has(id);
+        break;
+      case "bulkhead:libvirt:Pool":
+        present = (await list(uri, ["pool-list", "--all", "--name"], same)).has(name);
+        break;
+      case "bulkhead:libvirt:Volume":
+        present = (await list(uri, ["vol-list", "--pool", String(s["pool"] ?? "")], (l) => l.split(/\s+/)[0])).has(name);
+        break;
+      default:
+        present = true;
+    }
+    if (!present) missing.push(`${r.type.split(":").pop()} ${name}`);
+  }
+  return missing;
+}
+
+/** Volumes holding a qube's data that were in `before` and are not in `after`: kept on the host, forgotten by the state. */
+export function keptVolumes(before: readonly StateResource[], after: readonly StateResource[]): { name: string; pool: string; uri: string }[] {
+  const still = new Set(after.map((r) => r.urn));
+  return before
+    .filter((r) => r.type === "bulkhead:libvirt:Volume" && r.inputs?.["preserve"] === true && !still.has(r.urn))
+    .map((r) => ({ name: String(r.inputs?.["name"]), pool: String(r.inputs?.["pool"]), uri: String(r.inputs?.["uri"]) }));
+}
+
+/**
+ * One `npm run up`/`down` per stack at a time, on this checkout: a lock file
+ * made with O_EXCL holding the owner's pid; a lock whose process is gone is
+ * taken over. Throws a clear message when another run holds it.
+ */
+export function lockStack(stack: string, what: string): () => void {
+  const dir = join(WORK_DIR, "locks");
+  mkdirSync(dir, { recursive: true });
+  const file = join(dir, `${stack.replace(/[^A-Za-z0-9._-]/g, "_")}.lock`);
+  for (let attempt = 0; attempt < 2; attempt++) {
+    try {
+      writeFileSync(file, JSON.stringify({ pid: process.pid, what, since: new Date().toISOString() }), { flag: "wx" });
+      return () => rmSync(file, { force: true });
+    } catch (e) {
+      if ((e as NodeJS.ErrnoException).code !== "EEXIST") throw e;
+      let held: { pid?: number; what?: string; since?: string } = {};
+      try {
+        held = JSON.parse(readFileSync(file, "utf8")) as typeof held;
+      } catch {
+        // A torn lock file: its writer died mid-write.
+      }
+      if (held.pid !== undefined && alive(held.pid)) {
+        throw new Error(
+          `stack ${stack} is busy: \`${held.what ?? "npm run up"}\` (pid ${held.pid}) has been running since ${held.since ?? "?"}; wait for it to finish, then run this again`,
+        );
+      }
+      rmSync(file, { force: true });
+    }
+  }
+  throw new Error(`could not take the lock ${file}`);
 }

@@ -6,14 +6,33 @@ import { existsSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import { join, relative, resolve } from "node:path";
 import { layoutToDot, renderSvg } from "../cli/graph";
 import type { QubeOutputs } from "../components/layout";
-import { serialLogPath } from "../components/naming";
-import { LAB_URI, startLab } from "../lab/lab";
+import { domainName, serialLogPath } from "../components/naming";
+import { agentReady } from "../prove/agent";
+import { LAB_URI, startLab, usesStockImage } from "../lab/lab";
 import { loadLayout } from "../layout/load";
 import { virsh } from "../provider/virsh";
-import { REPO, WORK_DIR, engineDir, mustPulumi, pulumi, recoverInterrupted, selectStack } from "./pulumi";
+import {
+  REPO,
+  WORK_DIR,
+  engineDir,
+  keptVolumes,
+  lockStack,
+  missingOnHost,
+  mustPulumi,
+  pulumi,
+  recoverInterrupted,
+  selectStack,
+  stateResources,
+  type StateResource,
+} from "./pulumi";
 
-/** How long autostart qubes get to print `bulkhead: ready` (TCG guests on a busy host are slow). */
-const BOOT_TIMEOUT_S = Number(process.env["BULKHEAD_BOOT_TIMEOUT"] ?? 300);
+/**
+ * How long autostart qubes get to be ready (TCG guests on a busy host are slow): 300 s for the
+ * lab's busybox guests, 900 s when stock Debian guests (systemd, cloud-init in Python) boot.
+ */
+export function bootTimeout(stock: boolean): number {
+  return Number(process.env["BULKHEAD_BOOT_TIMEOUT"] ?? (stock ? 900 : 300));
+}
 
 export class Steps {
   private n = 0;
@@ -73,10 +92,32 @@ function consoleAddress(domain: string): string | undefined {
 
 const isReady = (domain: string) => serialLines(domain).some((l) => l.trim() === "bulkhead: ready");
 
-/** Waits for `bulkhead: ready` on each domain's serial log; returns those that did not make it. */
-export async function waitReady(domains: string[], timeoutS: number, progress: (line: string) => void): Promise<string[]> {
-  const pending = new Set(domains);
+/**
+ * Waits for `bulkhead: ready` on each domain's serial log, or, for the domains
+ * in `agent.domains` (stock guests with qemu-guest-agent), for their agent to
+ * answer and cloud-init to finish; returns those that did not make it.
+ */
+export async function waitReady(
+  domains: string[],
+  timeoutS: number,
+  progress: (line: string) => void,
+  agent: { uri: string; domains: ReadonlySet<string> } = { uri: LAB_URI, domains: new Set() },
+): Promise<string[]> {
   const t0 = Date.now();
+  const viaAgent = domains.filter((d) => agent.domains.has(d));
+  const agentLate: string[] = [];
+  const agentWait = Promise.all(
+    viaAgent.map((d) =>
+      agentReady(agent.uri, d, timeoutS).then(
+        () => progress(`${d} ready after ${((Date.now() - t0) / 1000).toFixed(0)} s (guest agent: cloud-init done)`),
+        (e: unknown) => {
+          agentLate.push(d);
+          progress(`${d}: ${e instanceof Error ? e.message : String(e)}`);
+        },
+      ),
+    ),
+  );
+  const pending = new Set(domains.filter((d) => !agent.domains.has(d)));
   while (pending.size > 0 && Date.now() - t0 < timeoutS * 1000) {
     for (const d of [...pending]) {
       if (isReady(d)) {
@@ -86,7 +127,8 @@ export async function waitReady(domains: string[], timeoutS: number, progress: (
     }
     if (pending.size > 0) await new Promise((r) => setTimeout(r, 1000));
   }
-  return [...pending];
+  await agentWait;
+  return [...pending, ...agentLate];
 }
 
 async function domstate(uri: string, domain: string): Promise<string> {
@@ -98,17 +140,44 @@ export function table(rows: string[][]): string {
   return rows.map((r) => r.map((c, i) => c.padEnd(widths[i]!)).join("  ").trimEnd()).join("\n");
 }
 
-export async function summary(t: StackTarget, qubes: Record<string, QubeOutputs>, local: boolean): Promise<string> {
+export interface Summary {
+  text: string;
+  /** Qubes of the stack whose domain the host does not hold. */
+  missing: string[];
+}
+
+export async function summary(t: StackTarget, qubes: Record<string, QubeOutputs>, local: boolean): Promise<Summary> {
   const rows = [["qube", "class", "state", "address", "netvm"]];
+  const missing: string[] = [];
   for (const [name, q] of Object.entries(qubes)) {
     const addr = q.ip ?? (local ? consoleAddress(q.name) : undefined) ?? "-";
-    rows.push([name, q.class, await domstate(t.uri, q.name), addr, q.netvm ?? "-"]);
+    const state = await domstate(t.uri, q.name);
+    if (state === "missing") missing.push(name);
+    rows.push([name, q.class, state, addr, q.netvm ?? "-"]);
   }
-  return table(rows);
+  return { text: table(rows), missing };
+}
+
+/** What `up` and `down` say about data they kept: volumes the state forgot and the host still holds. */
+export function keptDataLines(before: readonly StateResource[], after: readonly StateResource[]): string[] {
+  return keptVolumes(before, after).map(
+    (v) =>
+      `kept ${v.name} in pool ${v.pool}: a qube's data (its qube left the layout or the stack); the next \`up\` of a qube with that volume takes it back; ` +
+      `to delete it: virsh -c ${v.uri} vol-delete --pool ${v.pool} --vol ${v.name}`,
+  );
 }
 
 export async function main(argv: string[]): Promise<number> {
-  const stack = argv[0] ?? process.env["BULKHEAD_STACK"] ?? "dev";
+  const stack = argv.find((a) => !a.startsWith("--")) ?? process.env["BULKHEAD_STACK"] ?? "dev";
+  const unlock = lockStack(stack, `npm run up ${stack}`);
+  try {
+    return await deploy(stack, argv);
+  } finally {
+    unlock();
+  }
+}
+
+async function deploy(stack: string, argv: string[]): Promise<number> {
   const wait = !argv.includes("--no-wait");
   const steps = new Steps(6);
 
@@ -121,28 +190,43 @@ export async function main(argv: string[]): Promise<number> {
 
   done = steps.start(t.lab ? `embedded lab host at ${LAB_URI}` : `host ${t.uri} (no lab: the stack sets bulkhead:uri)`);
   if (t.lab) {
-    const { timings } = await startLab({ progress: (l) => console.log(`      ${l}`) });
+    const stock = usesStockImage(loadLayout(resolve(REPO, t.layoutPath)).templates);
+    const { timings } = await startLab({ progress: (l) => console.log(`      ${l}`), stock });
     console.log(`      ${timings.map((s) => `${s.step} ${s.seconds.toFixed(1)} s`).join(", ")}`);
   } else {
     await virsh(t.uri, ["version"]);
   }
   done();
 
-  done = steps.start(`pulumi up (${stack}, layout ${t.layoutPath}, policy pack policies)`);
-  const up = await pulumi(["up", "--yes", "--stack", stack, "--policy-pack", join(REPO, "policies")]);
+  // The state may be stale: objects removed behind its back (a wiped lab, a hand-deleted
+  // volume). A few list calls tell; then the engine refreshes first and recreates them.
+  const before = await stateResources(stack);
+  const gone = await missingOnHost(before);
+  const refresh = gone.length > 0 || argv.includes("--refresh");
+  if (gone.length > 0) {
+    const shown = gone.length > 6 ? `${gone.slice(0, 6).join(", ")} and ${gone.length - 6} more` : gone.join(", ");
+    console.log(`      the host lacks ${gone.length} object(s) the state holds (${shown}): refreshing first`);
+  }
+  done = steps.start(`pulumi up${refresh ? " --refresh" : ""} (${stack}, layout ${t.layoutPath}, policy pack policies)`);
+  const up = await pulumi(["up", "--yes", ...(refresh ? ["--refresh"] : []), "--stack", stack, "--policy-pack", join(REPO, "policies")]);
   if (up.code !== 0) {
     console.error(`pulumi up failed (exit ${String(up.code)}); the stack keeps what was made; fix the cause and run \`npm run up\` again`);
     return 1;
   }
   done();
+  for (const line of keptDataLines(before, await stateResources(stack))) console.log(`      ${line}`);
 
   const qubes = await stackOutputs(stack);
   const autostart = Object.values(qubes).filter((q) => q.autostart && q.class !== "TemplateVM").map((q) => q.name);
   const local = t.uri === LAB_URI || t.uri.startsWith("qemu:///");
+  const layout = loadLayout(resolve(REPO, t.layoutPath));
+  const agentTemplates = new Set(layout.templates.filter((x) => x.guestAgent === true).map((x) => x.name));
+  const domains = new Set(layout.qubes.filter((q) => agentTemplates.has(q.rootTemplate)).map((q) => domainName(layout.host, q.name)));
+  const BOOT_TIMEOUT_S = bootTimeout(domains.size > 0);
   done = steps.start(`waiting for ${autostart.length} autostart qube(s) to boot (up to ${BOOT_TIMEOUT_S} s)`);
   let late: string[] = [];
   if (!wait || !local) console.log(wait ? "      serial logs are on the remote host: not waiting" : "      --no-wait");
-  else late = await waitReady(autostart, BOOT_TIMEOUT_S, (l) => console.log(`      ${l}`));
+  else late = await waitReady(autostart, BOOT_TIMEOUT_S, (l) => console.log(`      ${l}`), { uri: t.uri, domains });
   done();
 
   done = steps.start("layout picture");
@@ -152,14 +236,19 @@ export async function main(argv: string[]): Promise<number> {
   done();
 
   done = steps.start("summary");
-  console.log(await summary(t, qubes, local));
+  const sum = await summary(t, qubes, local);
+  console.log(sum.text);
   done();
   console.log(`\nlayout picture: ${relative(process.cwd(), picture) || picture}`);
-  console.log(`stack ${stack} is up at ${t.uri} in ${steps.elapsed()} s; \`npm run down\` destroys it, \`npm run lab:stop\` removes the lab`);
-  if (late.length > 0) {
-    console.error(`not ready within ${BOOT_TIMEOUT_S} s: ${late.join(", ")} (serial logs: ${late.map(serialLogPath).join(" ")})`);
+  const problems: string[] = [];
+  if (sum.missing.length > 0) problems.push(`the host has no domain for ${sum.missing.join(", ")}, which the stack holds (run \`npm run up -- ${stack} --refresh\`)`);
+  if (late.length > 0) problems.push(`not ready within ${BOOT_TIMEOUT_S} s: ${late.join(", ")} (serial logs: ${late.map(serialLogPath).join(" ")})`);
+  if (problems.length > 0) {
+    for (const p of problems) console.error(p);
+    console.error(`stack ${stack} is NOT up at ${t.uri} (${steps.elapsed()} s)`);
     return 1;
   }
+  console.log(`stack ${stack} is up at ${t.uri} in ${steps.elapsed()} s; \`npm run down\` destroys it (keeping the qubes' data), \`npm run lab:stop\` removes the lab`);
   return 0;
 }
 

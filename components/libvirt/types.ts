@@ -50,6 +50,13 @@ export interface VolumeArgs extends ConnectionArgs {
   seed?: NoCloudSeed;
   /** Copy-on-write over another image (qcow2 only). */
   backingStore?: { path: string; format: "qcow2" | "raw" };
+  /**
+   * The volume holds someone's data (a private volume, a StandaloneVM's root):
+   * the provider refuses any change that would replace or shrink it (at
+   * check, so a preview fails before anything changes), never deletes it, and
+   * takes an existing one of the same name and format back at create.
+   */
+  preserve?: boolean;
 }
 
 // ---------------------------------------------------------------- Network
@@ -195,6 +202,16 @@ export interface SerialSpec {
   target?: { port: number };
 }
 
+/**
+ * A host-guest channel: `unix` with a virtio target, the way qemu-guest-agent
+ * is reached (`org.qemu.guest_agent.0`). libvirt chooses the socket path and
+ * adds the virtio-serial controller; neither is part of the spec.
+ */
+export interface ChannelSpec {
+  type: "unix";
+  target: { type: "virtio"; name: string };
+}
+
 export interface ControllerSpec {
   type: "usb" | "pci" | "virtio-serial";
   model?: string;
@@ -225,6 +242,8 @@ export interface DomainArgs extends ConnectionArgs {
     hostdevs: HostdevSpec[];
     graphics: GraphicsSpec[];
     serials: SerialSpec[];
+    /** Absent or empty: no channel (nothing is added behind the layout's back). */
+    channels?: ChannelSpec[];
     controllers?: ControllerSpec[];
   };
   /** Raw `<qemu:commandline>` arguments; bulkhead never sets it, policies forbid it. */

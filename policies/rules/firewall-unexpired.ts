@@ -52,6 +52,10 @@ export const rule: Rule<FirewallUnexpiredConfig> = {
     "passing traffic because nothing removed it. Qubes: a rule with expire stops applying at that time " +
     "(qvm-firewall, qubes/firewall.py).",
   enforcementLevel: "mandatory",
+  severity: "high",
+  tags: ["qubes", "firewall"],
+  remediationSteps:
+    "Run `npm run up` (or pulumi up) so the expired rule is left out of the qube's nwfilter, or remove its expire from the layout.",
   scope: "stack",
   configSchema: {
     properties: {

@@ -6,7 +6,8 @@ import type { DomainArgs, DomainOutputs } from "../../components/libvirt/types";
 import { ParsedDomain, parseDomainXml, renderDomainXml } from "../../components/libvirt/xml/domain";
 import { domainSchema } from "../schemas";
 import { isNotFound, parseInfo, virsh } from "../virsh";
-import { KindHandler, changedKeys, keepDeclared, rollback } from "./kind";
+import { describeOwner } from "../../components/libvirt/xml/owner";
+import { KindHandler, changedKeys, keepDeclared, provenByUuid, rollback } from "./kind";
 
 type DomainState = DomainArgs & DomainOutputs;
 
@@ -79,12 +80,25 @@ export const domainHandler: KindHandler<DomainArgs, DomainOutputs> = {
   outputKeys: ["uuid"],
   replaces: (changed) => changed.filter((k) => k === "uri" || k === "name"),
 
-  async create(args) {
+  async claim() {
+    // Chosen before define and journaled, so recovery can tell this domain from a same-named one.
+    return { uuid: randomUUID() };
+  },
+
+  async create(args, ctx = {}, claim = {}) {
     const { uri, name } = args;
     // Fails if the name is taken: libvirt refuses a second definition under another UUID.
     // The UUID is chosen here, so no `domuuid` run is needed to learn it (one process per domain).
-    const uuid = randomUUID();
-    await virsh(uri, ["define"], { xml: renderDomainXml(args, { uuid }) });
+    const uuid = claim.uuid ?? randomUUID();
+    try {
+      await virsh(uri, ["define"], { xml: renderDomainXml(args, { uuid, owner: ctx.owner }) });
+    } catch (e) {
+      const other = await dumpxml(uri, name).catch(() => undefined);
+      if (other === undefined || other.uuid === uuid) throw e;
+      throw new Error(
+        `domain ${name} already exists on the host (${describeOwner(other.owner)}, uuid ${other.uuid ?? "?"}); bulkhead defines only new domains and never takes over another's: remove it, or give the layout another host.prefix (${e instanceof Error ? e.message : String(e)})`,
+      );
+    }
     try {
       if (args.autostart) await setAutostart(uri, name, true);
       if (args.running) await virsh(uri, ["start", "--domain", name]);
@@ -94,9 +108,10 @@ export const domainHandler: KindHandler<DomainArgs, DomainOutputs> = {
     }
   },
 
-  async read(_id, state) {
+  async read(id, state) {
     const live = await dumpxml(state.uri, state.name);
-    if (!live) return undefined;
+    // A same-named domain under another UUID is not ours: ours is gone.
+    if (!live || !provenByUuid(id, live.uuid)) return undefined;
     const info = parseInfo(await virsh(state.uri, ["dominfo", "--domain", state.name]));
     return {
       ...trimDomain(state, live),
@@ -107,12 +122,15 @@ export const domainHandler: KindHandler<DomainArgs, DomainOutputs> = {
     } as DomainState;
   },
 
-  async update(_id, olds, news) {
+  async update(id, olds, news, ctx = {}) {
     const { uri, name } = news;
     const live = await dumpxml(uri, name);
     if (!live) throw new Error(`domain ${name} no longer exists; run \`pulumi refresh\` to recreate it`);
-    const specChanged = changedKeys(olds, news, [...LIFECYCLE, "uuid"]).length > 0;
-    if (specChanged) await virsh(uri, ["define"], { xml: renderDomainXml(news, { uuid: live.uuid }) });
+    if (!provenByUuid(id, live.uuid)) {
+      throw new Error(`domain ${name} on the host has uuid ${live.uuid ?? "?"}, not ${id} (${describeOwner(live.owner)}): it is not the one this stack made, so bulkhead leaves it alone; run \`pulumi refresh\``);
+    }
+    const specChanged = changedKeys(olds, news, [...LIFECYCLE, "uuid"]).length > 0 || live.owner === undefined;
+    if (specChanged) await virsh(uri, ["define"], { xml: renderDomainXml(news, { uuid: live.uuid, owner: ctx.owner }) });
     const info = parseInfo(await virsh(uri, ["dominfo", "--domain", name]));
     if ((info.Autostart === "enable") !== news.autostart) await setAutostart(uri, name, news.autostart);
     const running = !STOPPED.has(info.State ?? "");
@@ -121,7 +139,10 @@ export const domainHandler: KindHandler<DomainArgs, DomainOutputs> = {
     return { ...news, uuid: live.uuid ?? olds.uuid };
   },
 
-  async delete(_id, state) {
+  async delete(id, state) {
+    const live = await dumpxml(state.uri, state.name);
+    // Gone already, or a same-named domain someone else made since: not ours to remove.
+    if (!live || !provenByUuid(id, live.uuid)) return;
     await remove(state.uri, state.name);
   },
 };

@@ -2,9 +2,26 @@
 // only declared inputs, and trimming a live read down to what was declared.
 import type { z } from "zod";
 import type { ConnectionArgs } from "../../components/libvirt/types";
+import type { Owner } from "../../components/libvirt/xml/owner";
 
 /** A resource's state: its inputs plus the outputs the provider adds. */
 export type State<A, O> = A & O;
+
+/** Who is asking: the stack and project of the resource's URN (written into objects that can hold it). */
+export interface HandlerContext {
+  owner?: Owner;
+}
+
+/**
+ * What a create settles before its first libvirt call, journaled before that
+ * call (provider/journal.ts) so that crash recovery can prove what is whose:
+ * the UUID the object will get, and whether an object of that name was there
+ * already (then it is adopted or refused, and recovery never removes it).
+ */
+export interface Claim {
+  uuid?: string;
+  existed?: boolean;
+}
 
 export interface KindHandler<A extends ConnectionArgs = ConnectionArgs, O extends object = object> {
   /** Validates inputs (failures name the property) and normalises them to libvirt's spelling. */
@@ -13,12 +30,24 @@ export interface KindHandler<A extends ConnectionArgs = ConnectionArgs, O extend
   outputKeys: readonly string[];
   /** Changed top-level inputs that cannot be applied in place. */
   replaces(changed: readonly string[], olds: State<A, O>, news: A): string[];
-  create(args: A): Promise<{ id: string; outs: State<A, O> }>;
-  /** Live state trimmed to what `state` declares; undefined when the object is gone. */
-  read(id: string, state: State<A, O>): Promise<State<A, O> | undefined>;
-  update(id: string, olds: State<A, O>, news: A): Promise<State<A, O>>;
-  /** Removes the object; one that is already gone is not an error. */
-  delete(id: string, state: State<A, O>): Promise<void>;
+  /** Settles the claim of a create (see Claim); without it the claim is empty. */
+  claim?(args: A): Promise<Claim>;
+  create(args: A, ctx?: HandlerContext, claim?: Claim): Promise<{ id: string; outs: State<A, O> }>;
+  /**
+   * Live state trimmed to what `state` declares; undefined when the object is
+   * gone, or when the object of that name is not the one `id` names (someone
+   * else's: bulkhead reports its own as gone rather than adopt another's).
+   */
+  read(id: string, state: State<A, O>, ctx?: HandlerContext): Promise<State<A, O> | undefined>;
+  /** Refuses an object it cannot prove is the one it made. */
+  update(id: string, olds: State<A, O>, news: A, ctx?: HandlerContext): Promise<State<A, O>>;
+  /** Removes the object if it can prove it is the one `id` names; one that is gone, or someone else's, is left alone. */
+  delete(id: string, state: State<A, O>, ctx?: HandlerContext): Promise<void>;
+}
+
+/** An object is proven ours when its live UUID is the one we gave it (the resource id); an empty id proves nothing. */
+export function provenByUuid(id: string, liveUuid: string | undefined): boolean {
+  return id !== "" && liveUuid !== undefined && id.toLowerCase() === liveUuid.toLowerCase();
 }
 
 /** The engine's placeholder for a value not known during preview. */

@@ -5,7 +5,9 @@ import type { NetworkArgs, NetworkOutputs } from "../../components/libvirt/types
 import { ParsedNetwork, parseNetworkXml, renderNetworkXml } from "../../components/libvirt/xml/network";
 import { networkSchema } from "../schemas";
 import { isNotFound, parseInfo, virsh } from "../virsh";
-import { KindHandler, keepDeclared, rollback } from "./kind";
+import { randomUUID } from "node:crypto";
+import { describeOwner } from "../../components/libvirt/xml/owner";
+import { KindHandler, keepDeclared, provenByUuid, rollback } from "./kind";
 
 type NetworkState = NetworkArgs & NetworkOutputs;
 
@@ -41,9 +43,23 @@ export const networkHandler: KindHandler<NetworkArgs, NetworkOutputs> = {
   outputKeys: ["uuid", "bridgeName"],
   replaces: (changed) => changed.filter((k) => k !== "autostart"),
 
-  async create(args) {
+  async claim() {
+    return { uuid: randomUUID() };
+  },
+
+  async create(args, ctx = {}, claim = {}) {
     const { uri, name } = args;
-    await virsh(uri, ["net-define"], { xml: renderNetworkXml(args) });
+    // Under a UUID of our own, libvirt refuses a name that is taken instead of redefining it.
+    const uuid = claim.uuid ?? randomUUID();
+    try {
+      await virsh(uri, ["net-define"], { xml: renderNetworkXml(args, { uuid, owner: ctx.owner }) });
+    } catch (e) {
+      const other = await dumpxml(uri, name).catch(() => undefined);
+      if (other === undefined || other.uuid === uuid) throw e;
+      throw new Error(
+        `network ${name} already exists on the host (${describeOwner(other.owner)}, uuid ${other.uuid ?? "?"}); bulkhead defines only new networks and never takes over another's: remove it, or give the layout another host.prefix (${e instanceof Error ? e.message : String(e)})`,
+      );
+    }
     try {
       await virsh(uri, ["net-start", "--network", name]);
       if (args.autostart) await setAutostart(uri, name, true);
@@ -54,19 +70,22 @@ export const networkHandler: KindHandler<NetworkArgs, NetworkOutputs> = {
     }
   },
 
-  async read(_id, state) {
+  async read(id, state) {
     const live = await dumpxml(state.uri, state.name);
-    if (!live) return undefined;
+    if (!live || !provenByUuid(id, live.uuid)) return undefined;
     const i = await info(state.uri, state.name);
-    const { uuid, ...spec } = live;
+    const { uuid, owner: _owner, ...spec } = live;
     const declared: Record<string, unknown> = { ...state, uri: undefined, autostart: undefined, uuid: undefined, bridgeName: undefined };
     const out: Record<string, unknown> = { ...(keepDeclared(declared, spec) as object), uri: state.uri };
     if (state.autostart !== undefined) out.autostart = i.Autostart === "yes";
     return { ...out, uuid: uuid ?? state.uuid, bridgeName: i.Bridge ?? live.bridge?.name ?? "" } as NetworkState;
   },
 
-  async update(_id, olds, news) {
+  async update(id, olds, news) {
     const i = await info(news.uri, news.name);
+    if (!provenByUuid(id, i.UUID)) {
+      throw new Error(`network ${news.name} on the host has uuid ${i.UUID ?? "?"}, not ${id}: it is not the one this stack made, so bulkhead leaves it alone; run \`pulumi refresh\``);
+    }
     // Undeclared autostart is left as the host has it.
     if (news.autostart !== undefined && (i.Autostart === "yes") !== news.autostart) {
       await setAutostart(news.uri, news.name, news.autostart);
@@ -74,7 +93,9 @@ export const networkHandler: KindHandler<NetworkArgs, NetworkOutputs> = {
     return { ...news, uuid: i.UUID ?? olds.uuid, bridgeName: i.Bridge ?? olds.bridgeName };
   },
 
-  async delete(_id, state) {
+  async delete(id, state) {
+    const live = await dumpxml(state.uri, state.name);
+    if (!live || !provenByUuid(id, live.uuid)) return;
     await remove(state.uri, state.name);
   },
 };

@@ -5,7 +5,7 @@ import type { NwFilterArgs } from "../../components/libvirt/types";
 import { parseNwFilterXml, renderNwFilterXml } from "../../components/libvirt/xml/nwfilter";
 import { nwfilterSchema } from "../schemas";
 import { isNotFound, virsh } from "../virsh";
-import { KindHandler, keepDeclared } from "./kind";
+import { KindHandler, keepDeclared, provenByUuid } from "./kind";
 
 async function liveFilter(uri: string, name: string) {
   try {
@@ -25,17 +25,30 @@ export const nwfilterHandler: KindHandler<NwFilterArgs> = {
   outputKeys: [],
   replaces: (changed) => changed.filter((k) => k === "uri" || k === "name"),
 
-  async create(args) {
+  async claim() {
+    return { uuid: randomUUID() };
+  },
+
+  async create(args, _ctx, claim = {}) {
     // Fails if a filter of that name exists (libvirt refuses it under another UUID): a create
-    // never takes over someone else's filter. The UUID is chosen here, so no dumpxml is needed.
-    const uuid = randomUUID();
-    await define(args, uuid);
+    // never takes over someone else's filter. The UUID is chosen before (and journaled), so
+    // no dumpxml is needed and recovery can tell this filter from a same-named one.
+    const uuid = claim.uuid ?? randomUUID();
+    try {
+      await define(args, uuid);
+    } catch (e) {
+      const other = await liveFilter(args.uri, args.name).catch(() => undefined);
+      if (other === undefined || other.uuid === uuid) throw e;
+      throw new Error(
+        `nwfilter ${args.name} already exists on the host (uuid ${other.uuid ?? "?"}); bulkhead defines only new filters and never takes over another's: remove it, or give the layout another host.prefix (${e instanceof Error ? e.message : String(e)})`,
+      );
+    }
     return { id: uuid, outs: { ...args } };
   },
 
-  async read(_id, state) {
+  async read(id, state) {
     const live = await liveFilter(state.uri, state.name);
-    if (!live) return undefined;
+    if (!live || !provenByUuid(id, live.uuid)) return undefined;
     const { uuid: _uuid, ...spec } = live;
     // `hosts` lives in the state only (the filter XML has the addresses, not the names).
     const declared = { ...state, uri: undefined, hosts: undefined };
@@ -43,13 +56,19 @@ export const nwfilterHandler: KindHandler<NwFilterArgs> = {
     return state.hosts === undefined ? read : { ...read, hosts: state.hosts };
   },
 
-  async update(_id, _olds, news) {
+  async update(id, _olds, news) {
     const live = await liveFilter(news.uri, news.name);
-    await define(news, live?.uuid);
+    // Redefining by name would replace the rules of whatever filter holds it now: only ours.
+    if (live !== undefined && !provenByUuid(id, live.uuid)) {
+      throw new Error(`nwfilter ${news.name} on the host has uuid ${live.uuid ?? "?"}, not ${id}: it is not the one this stack made, so bulkhead leaves it alone; run \`pulumi refresh\``);
+    }
+    await define(news, live?.uuid ?? id);
     return { ...news };
   },
 
-  async delete(_id, state) {
+  async delete(id, state) {
+    const live = await liveFilter(state.uri, state.name);
+    if (!live || !provenByUuid(id, live.uuid)) return;
     try {
       await virsh(state.uri, ["nwfilter-undefine", "--nwfilter", state.name]);
     } catch (e) {

@@ -94,13 +94,49 @@ function buildSeed(args: VolumeArgs): Buffer | undefined {
   return args.seed ? makeIso9660("cidata", seedFiles(args.seed)) : undefined;
 }
 
-/** Replacement-forcing changes: everything but a grown capacity and new seed contents. */
+/** Replacement-forcing changes: everything but a grown capacity, new seed contents and the preserve flag. */
 export function volumeReplaces(changed: readonly string[], olds: VolumeArgs, news: VolumeArgs): string[] {
   return changed.filter((k) => {
+    if (k === "preserve") return false;
     if (k === "seed") return olds.seed === undefined || news.seed === undefined;
     if (k === "capacity") return typeof news.capacity === "number" && news.capacity < olds.capacity;
     return true;
   });
+}
+
+const GIB = 1024 ** 3;
+const size = (bytes: number) => (bytes % GIB === 0 ? `${bytes / GIB} GiB` : bytes % 1024 ** 2 === 0 ? `${bytes / 1024 ** 2} MiB` : `${bytes} bytes`);
+
+/**
+ * Why a change to a volume that holds data (`preserve`) is refused, per
+ * property; empty when it can be applied in place. Run at check, so a preview
+ * fails before any step of the update runs.
+ */
+export function preserveViolations(olds: Partial<VolumeArgs>, news: Partial<VolumeArgs>): { property: string; reason: string }[] {
+  if (news.preserve !== true || olds.name === undefined || olds.capacity === undefined) return [];
+  const changed = changedKeysOf(olds, news);
+  const replaced = volumeReplaces(changed, olds as VolumeArgs, news as VolumeArgs);
+  const optIn = "or set `discard_data: true` on the qube (it lets `up` recreate the volume empty)";
+  return replaced.map((k) => {
+    if (k === "capacity") {
+      return {
+        property: "capacity",
+        reason:
+          `volume ${olds.name} holds a qube's data and would shrink from ${size(olds.capacity!)} to ${size(news.capacity!)}: ` +
+          `a volume is only ever grown, since shrinking means recreating it empty. Set \`private\` back to at least ${size(olds.capacity!)}, ${optIn}`,
+      };
+    }
+    return {
+      property: k,
+      reason: `volume ${olds.name} holds a qube's data and changing ${k} would replace it (delete and recreate it empty); undo that change, ${optIn}`,
+    };
+  });
+}
+
+function changedKeysOf(olds: object, news: object): string[] {
+  const o = olds as Record<string, unknown>;
+  const n = news as Record<string, unknown>;
+  return [...new Set([...Object.keys(o), ...Object.keys(n)])].filter((k) => k !== "path" && !deepEqual(o[k], n[k])).sort();
 }
 
 export const volumeHandler: KindHandler<VolumeArgs, VolumeOutputs> = {
@@ -108,7 +144,12 @@ export const volumeHandler: KindHandler<VolumeArgs, VolumeOutputs> = {
   outputKeys: ["path"],
   replaces: volumeReplaces,
 
-  async create(args) {
+  async claim(args) {
+    // libvirt volumes hold no metadata and no UUID: whether the name was taken before is what recovery needs.
+    return { existed: (await dumpxml(args.uri, args.pool, args.name)) !== undefined };
+  },
+
+  async create(args, _ctx, claim = {}) {
     const { uri, pool, name } = args;
     // Everything that can be checked before vol-create is, so most failures leave nothing to undo.
     let initial = args.capacity;
@@ -124,6 +165,17 @@ export const volumeHandler: KindHandler<VolumeArgs, VolumeOutputs> = {
     const iso = buildSeed(args);
     if (iso) initial = Math.max(initial, iso.length);
 
+    const existing = claim.existed === false ? undefined : await dumpxml(uri, pool, name);
+    if (existing && args.preserve) {
+      // A volume holding data that is already there (kept when its qube left
+      // the layout or the stack was destroyed, or by a run killed after making
+      // it) is taken back as it is: its data is the point.
+      return adopt(args, existing);
+    } else if (existing) {
+      throw new Error(
+        `volume ${name} already exists in pool ${pool}, and bulkhead did not make it in this stack's state; bulkhead never overwrites a volume it cannot prove it made: remove or rename it, or give the layout another host.prefix`,
+      );
+    }
     await virsh(uri, ["vol-create", "--pool", pool], { xml: renderVolumeXml({ ...args, capacity: initial }) });
     try {
       // vol-upload writes over the new file from offset 0; a qcow2 source brings its own header.
@@ -166,6 +218,24 @@ export const volumeHandler: KindHandler<VolumeArgs, VolumeOutputs> = {
   },
 
   async delete(_id, state) {
+    // Belt and braces for the engine's retainOnDelete: a volume that holds data is never deleted by the provider.
+    if (state.preserve) return;
     await remove(state.uri, state.pool, state.name);
   },
 };
+
+/** Takes back an existing volume that holds data: same format, grown if the layout asks for more, never shrunk. */
+async function adopt(args: VolumeArgs, live: ParsedVolume): Promise<{ id: string; outs: VolumeState }> {
+  if (live.format !== undefined && live.format !== args.format) {
+    throw new Error(`volume ${args.name} already exists in pool ${args.pool} as ${live.format}, not ${args.format}; bulkhead does not overwrite it (it may hold data): move it away or fix the format`);
+  }
+  if (live.capacity > args.capacity) {
+    throw new Error(
+      `volume ${args.name} already exists in pool ${args.pool} with ${size(live.capacity)}, more than the ${size(args.capacity)} declared; ` +
+        `bulkhead takes it back only as it is: declare at least ${size(live.capacity)} (its data stays)`,
+    );
+  }
+  if (live.capacity < args.capacity) await resize(args, args.capacity);
+  const path = live.path ?? (await volumePath(args.uri, args.pool, args.name));
+  return { id: path, outs: { ...args, path } };
+}

@@ -24,6 +24,7 @@ describe("AppVM", () => {
       pool: "bulkhead",
       capacity: 2 * GiB,
       format: "qcow2",
+      preserve: true,
     });
     expect(inputs(records, "work-seed")).toMatchObject({ name: "work-seed.iso", pool: "bulkhead", format: "raw", capacity: 1024 ** 2 });
   });

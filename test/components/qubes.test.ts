@@ -118,6 +118,7 @@ describe("StandaloneVM", () => {
       capacity: 8 * GiB,
       format: "qcow2",
       source: { file: "/var/lib/bulkhead-lab/images/root.qcow2" },
+      preserve: true,
     });
     const disks = (inputs(records, "legacy-domain") as DomainInputs).devices.disks;
     expect(disks.slice(0, 2)).toEqual([

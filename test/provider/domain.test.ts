@@ -145,4 +145,26 @@ describe("Domain", () => {
     const result2 = await provider.check(urn("Domain", "bad"), {}, domain(`${prefix}bad`, { currentMemory: 128 }));
     expect(result2.failures).toEqual([{ property: "currentMemory", reason: "must not exceed memory (64 MiB)" }]);
   });
+
+  it("records its owner (stack and project of the URN) in <metadata>, and touches only the domain whose UUID it gave", async () => {
+    const name = `${prefix}own`;
+    const u = "urn:pulumi:lab1::bulkhead::bulkhead:libvirt:Domain::own";
+    const created = await provider.create(u, domain(name));
+    const live = parseDomainXml(await virsh(uri, ["dumpxml", "--inactive", "--domain", name]));
+    expect([live.owner, live.uuid]).toEqual([{ project: "bulkhead", stack: "lab1" }, created.id]);
+    // A state naming another UUID (the domain was replaced behind the state's back): not ours.
+    const other = "00000000-0000-4000-8000-0000000000aa";
+    await expect(provider.read(other, u, created.outs)).resolves.toEqual({ id: "", props: {} });
+    await expect(provider.update(other, u, created.outs, { ...domain(name), memory: 96 })).rejects.toThrow(
+      `domain ${name} on the host has uuid ${created.id}, not ${other} (stack lab1 of project bulkhead): it is not the one this stack made`,
+    );
+    await provider.delete(other, u, created.outs);
+    expect(await exists(uri, "domain", name)).toBe(true);
+    // And a create meeting it says whose it is.
+    await expect(provider.create(urn("Domain", "again"), domain(name))).rejects.toThrow(
+      `domain ${name} already exists on the host (stack lab1 of project bulkhead, uuid ${created.id})`,
+    );
+    await provider.delete(created.id, u, created.outs);
+    expect(await exists(uri, "domain", name)).toBe(false);
+  });
 });

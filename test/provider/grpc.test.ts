@@ -99,6 +99,6 @@ describe("the bulkhead plugin over gRPC", () => {
   it("reports a failed create as a gRPC error carrying virsh's message", async () => {
     const u = urn("NwFilter", "clean-traffic");
     const req = new pb.CreateRequest().setUrn(u).setProperties(struct({ uri, name: "clean-traffic", rules: [] }));
-    await expect(call<pb.CreateRequest, pb.CreateResponse>(client.create, req)).rejects.toThrow("filter 'clean-traffic' already exists with uuid");
+    await expect(call<pb.CreateRequest, pb.CreateResponse>(client.create, req)).rejects.toThrow("nwfilter clean-traffic already exists on the host");
   });
 });

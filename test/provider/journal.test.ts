@@ -30,6 +30,25 @@ describe("create journal", () => {
     ]);
   });
 
+  it("journals the create's claim (the UUID it will give, whether the name was taken) before the call, and keeps it for recovery", async () => {
+    const dir = tmp();
+    const j = new CreateJournal(dir, 7);
+    const claim = { uuid: "6f1d6c1e-8d0b-4c1e-9d7e-0c8a1b2c3d4e" };
+    let linesDuringCreate: unknown[] = [];
+    await j.around(URN, "bulkhead:libvirt:Domain", { name: "d" }, () => {
+      linesDuringCreate = readJournal(journalFile(dir, "bulkhead.dev", 7));
+      return Promise.resolve({ id: claim.uuid });
+    }, claim);
+    expect(linesDuringCreate).toEqual([{ op: "creating", urn: URN, type: "bulkhead:libvirt:Domain", inputs: { name: "d" }, claim }]);
+    // A create that never finishes (the run is killed during it): its line is written at once.
+    void j.around(`${URN}2`, "bulkhead:libvirt:Pool", { name: "default" }, () => new Promise<{ id: string }>(() => undefined), { existed: true });
+    // A killed run: the pool's create never finished; its claim says the name existed before (adopted).
+    expect(unfinishedCreates(readJournal(journalFile(dir, "bulkhead.dev", 7))).map((e) => [e.urn, e.claim])).toEqual([
+      [URN, claim],
+      [`${URN}2`, { existed: true }],
+    ]);
+  });
+
   it("writes nothing without a directory", async () => {
     const j = new CreateJournal("", 1);
     await expect(j.around(URN, "t", {}, () => Promise.resolve({ id: "x" }))).resolves.toEqual({ id: "x" });

@@ -27,6 +27,13 @@ describe("Network", () => {
     expect(info.Active).toBe("yes");
     const live = parseNetworkXml(await virsh(uri, ["net-dumpxml", "--inactive", "--network", name]));
     expect([live.ips, live.forward, live.port]).toEqual([undefined, undefined, { isolated: true }]);
+    // Its owner, in the network's own <metadata> (libvirt 9 keeps it): the URN's stack and project.
+    expect(live.owner).toEqual({ project: "bulkhead", stack: "test" });
+    // Someone else's network under that name (another UUID) is not this one.
+    const other = "00000000-0000-4000-8000-0000000000bb";
+    await expect(provider.read(other, u, created.outs)).resolves.toEqual({ id: "", props: {} });
+    await provider.delete(other, u, created.outs);
+    expect(await exists(uri, "network", name)).toBe(true);
 
     expect(await provider.read(created.id, u, created.outs)).toEqual({ id: created.id, props: created.outs, inputs: args });
 

@@ -86,4 +86,19 @@ describe("NwFilter", () => {
     await expect(provider.delete(created.id, u, created.outs)).resolves.toBeUndefined();
     await expect(provider.read(created.id, u, created.outs)).resolves.toEqual({ id: "", props: {} });
   });
+
+  it("touches only the filter it made: a same-named filter under another UUID is left alone by read, update and delete", async () => {
+    const name = `${prefix}f`;
+    const u = urn("NwFilter", name);
+    const created = await provider.create(u, filter(name));
+    const notOurs = "00000000-0000-4000-8000-000000000001";
+    await expect(provider.read(notOurs, u, created.outs)).resolves.toEqual({ id: "", props: {} });
+    await expect(provider.update(notOurs, u, created.outs, filter(name))).rejects.toThrow(
+      `nwfilter ${name} on the host has uuid ${created.id}, not ${notOurs}: it is not the one this stack made`,
+    );
+    await provider.delete(notOurs, u, created.outs);
+    expect(await exists(uri, "nwfilter", name)).toBe(true);
+    await provider.delete(created.id, u, created.outs);
+    expect(await exists(uri, "nwfilter", name)).toBe(false);
+  });
 });

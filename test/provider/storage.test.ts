@@ -1,3 +1,4 @@
+import { bulkheadPoolUuid } from "../../provider/kinds/pool";
 import { execFile } from "node:child_process";
 import { mkdtemp, readFile, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
@@ -34,9 +35,10 @@ async function volInfo(name: string) {
 }
 
 describe("Pool", () => {
-  it("was created, built and started; reads back; adopts an existing pool and never deletes it", async () => {
+  it("was created, built and started under bulkhead's UUID; reads back; is shared with another layout, removed only when empty", async () => {
     const info = parseInfo(await virsh(uri, ["pool-info", "--pool", pool.name]));
-    expect([info.UUID, info.State, info.Autostart]).toEqual([poolId, "running", "no"]);
+    expect([info.UUID, info.State, info.Autostart]).toEqual([bulkheadPoolUuid(pool.name, pool.target.path), "running", "no"]);
+    expect(poolId).toBe(info.UUID);
     const u = urn("Pool", pool.name);
     expect(await provider.read(poolId, u, { ...pool, adopted: false })).toEqual({
       id: poolId,
@@ -44,14 +46,30 @@ describe("Pool", () => {
       inputs: pool,
     });
 
-    const adopted = await provider.create(urn("Pool", "again"), pool);
-    expect(adopted).toEqual({ id: poolId, outs: { ...pool, adopted: true } });
-    await provider.delete(adopted.id, u, adopted.outs);
+    // Another layout meeting a pool bulkhead made shares it (not adopted): it may remove it when it leaves last.
+    const shared = await provider.create(urn("Pool", "again"), pool);
+    expect(shared).toEqual({ id: poolId, outs: { ...pool, adopted: false } });
+    const vol: VolumeArgs = { uri, pool: pool.name, name: `${prefix}other-layout.qcow2`, capacity: 1024 * 1024, format: "qcow2" };
+    await provider.create(urn("Volume", vol.name), vol);
+    await provider.delete(shared.id, u, shared.outs);
     expect(await exists(uri, "pool", pool.name)).toBe(true);
 
     await expect(provider.create(u, { ...pool, target: { path: join(dir, "elsewhere") } })).rejects.toThrow(
       `pool ${pool.name} already exists with target ${pool.target.path}, not ${join(dir, "elsewhere")}`,
     );
+  });
+
+  it("a pool that existed before (a host's own, another UUID) is adopted and never deleted, even empty", async () => {
+    const own: PoolArgs = { uri, name: `${prefix}hostpool`, type: "dir", target: { path: join(dir, "hostpool") } };
+    await virsh(uri, ["pool-define-as", "--name", own.name, "--type", "dir", "--target", own.target.path]);
+    await virsh(uri, ["pool-build", "--pool", own.name]);
+    await virsh(uri, ["pool-start", "--pool", own.name]);
+    const adopted = await provider.create(urn("Pool", own.name), own);
+    expect(adopted.outs).toEqual({ ...own, adopted: true });
+    await provider.delete(adopted.id, urn("Pool", own.name), adopted.outs);
+    // Even a state that lost the flag: the UUID is neither the id of a pool bulkhead made nor bulkhead's own.
+    await provider.delete("not-its-uuid", urn("Pool", own.name), { ...own, adopted: false });
+    expect(await exists(uri, "pool", own.name)).toBe(true);
   });
 
   it("a create whose build fails leaves nothing behind; deleting a pool already gone succeeds", async () => {
@@ -127,6 +145,58 @@ describe("Volume", () => {
     await writeFile(raw, Buffer.alloc(4096));
     const args: VolumeArgs = { uri, pool: pool.name, name: `${prefix}wrong.qcow2`, capacity: 4096, format: "qcow2", source: { file: raw } };
     await expect(provider.create(urn("Volume", args.name), args)).rejects.toThrow(`source.file ${raw} is a raw image, but format is qcow2`);
+    expect(await exists(uri, "volume", `${pool.name}/${args.name}`)).toBe(false);
+  });
+
+  it("a volume holding data (preserve): shrink and replacement refused at check, grown in place with its data, never deleted, taken back at create", async () => {
+    const MiB = 1024 * 1024;
+    const args: VolumeArgs = { uri, pool: pool.name, name: `${prefix}data.qcow2`, capacity: 64 * MiB, format: "qcow2", preserve: true };
+    const u = urn("Volume", args.name);
+    const created = await provider.create(u, args);
+    const path = created.outs.path;
+    // A pattern in the guest-visible data (qemu-io writes through the qcow2 layer).
+    await run("qemu-io", ["-f", "qcow2", "-c", "write -P 0xa5 1M 64k", path]);
+    const pattern = () => run("qemu-io", ["-f", "qcow2", "-c", "read -P 0xa5 1M 64k", path]).then((r) => r.stdout.includes("read 65536/65536 bytes"));
+    expect(await pattern()).toBe(true);
+
+    // Shrinking, another format, another pool: each refused with what to do, before any step.
+    const smaller = { ...args, capacity: 32 * MiB };
+    expect((await provider.check(u, created.outs, smaller)).failures).toEqual([
+      {
+        property: "capacity",
+        reason:
+          `volume ${args.name} holds a qube's data and would shrink from 64 MiB to 32 MiB: a volume is only ever grown, since shrinking means recreating it empty. ` +
+          "Set `private` back to at least 64 MiB, or set `discard_data: true` on the qube (it lets `up` recreate the volume empty)",
+      },
+    ]);
+    expect((await provider.check(u, created.outs, { ...args, format: "raw" })).failures?.map((f) => f.property)).toEqual(["format"]);
+    // Opted in (no preserve): the shrink is allowed, as a replacement.
+    expect((await provider.check(u, created.outs, { ...smaller, preserve: undefined })).failures).toEqual([]);
+    // Growing is fine, and done in place: the data stays.
+    const bigger = { ...args, capacity: 128 * MiB };
+    expect((await provider.check(u, created.outs, bigger)).failures).toEqual([]);
+    expect(await provider.diff(path, u, created.outs, bigger)).toEqual({ changes: true, replaces: [], deleteBeforeReplace: false });
+    await provider.update(path, u, created.outs, bigger);
+    expect((await volInfo(args.name)).capacity).toBe(128 * MiB);
+    expect(await pattern()).toBe(true);
+
+    // Never deleted by the provider; a create takes it back as it is (grown if asked, never shrunk).
+    await provider.delete(path, u, { ...bigger, path });
+    expect(await exists(uri, "volume", `${pool.name}/${args.name}`)).toBe(true);
+    const again = await provider.create(urn("Volume", "again"), { ...args, capacity: 256 * MiB });
+    expect(again).toEqual({ id: path, outs: { ...args, capacity: 256 * MiB, path } });
+    expect((await volInfo(args.name)).capacity).toBe(256 * MiB);
+    expect(await pattern()).toBe(true);
+    await expect(provider.create(urn("Volume", "smaller"), args)).rejects.toThrow(
+      `volume ${args.name} already exists in pool ${pool.name} with 256 MiB, more than the 64 MiB declared; bulkhead takes it back only as it is: declare at least 256 MiB (its data stays)`,
+    );
+    // Without preserve, an existing volume is never overwritten.
+    await expect(provider.create(urn("Volume", "plain"), { ...args, preserve: undefined })).rejects.toThrow(
+      `volume ${args.name} already exists in pool ${pool.name}, and bulkhead did not make it in this stack's state`,
+    );
+    expect(await pattern()).toBe(true);
+    // Opted in: deleted.
+    await provider.delete(path, u, { ...args, preserve: undefined, path });
     expect(await exists(uri, "volume", `${pool.name}/${args.name}`)).toBe(false);
   });
 });

@@ -1,7 +1,9 @@
 // Domain XML <-> DomainArgs. Only what the model declares is written; nothing
 // is added behind the user's back (no default graphics, consoles or channels).
+import { OWNER_TAG, type Owner, ownerNode, parseOwner } from "./owner";
 import type {
   BulkheadMetadata,
+  ChannelSpec,
   ControllerSpec,
   DiskSpec,
   DomainArgs,
@@ -34,7 +36,7 @@ import {
 /** What the domain XML holds: the args without the connection and the lifecycle flags. */
 export type DomainXmlSpec = Omit<DomainArgs, "uri" | "autostart" | "running">;
 /** A domain as read back; `metadata` is absent when someone removed it by hand. */
-export type ParsedDomain = Omit<DomainXmlSpec, "metadata"> & { metadata?: BulkheadMetadata; uuid?: string };
+export type ParsedDomain = Omit<DomainXmlSpec, "metadata"> & { metadata?: BulkheadMetadata; uuid?: string; owner?: Owner };
 
 /** Namespace of bulkhead's `<metadata>` element; libvirt keeps it across define/dumpxml. */
 export const BULKHEAD_XMLNS = "https://bulkhead.dev/xmlns/libvirt/qube/1";
@@ -43,7 +45,7 @@ const QEMU_XMLNS = "http://libvirt.org/schemas/domain/qemu/1.0";
 
 const MIB = 1024 * 1024;
 
-export function renderDomainXml(spec: DomainXmlSpec, extra: { uuid?: string } = {}): string {
+export function renderDomainXml(spec: DomainXmlSpec, extra: { uuid?: string; owner?: Owner } = {}): string {
   const m = spec.metadata;
   const d = spec.devices;
   const node: XmlNode = {
@@ -61,6 +63,7 @@ export function renderDomainXml(spec: DomainXmlSpec, extra: { uuid?: string } = 
         layout: m.layout,
         provides_network: m.providesNetwork === true ? "true" : undefined,
       }),
+      [OWNER_TAG]: extra.owner === undefined ? undefined : ownerNode(extra.owner),
     },
     memory: textNode(spec.memory, { unit: "MiB" }),
     currentMemory: spec.currentMemory === undefined ? undefined : textNode(spec.currentMemory, { unit: "MiB" }),
@@ -81,6 +84,7 @@ export function renderDomainXml(spec: DomainXmlSpec, extra: { uuid?: string } = 
       controller: d.controllers?.map(renderController),
       interface: d.interfaces.map(renderInterface),
       serial: d.serials.map(renderSerial),
+      channel: d.channels?.map(renderChannel),
       graphics: d.graphics.map(renderGraphics),
       hostdev: d.hostdevs.map(renderHostdev),
     },
@@ -133,6 +137,10 @@ function renderSerial(s: SerialSpec): XmlNode {
   };
 }
 
+function renderChannel(c: ChannelSpec): XmlNode {
+  return { ...attrs({ type: c.type }), target: attrs({ type: c.target.type, name: c.target.name }) };
+}
+
 function renderGraphics(g: GraphicsSpec): XmlNode {
   const l = g.listen;
   return {
@@ -168,6 +176,7 @@ const ARRAYS = [
   "domain.devices.interface",
   "domain.devices.interface.filterref.parameter",
   "domain.devices.serial",
+  "domain.devices.channel",
   "domain.devices.graphics",
   "domain.devices.hostdev",
   "domain.qemu:commandline.qemu:arg",
@@ -183,6 +192,7 @@ export function parseDomainXml(xml: string): ParsedDomain {
   if (memory === undefined) throw new Error("<domain> has no <memory>");
   const currentMemory = scaledBytes(dom, "currentMemory", "KiB");
   const controllers = children(devices, "controller").map(parseController);
+  const channels = children(devices, "channel").map(parseChannel);
   const qemu = child(dom, "qemu:commandline");
   const boot = children(os, "boot").map((b) => requireAttr(b, "dev", "boot") as "hd" | "cdrom" | "network");
   return definedOnly({
@@ -193,6 +203,7 @@ export function parseDomainXml(xml: string): ParsedDomain {
     currentMemory: currentMemory === undefined ? undefined : currentMemory / MIB,
     vcpu: requireNum(text(dom, "vcpu"), "<vcpu>"),
     metadata: parseMetadata(child(dom, "metadata")),
+    owner: parseOwner(child(dom, "metadata")),
     os: definedOnly({
       type: (text(os, "type") ?? "hvm") as "hvm",
       arch: attr(osType, "arch"),
@@ -212,6 +223,7 @@ export function parseDomainXml(xml: string): ParsedDomain {
       hostdevs: children(devices, "hostdev").map(parseHostdev),
       graphics: children(devices, "graphics").map(parseGraphics),
       serials: children(devices, "serial").map(parseSerial),
+      channels: channels.length > 0 ? channels : undefined,
       controllers: controllers.length > 0 ? controllers : undefined,
     }),
     qemuCommandline: qemu ? children(qemu, "qemu:arg").map((a) => requireAttr(a, "value", "qemu:arg")) : undefined,
@@ -368,4 +380,13 @@ function parseSerial(s: XmlNode): SerialSpec {
     source: path === undefined ? undefined : { path },
     target: port === undefined ? undefined : { port },
   });
+}
+
+/** A channel as declared: libvirt's generated socket path and address are not part of it. */
+function parseChannel(c: XmlNode): ChannelSpec {
+  const target = child(c, "target");
+  return {
+    type: requireAttr(c, "type", "channel") as ChannelSpec["type"],
+    target: { type: requireAttr(target, "type", "channel/target") as ChannelSpec["target"]["type"], name: requireAttr(target, "name", "channel/target") },
+  };
 }

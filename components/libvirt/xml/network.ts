@@ -17,16 +17,18 @@ import {
   text,
   yesNo,
 } from "./xml";
+import { OWNER_TAG, type Owner, ownerNode, parseOwner } from "./owner";
 
 /** What the network XML holds: the args without the connection and autostart. */
 export type NetworkXmlSpec = Omit<NetworkArgs, "uri" | "autostart">;
-export type ParsedNetwork = NetworkXmlSpec & { uuid?: string };
+export type ParsedNetwork = NetworkXmlSpec & { uuid?: string; owner?: Owner };
 
-export function renderNetworkXml(spec: NetworkXmlSpec, extra: { uuid?: string } = {}): string {
+export function renderNetworkXml(spec: NetworkXmlSpec, extra: { uuid?: string; owner?: Owner } = {}): string {
   const b = spec.bridge;
   const node: XmlNode = {
     name: spec.name,
     uuid: extra.uuid,
+    metadata: extra.owner === undefined ? undefined : { [OWNER_TAG]: ownerNode(extra.owner) },
     forward: spec.forward ? attrs({ mode: spec.forward.mode, dev: spec.forward.dev }) : undefined,
     bridge: b
       ? attrs({ name: b.name, stp: b.stp === undefined ? undefined : b.stp ? "on" : "off", delay: b.delay })
@@ -54,6 +56,7 @@ export function parseNetworkXml(xml: string): ParsedNetwork {
   return definedOnly({
     name,
     uuid: text(net, "uuid"),
+    owner: parseOwner(child(net, "metadata")),
     bridge: bridge
       ? definedOnly({
           name: attr(bridge, "name"),
