@@ -6,7 +6,7 @@ import * as path from "node:path";
 import * as pulumi from "@pulumi/pulumi";
 import * as sdkLog from "@pulumi/pulumi/log";
 import { Layout } from "./components/layout";
-import { loadLayout } from "./layout/load";
+import { loadLayoutForDeploy } from "./layout/load";
 
 refuseStaleBuild();
 
@@ -32,11 +32,13 @@ if (process.env["BULKHEAD_SDK_DEBUG"] !== "1") Object.assign(sdkLog, { debug: ()
 const config = new pulumi.Config("bulkhead");
 // Pulumi.yaml declares both keys with default "", which means "not set".
 const layoutPath = config.get("layout") || `stacks/${pulumi.getStack()}.yaml`;
-const resolved = loadLayout(layoutPath);
-const machine = new Layout("bulkhead", { layout: resolved, uri: config.get("uri") || undefined });
+// Asynchronous only for the DNS names in firewall rules, resolved once per run (layout/hostnames.ts).
+const machine = loadLayoutForDeploy(layoutPath).then(
+  (resolved) => new Layout("bulkhead", { layout: resolved, uri: config.get("uri") || undefined }),
+);
 
 /** Per qube and template: libvirt name, uuid, class, netvm, address, MAC, template, label, autostart. */
-export const qubes = machine.qubes;
+export const qubes = pulumi.output(machine.then((m) => m.qubes));
 /** The layout file this stack was deployed from. */
 export const layout = layoutPath;
 

@@ -9,7 +9,7 @@ import { BULKHEAD_XMLNS, parseDomainXml, type ParsedDomain } from "../components
 import { parseNetworkXml } from "../components/libvirt/xml/network";
 import { parseNwFilterXml } from "../components/libvirt/xml/nwfilter";
 import { child, children, parseXml, requireAttr, text } from "../components/libvirt/xml/xml";
-import type { Violation } from "../policies/evaluate";
+import type { EvaluateOptions, Violation } from "../policies/evaluate";
 import type { LiveHost } from "../policies/model";
 import { isNotFound, virsh, VirshError } from "../provider/virsh";
 
@@ -258,6 +258,8 @@ export interface AuditOptions extends Scope {
   uri: string;
   /** The host's memory for qubes (memory-budget's `hostMemoryMiB`); without it that policy checks nothing. */
   hostMemoryMiB?: number;
+  /** Levels and configuration from `--policy-pack-config` (policies/config.ts). */
+  evaluation?: Omit<EvaluateOptions, "hostMemoryMiB">;
 }
 
 export async function audit(opts: AuditOptions): Promise<AuditReport> {
@@ -275,7 +277,7 @@ export async function audit(opts: AuditOptions): Promise<AuditReport> {
     import("../policies/evaluate.js"),
     import("../policies/model.js"),
   ]);
-  return auditReport(opts.uri, host, evaluate(fromLiveHost(host), { hostMemoryMiB: opts.hostMemoryMiB }));
+  return auditReport(opts.uri, host, evaluate(fromLiveHost(host), { ...opts.evaluation, hostMemoryMiB: opts.hostMemoryMiB }));
 }
 
 /** Said (exit 2) when nothing on the host is bulkhead's: an audit of nothing proves nothing. */

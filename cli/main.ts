@@ -1,12 +1,14 @@
 // The `bulkhead` command: the thin shell around loading, planning and
 // rendering. Every outcome becomes an exit status and a message; no stack
 // trace reaches the user unless BULKHEAD_DEBUG asks for it.
-import { writeFileSync } from "node:fs";
+import { readFileSync, writeFileSync } from "node:fs";
 import { Command, CommanderError, InvalidArgumentError, Option } from "commander";
-import { planLayout } from "../components/plan";
+import { planLayout, SIM_LAYOUT, type SimulatedResource } from "../components/plan";
 import { LayoutError } from "../layout/errors";
 import { loadLayout } from "../layout/load";
 import { printable } from "../layout/text";
+import type { EvaluateOptions } from "../policies/evaluate";
+import { providerInputIssues } from "./inputs";
 import type { LayoutIssue, ResolvedLayout } from "../layout/model";
 import { readLayoutFile, parseYamlSource } from "../layout/source";
 import { checkExitCode, formatCheckText, invalidReport, locate, validReport, type CheckReport, type LineOf } from "./check";
@@ -32,6 +34,33 @@ function load(path: string): { layout: ResolvedLayout } | { issues: LayoutIssue[
   }
 }
 
+/** `--policy-pack-config`: the engine's file, as evaluate's options; unreadable or invalid is a UserError. */
+async function readPolicyConfig(file: string | undefined): Promise<EvaluateOptions> {
+  if (file === undefined) return {};
+  const { policyPackConfig, PolicyConfigError } = await import("../policies/config.js");
+  let content: unknown;
+  try {
+    content = JSON.parse(readFileSync(file, "utf8"));
+  } catch (error) {
+    const why = (error as NodeJS.ErrnoException).code ?? (error instanceof Error ? error.message : String(error));
+    throw new UserError(`cannot read the policy pack config ${JSON.stringify(file)}: ${why}`);
+  }
+  try {
+    return policyPackConfig(content);
+  } catch (error) {
+    if (error instanceof PolicyConfigError) throw new UserError(`${file}: ${error.message}`);
+    throw error;
+  }
+}
+
+/** The provider's input checks as layout issues, with the line of the template or qube. */
+function inputIssues(layout: ResolvedLayout, resources: SimulatedResource[], lineOf: LineOf): LayoutIssue[] {
+  return providerInputIssues(resources, layout, SIM_LAYOUT).map((i) => {
+    const line = lineOf(i.path.split("."));
+    return line === undefined ? { path: i.path, message: i.message } : { path: i.path, line, message: i.message };
+  });
+}
+
 export type CheckFormat = "text" | "json" | "sarif" | "github";
 
 /** The line of a path's entry, read again from the file (the loader keeps no source). */
@@ -41,22 +70,27 @@ function lineLookup(path: string): LineOf {
   return (p) => (parsed?.ok === true ? parsed.source.lineOf(p) : undefined);
 }
 
-async function checkOne(path: string): Promise<CheckReport> {
+async function checkOne(path: string, options: EvaluateOptions): Promise<CheckReport> {
   const loaded = load(path);
   if ("issues" in loaded) return invalidReport(path, loaded.issues);
   const resources = planLayout(loaded.layout);
-  const violations = await evaluatePolicies(resources, loaded.layout);
+  const lineOf = lineLookup(path);
+  // What the provider would refuse at preview fails check too (exit 2).
+  const refused = inputIssues(loaded.layout, resources, lineOf);
+  if (refused.length > 0) return invalidReport(path, refused);
+  const violations = await evaluatePolicies(resources, options);
   return validReport(path, {
     qubes: loaded.layout.qubes.length,
     resources: resources.filter((r) => r.custom).length,
-    violations: locate(violations, loaded.layout, lineLookup(path)),
+    violations: locate(violations, loaded.layout, lineOf),
   });
 }
 
-async function check(paths: string[], opts: { format: CheckFormat; json?: boolean; strict?: boolean }): Promise<number> {
+async function check(paths: string[], opts: { format: CheckFormat; json?: boolean; strict?: boolean; policyPackConfig?: string }): Promise<number> {
   const format: CheckFormat = opts.json === true ? "json" : opts.format;
+  const options = await readPolicyConfig(opts.policyPackConfig);
   const reports: CheckReport[] = [];
-  for (const path of paths) reports.push(await checkOne(path));
+  for (const path of paths) reports.push(await checkOne(path, options));
   const code = checkExitCode(reports, opts.strict === true);
   if (format === "json") {
     // One file: the object of layout.md; several: an array of them, in the order given.
@@ -166,7 +200,10 @@ export function buildProgram(): Command {
     .addOption(new Option("--format <format>", "output: text, json (layout.md), sarif (2.1.0, code scanning) or github (Actions annotations)").choices(["text", "json", "sarif", "github"]).default("text"))
     .option("--json", "the same as --format json")
     .option("--strict", "fail (exit 1) on advisory violations too")
-    .action(guarded("check", (paths: string[], opts: { format: CheckFormat; json?: boolean; strict?: boolean }) => check(paths, opts)));
+    .option("--policy-pack-config <file>", "policy levels and configuration, the engine's --policy-pack-config file (JSON)")
+    .action(
+      guarded("check", (paths: string[], opts: { format: CheckFormat; json?: boolean; strict?: boolean; policyPackConfig?: string }) => check(paths, opts)),
+    );
 
   program
     .command("plan")
@@ -214,11 +251,13 @@ export function buildProgram(): Command {
     .option("--json", "print one JSON object instead of text")
     .option("--prefix <prefix>", "only domains whose libvirt name starts with this (a layout's host.prefix)")
     .option("--host-memory <MiB>", "MiB the host can give to qubes (enables the memory-budget policy)", positiveInt)
+    .option("--policy-pack-config <file>", "policy levels and configuration, the engine's --policy-pack-config file (JSON)")
     .action(
-      guarded("audit", async (opts: { uri: string; json?: boolean; prefix?: string; hostMemory?: number }) => {
+      guarded("audit", async (opts: { uri: string; json?: boolean; prefix?: string; hostMemory?: number; policyPackConfig?: string }) => {
+        const evaluation = await readPolicyConfig(opts.policyPackConfig);
         // Loaded on use, like the policies: the other commands need none of it.
         const { runAudit } = await import("./audit.js");
-        return runAudit({ uri: opts.uri, json: opts.json, prefix: opts.prefix, hostMemoryMiB: opts.hostMemory });
+        return runAudit({ uri: opts.uri, json: opts.json, prefix: opts.prefix, hostMemoryMiB: opts.hostMemory, evaluation });
       }),
     );
 

@@ -7,12 +7,17 @@ import { formatTable } from "./table";
 
 const NONE = "-";
 
-/** `dns, tcp/80, drop rest`: the rules in order, then what happens to the rest. */
+/** `until 2026-12-04T10:00:00Z`: when a rule stops applying (the preview's nwfilter comment says it too). */
+function until(r: FirewallRule): string {
+  return r.expire === undefined ? "" : ` until ${new Date(r.expire * 1000).toISOString().replace(/\.000Z$/, "Z")}`;
+}
+
+/** `dns, tcp/80, drop rest`: the rules in order (each with its expiry), then what happens to the rest. */
 export function firewallSummary(rules: FirewallRule[]): string {
   if (rules.length === 0) return "drop all";
-  const parts = rules.map((r) => (r.action === "drop" ? `drop ${ruleTarget(r)}` : ruleTarget(r)));
+  const parts = rules.map((r) => (r.action === "drop" ? `drop ${ruleTarget(r)}` : ruleTarget(r)) + until(r));
   const last = rules[rules.length - 1];
-  if (ruleTarget(last) === "all") {
+  if (ruleTarget(last) === "all" && last.expire === undefined) {
     // A catch-all rule ends the list: nothing after it can match.
     if (rules.length === 1) return `${last.action} all`;
     parts[parts.length - 1] = `${last.action} rest`;
@@ -22,7 +27,7 @@ export function firewallSummary(rules: FirewallRule[]): string {
 }
 
 function ruleTarget(r: FirewallRule): string {
-  if (r.specialtarget === "dns") return "dns";
+  if (r.specialtarget === "dns") return r.proto === undefined ? "dns" : `dns (${r.proto} only)`;
   let what = r.proto ?? "";
   if (r.dstports !== undefined) {
     const { start, end } = r.dstports;

@@ -6,7 +6,7 @@ import { existsSync, readFileSync, writeFileSync } from "node:fs";
 import { resolve } from "node:path";
 import { parse } from "yaml";
 import { LayoutError } from "../layout/errors";
-import { loadLayout } from "../layout/load";
+import { loadLayoutForDeploy } from "../layout/load";
 import type { ResolvedLayout } from "../layout/model";
 import { usesStockImage } from "../lab/lab";
 import { expectedFlows, labWorld, type World } from "../prove/expected";
@@ -47,9 +47,10 @@ export function stackTarget(root: string, stack: string): { layout: string; uri?
   return uri === undefined ? { layout: resolve(root, layout) } : { layout: resolve(root, layout), uri };
 }
 
-function load(path: string): ResolvedLayout {
+/** As the deploy loads it: dsthost names resolved (to what they give now; the filter holds what they gave at the last `up`). */
+async function load(path: string): Promise<ResolvedLayout> {
   try {
-    return loadLayout(path);
+    return await loadLayoutForDeploy(path);
   } catch (error) {
     if (error instanceof LayoutError) throw new ProveError(`${path} is not a valid layout (run bulkhead check ${path})`);
     throw error;
@@ -64,7 +65,7 @@ export function worldFor(layout: ResolvedLayout): World {
 export async function runProve(opts: ProveOptions): Promise<number> {
   const root = opts.root ?? process.cwd();
   const target = opts.layout !== undefined ? { layout: resolve(root, opts.layout), uri: opts.uri } : stackTarget(root, opts.stack);
-  const layout = load(target.layout);
+  const layout = await load(target.layout);
   if (opts.expected === true) {
     const flows = expectedFlows(layout, worldFor(layout));
     process.stdout.write(opts.json === true ? `${JSON.stringify({ layout: layout.source, flows }, null, 2)}\n` : `${matrix(layout, flows, false)}\n`);

@@ -25,7 +25,9 @@ export interface DomainPlan {
   label: string;
   /** MiB. */
   memory: number;
-  /** MiB; Qubes' balloon ceiling. */
+  /** An AppVM, StandaloneVM or DispVM with `provides_network` (recorded in the metadata for the pack). */
+  providesNetwork?: boolean;
+  /** MiB; Qubes' balloon ceiling; 0 = no memory balancing (fixed at `memory`). */
   maxmem?: number;
   vcpus: number;
   boot?: BootSpec;
@@ -45,12 +47,14 @@ export function domainArgs(plan: DomainPlan): DomainArgs {
   const metadata: BulkheadMetadata = { class: plan.class, qube: plan.name, label: plan.label, layout: plan.layout };
   if (plan.netvm !== null) metadata.netvm = plan.netvm;
   if (plan.template !== undefined) metadata.template = plan.template;
+  if (plan.providesNetwork === true) metadata.providesNetwork = true;
   const args: DomainArgs = {
     uri: plan.host.uri,
     name,
     type: plan.host.domainType,
     // libvirt's `memory` is the ceiling and `currentMemory` the start, as Qubes' maxmem/memory.
-    memory: plan.maxmem ?? plan.memory,
+    // maxmem 0 (Qubes: no balancing) is a fixed size, like no maxmem at all.
+    memory: plan.maxmem === undefined || plan.maxmem === 0 ? plan.memory : plan.maxmem,
     vcpu: plan.vcpus,
     metadata,
     os: osFor(plan.boot, plan.kernelopts),
@@ -67,7 +71,7 @@ export function domainArgs(plan: DomainPlan): DomainArgs {
     autostart: plan.autostart,
     running: plan.running,
   };
-  if (plan.maxmem !== undefined) args.currentMemory = plan.memory;
+  if (plan.maxmem !== undefined && plan.maxmem !== 0) args.currentMemory = plan.memory;
   return args;
 }
 

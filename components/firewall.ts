@@ -2,18 +2,29 @@
 // rules on the qube's own port (Qubes enforces them in the netvm, user/security-in-qubes/firewall), so a
 // compromised provider cannot lift them. Pure: no Pulumi here.
 import type { FirewallRule } from "../layout/model";
+import { actionRuns } from "../layout/resolve";
+import { MAX_ACTION_RUNS } from "../layout/schema";
+import { isHostName } from "../layout/values";
+import { expireTag } from "./libvirt/expire";
 import type { NwFilterArgs, NwFilterMatch, NwFilterProtocol, NwFilterRule } from "./libvirt/types";
 
 /** Qubes' virtual DNS pair, the targets of `specialtarget: dns` by default. */
 export const QUBES_DNS: readonly string[] = ["10.139.1.1", "10.139.1.2"];
 
-/** Priority of the first layout rule; each following layout rule gets the next step. */
+/**
+ * Priority of the first layout rule. Rules of one run of the same action share a
+ * priority (their order among themselves cannot change the verdict: the first
+ * match and any other match give the same action), so each change between
+ * accept and drop takes the next priority. libvirt sorts a filter's rules by
+ * priority only (not stably), and its range is -1000..1000.
+ */
 export const FIRST_PRIORITY = 100;
-export const PRIORITY_STEP = 10;
+/** The lowest priority libvirt takes; used only when the runs do not fit from FIRST_PRIORITY. */
+export const LOWEST_PRIORITY = -1000;
 /** The final drop runs after everything else (libvirt's highest rule priority). */
 export const FINAL_PRIORITY = 1000;
-/** Layout rules that fit below the final drop with room for their expansions. */
-export const MAX_RULES = Math.floor((FINAL_PRIORITY - FIRST_PRIORITY) / PRIORITY_STEP);
+/** Runs of same-action rules that fit below the final drop (layout/schema.ts refuses more). */
+export const MAX_RUNS = MAX_ACTION_RUNS;
 
 export interface FirewallFilterInput {
   /** libvirt connection URI. */
@@ -31,24 +42,46 @@ export interface FirewallFilterInput {
  * interface passes the `IP` parameter, so the qube cannot spoof), then the
  * rules in order, then a drop of all remaining egress. accept and drop are
  * terminal in nwfilter, so increasing priorities give "first match wins".
+ * A rule whose `dsthost` is a DNS name matches the addresses the name gave
+ * when this run resolved it (none offline, in `bulkhead check`).
  */
 export function compileFirewall(input: FirewallFilterInput): NwFilterArgs {
-  if (input.rules.length > MAX_RULES) {
+  const runs = actionRuns(input.rules);
+  if (runs > MAX_RUNS) {
     throw new Error(
-      `${input.name}: ${input.rules.length} firewall rules do not fit libvirt's priority range (at most ${MAX_RULES})`,
+      `${input.name}: ${runs} runs of same-action firewall rules do not fit libvirt's priority range (at most ${MAX_RUNS})`,
     );
   }
+  const first = FINAL_PRIORITY - FIRST_PRIORITY >= runs ? FIRST_PRIORITY : FINAL_PRIORITY - runs;
   const dns = input.dns ?? QUBES_DNS;
-  const rules = input.rules.flatMap((rule, i) =>
-    expandRule(rule, dns).map((r, j) => ({ ...r, priority: FIRST_PRIORITY + i * PRIORITY_STEP + j })),
-  );
+  let priority = first - 1;
+  const rules = input.rules.flatMap((rule, i) => {
+    if (i === 0 || input.rules[i - 1].action !== rule.action) priority++;
+    const at = priority;
+    return expandRule(rule, dns).map((r) => ({ ...r, priority: at }));
+  });
+  const hosts = hostNames(input.rules);
   return {
     uri: input.uri,
     name: input.name,
     chain: "root",
     filterrefs: [{ filter: "clean-traffic" }],
     rules: [...rules, ...finalDrop()],
+    ...(hosts === undefined ? {} : { hosts }),
   };
+}
+
+/** What each DNS name in the rules resolved to, for the preview and the state (not in the filter XML). */
+function hostNames(rules: readonly FirewallRule[]): Record<string, string[]> | undefined {
+  const named = rules.filter((r) => r.dsthost !== undefined && isHostName(r.dsthost));
+  if (named.length === 0) return undefined;
+  return Object.fromEntries(named.map((r) => [r.dsthost as string, [...(r.addresses ?? [])]]));
+}
+
+/** The nwfilter comment of a layout rule: its expiry (so audit can see it), then the layout's comment. */
+export function ruleComment(rule: FirewallRule): string | undefined {
+  const parts = [rule.expire === undefined ? undefined : expireTag(rule.expire), rule.comment].filter((p): p is string => p !== undefined);
+  return parts.length === 0 ? undefined : parts.join(" ");
 }
 
 /** Qubes' implicit policy: whatever no rule accepted is dropped. */
@@ -90,7 +123,8 @@ export function expandRule(rule: FirewallRule, dns: readonly string[] = QUBES_DN
         match.dstportend = ports.end;
       }
       if (proto === "icmp" && rule.icmptype !== undefined) match.type = rule.icmptype;
-      if (rule.comment !== undefined) match.comment = rule.comment;
+      const comment = ruleComment(rule);
+      if (comment !== undefined) match.comment = comment;
       const r: Omit<NwFilterRule, "priority"> = {
         action: rule.action,
         direction: "out",
@@ -131,6 +165,7 @@ function echoReply(type: number | undefined, target: Target): Omit<NwFilterRule,
 
 function ruleTargets(rule: FirewallRule, dns: readonly string[]): Target[] {
   if (rule.specialtarget === "dns") return dns.map((a) => hostTarget(a));
+  if (rule.dsthost !== undefined && isHostName(rule.dsthost)) return (rule.addresses ?? []).map((a) => hostTarget(a));
   if (rule.dsthost !== undefined) return [hostTarget(rule.dsthost)];
   return [{ family: "ipv4" }, { family: "ipv6" }];
 }

@@ -12,7 +12,7 @@ import type { QubeArgs } from "./qube";
 import { StandaloneVM } from "./standalonevm";
 import { TemplateVM } from "./templatevm";
 import { UsbVM } from "./usbvm";
-import { checkWiring, deployHost, poolArgs } from "./wiring";
+import { checkWiring, deployHost, layoutProps, poolArgs } from "./wiring";
 
 // Moved to wiring.ts (no Pulumi there); still exported from here.
 export { checkWiring, poolArgs };
@@ -62,7 +62,8 @@ export class Layout extends pulumi.ComponentResource {
   public readonly qubes: pulumi.Output<Record<string, QubeOutputs>>;
 
   constructor(name: string, args: LayoutArgs, opts?: pulumi.ComponentResourceOptions) {
-    super("bulkhead:qubes:Layout", name, {}, opts);
+    // host.memory is in no libvirt resource; the pack's memory-budget reads it from here (policies/model.ts).
+    super("bulkhead:qubes:Layout", name, layoutProps(args.layout), opts);
     const layout = args.layout;
     const host: ResolvedHost = deployHost(layout, args.uri);
     checkWiring(layout);
@@ -114,7 +115,8 @@ export class Layout extends pulumi.ComponentResource {
       outputs[q.name] = this.members[q.name].domain.uuid.apply((uuid) => qubeOutputs(host, q, uuid));
     }
     this.qubes = pulumi.output(outputs);
-    this.registerOutputs({ qubes: this.qubes });
+    // Also an output: the engine shows a stack policy a component's outputs, which registerOutputs replaces.
+    this.registerOutputs({ qubes: this.qubes, ...layoutProps(layout) });
   }
 
   /** Resources a qube's domain must wait for, all declared before it (see checkWiring). */

@@ -1,8 +1,8 @@
 // Children every qube component creates the same way (seed, filter, domain),
 // so each class's file only says what is particular to it.
 import * as pulumi from "@pulumi/pulumi";
-import { Domain, NwFilter, Volume } from "./libvirt/resources";
-import { qubeDomainArgs, qubeFilterArgs, type QubeArgs } from "./qube";
+import { Domain, Network, NwFilter, Volume } from "./libvirt/resources";
+import { clientNetworkArgs, qubeDomainArgs, qubeFilterArgs, type QubeArgs } from "./qube";
 import { qubeSeed } from "./seed";
 import { keepsData, privateVolumeArgs, seedVolumeArgs } from "./volumes";
 
@@ -22,6 +22,11 @@ export function dataVolumeOptions(parent: pulumi.Resource, args: QubeArgs): pulu
 
 export function privateVolume(parent: pulumi.Resource, name: string, args: QubeArgs): Volume {
   return new Volume(`${name}-private`, privateVolumeArgs(args.host, args.qube), dataVolumeOptions(parent, args));
+}
+
+/** The client network of a qube that provides network by role (`provides_network` on an AppVM, StandaloneVM or DispVM). */
+export function providedNetwork(parent: pulumi.Resource, name: string, args: QubeArgs): Network | undefined {
+  return args.qube.provides === undefined ? undefined : new Network(`${name}-clients`, clientNetworkArgs(args.host, args.qube), { parent });
 }
 
 export interface QubeCore {

@@ -11,7 +11,7 @@ import { clientNetworkArgs, qubeDomainArgs, qubeFilterArgs } from "./qube";
 import { guestSeed, qubeGuest, templateGuest } from "./seed";
 import { templateDomainArgs, templateFilterArgs } from "./template";
 import { privateVolumeArgs, rootVolumeArgs, seedVolumeArgs, standaloneRootVolumeArgs } from "./volumes";
-import { checkWiring, deployHost, poolArgs } from "./wiring";
+import { checkWiring, deployHost, layoutProps, poolArgs } from "./wiring";
 
 export interface SimulatedResource {
   /** Type token, e.g. `bulkhead:libvirt:Domain` or `bulkhead:qubes:AppVM`. */
@@ -68,7 +68,7 @@ export function planLayout(layout: ResolvedLayout, opts: SimulateOptions = {}): 
   checkWiring(layout);
   const plan = new Registrations();
   const stack = plan.component(STACK_TYPE, `${SIM_PROJECT}-${SIM_STACK}`, undefined);
-  const top = plan.component("bulkhead:qubes:Layout", SIM_LAYOUT, stack);
+  const top = plan.component("bulkhead:qubes:Layout", SIM_LAYOUT, stack, layoutProps(layout));
   const pool = plan.custom(POOL_TYPE, `${SIM_LAYOUT}-pool`, top, poolArgs(host), []);
 
   const roots = new Map<string, SimulatedResource>();
@@ -93,7 +93,8 @@ export function planLayout(layout: ResolvedLayout, opts: SimulateOptions = {}): 
     const component = plan.component(`bulkhead:qubes:${q.class}`, name, top);
     const own = OWN[q.class];
     const member: Member = {};
-    if (own.network) member.network = plan.custom(NETWORK_TYPE, `${name}-clients`, component, clientNetworkArgs(host, q), []);
+    // A NetVM or ProxyVM by class, any other qube by role (provides_network).
+    if (own.network || q.provides !== undefined) member.network = plan.custom(NETWORK_TYPE, `${name}-clients`, component, clientNetworkArgs(host, q), []);
     const root = own.root ? [plan.custom(VOLUME_TYPE, `${name}-root`, component, standaloneRootVolumeArgs(host, q, template), [pool])] : [];
     if (own.private) member.private = plan.custom(VOLUME_TYPE, `${name}-private`, component, privateVolumeArgs(host, q), [pool]);
     const seed = plan.custom(VOLUME_TYPE, `${name}-seed`, component, seedVolumeArgs(host, q.name, guestSeed(host, qubeGuest(host, q))), [pool]);
@@ -123,8 +124,8 @@ function present<T>(value: T | undefined): T[] {
 class Registrations {
   private readonly records: SimulatedResource[] = [];
 
-  component(type: string, name: string, parent: SimulatedResource | undefined): SimulatedResource {
-    return this.add(type, name, parent, {}, false, []);
+  component(type: string, name: string, parent: SimulatedResource | undefined, props: object = {}): SimulatedResource {
+    return this.add(type, name, parent, wire(props) as Record<string, unknown>, false, []);
   }
 
   custom(type: string, name: string, parent: SimulatedResource, inputs: object, dependsOn: SimulatedResource[]): SimulatedResource {

@@ -57,6 +57,7 @@ export function qubeDomainArgs(host: ResolvedHost, layout: string, qube: Resolve
     netvm: qube.netvm,
     template: qube.template,
     label: qube.label,
+    providesNetwork: qube.providesNetwork,
     memory: qube.memory,
     maxmem: qube.maxmem,
     vcpus: qube.vcpus,
@@ -88,6 +89,6 @@ export function qubeFilterArgs(host: ResolvedHost, qube: ResolvedQube): NwFilter
  * stays off qube networks), every port isolated but the provider's own.
  */
 export function clientNetworkArgs(host: ResolvedHost, qube: ResolvedQube): NetworkArgs {
-  if (qube.provides === undefined) throw new Error(`${qube.name}: a ${qube.class} provides no network`);
+  if (qube.provides === undefined) throw new Error(`${qube.name}: this ${qube.class} provides no network`);
   return { uri: host.uri, name: qube.provides.network, port: { isolated: true }, autostart: true };
 }

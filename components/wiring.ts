@@ -47,3 +47,8 @@ export function checkWiring(layout: ResolvedLayout): void {
 export function poolArgs(host: ResolvedHost): PoolArgs {
   return { uri: host.uri, name: host.pool, type: "dir", target: { path: host.poolPath }, autostart: true };
 }
+
+/** What the Layout component registers as its own inputs: host.memory, which no libvirt resource carries, for the pack. */
+export function layoutProps(layout: ResolvedLayout): { hostMemoryMiB?: number } {
+  return layout.host.memory === undefined ? {} : { hostMemoryMiB: layout.host.memory };
+}

@@ -18,6 +18,8 @@ export interface AddressInput {
   netvm: string | null;
   /** A NetVM with an uplink interface (network, bridge, macvtap; not pci). */
   uplink?: boolean;
+  /** `provides_network: true` on an AppVM, StandaloneVM or DispVM (a VPN, a disposable sys-firewall). */
+  providesNetwork?: boolean;
 }
 
 export interface AddressPlan {
@@ -91,22 +93,24 @@ export function hostNumbers(names: string[]): Map<string, number> {
   return claimSlots(names, (name) => 2 + (fnv1a32(name) % MAX_CLIENTS_PER_SUBNET), (host) => (host === 254 ? 2 : host + 1), MAX_CLIENTS_PER_SUBNET);
 }
 
+/** A qube gives network to clients by role: a NetVM or ProxyVM by class, any other with `provides_network`. */
+export const isProvider = (q: { class: QubeClass | "TemplateVM"; providesNetwork?: boolean }): boolean =>
+  q.class === "NetVM" || q.class === "ProxyVM" || q.providesNetwork === true;
+
 /** Distinct MACs for distinct seeds: sha256's pick, else the next free one up. */
 export function uniqueMacs(seeds: readonly string[]): Map<string, string> {
   const slots = claimSlots(seeds, macSlot, (slot) => (slot + 1) % MAC_SPACE, MAC_SPACE);
   return new Map([...slots].map(([seed, slot]) => [seed, macString(slot)]));
 }
 
-export const isProvider = (cls: QubeClass | "TemplateVM") => cls === "NetVM" || cls === "ProxyVM";
-
 /** Assigns every provider its client subnets and every networked qube its address and MACs. */
 export function assignAddresses(prefix: string, qubes: AddressInput[]): AddressPlan {
   const plan: AddressPlan = { addressing: new Map(), provides: new Map(), uplinkMacs: new Map(), problems: [] };
-  const providers = qubes.filter((q) => isProvider(q.class)).map((q) => q.name).sort(compareNames);
+  const providers = qubes.filter((q) => isProvider(q)).map((q) => q.name).sort(compareNames);
   if (providers.length > MAX_PROVIDERS) {
     plan.problems.push({
       qube: providers[MAX_PROVIDERS],
-      message: `${providers.length} qubes provide network (NetVM, ProxyVM); at most ${MAX_PROVIDERS} fit in 10.137.0.0/16`,
+      message: `${providers.length} qubes provide network (NetVM, ProxyVM, provides_network); at most ${MAX_PROVIDERS} fit in 10.137.0.0/16`,
     });
     return plan;
   }

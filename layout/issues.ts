@@ -173,7 +173,13 @@ export function friendlyIssues(issue: z.core.$ZodIssue, data: unknown, schema: A
     case "too_small":
       return [{ path, message: sizeMessage(issue, true) }];
     case "too_big": {
-      const hint = path[path.length - 1] === "firewall" ? "; merge rules with CIDRs or port ranges" : "";
+      const last = path[path.length - 1];
+      const hint =
+        last === "firewall"
+          ? "; merge rules with CIDRs or port ranges"
+          : last === "comment" && path.includes("firewall")
+            ? " (libvirt keeps 256 per rule, and bulkhead adds the expiry)"
+            : "";
       return [{ path, message: sizeMessage(issue, false) + hint }];
     }
     case "custom":

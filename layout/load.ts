@@ -1,10 +1,11 @@
 // The loader's thin shell: read, parse, validate, resolve; every problem on the way
 // becomes a LayoutIssue with path and line, thrown together as one LayoutError.
 import { LayoutError } from "./errors";
+import { hostNamesIn, resolveHostNames, systemResolver, withAddresses, type Resolver } from "./hostnames";
 import { friendlyIssues, type RawIssue } from "./issues";
 import type { LayoutIssue, ResolvedLayout } from "./model";
 import { resolveLayout } from "./resolve";
-import { layoutSchema } from "./schema";
+import { layoutSchema, type RawLayout } from "./schema";
 import { parseYamlSource, readLayoutFile, type ParsedSource } from "./source";
 
 export interface LoadOptions {
@@ -19,8 +20,31 @@ export function loadLayout(path: string, opts: LoadOptions = {}): ResolvedLayout
   return parseLayout(read.text, path, opts);
 }
 
+/**
+ * As loadLayout, for a deploy: also resolves the DNS names in firewall rules
+ * (layout/hostnames.ts); a name that gives no address is a LayoutError with its line.
+ */
+export async function loadLayoutForDeploy(path: string, opts: LoadOptions & { resolve?: Resolver } = {}): Promise<ResolvedLayout> {
+  const read = readLayoutFile(path);
+  if (!read.ok) throw new LayoutError([read.issue]);
+  return parseLayoutForDeploy(read.text, path, opts);
+}
+
+export async function parseLayoutForDeploy(text: string, source: string, opts: LoadOptions & { resolve?: Resolver } = {}): Promise<ResolvedLayout> {
+  const { layout, raw, parsed } = parseChecked(text, source, opts);
+  const names = hostNamesIn(raw);
+  if (names.size === 0) return layout;
+  const found = await resolveHostNames(names, opts.resolve ?? systemResolver);
+  if (!found.ok) throw new LayoutError(located(found.issues, parsed));
+  return withAddresses(layout, found.addresses);
+}
+
 /** Resolves layout YAML text; `source` is recorded as the layout's path. */
 export function parseLayout(text: string, source: string, opts: LoadOptions = {}): ResolvedLayout {
+  return parseChecked(text, source, opts).layout;
+}
+
+function parseChecked(text: string, source: string, opts: LoadOptions): { layout: ResolvedLayout; raw: RawLayout; parsed: ParsedSource } {
   const now = opts.now ?? Math.floor(Date.now() / 1000);
   const parsed = parseYamlSource(text);
   if (!parsed.ok) throw new LayoutError(parsed.issues);
@@ -33,7 +57,7 @@ export function parseLayout(text: string, source: string, opts: LoadOptions = {}
   }
   const resolved = resolveLayout(checked.data, source, now);
   if (!resolved.ok) throw new LayoutError(located(resolved.issues, parsed.source));
-  return resolved.layout;
+  return { layout: resolved.layout, raw: checked.data, parsed: parsed.source };
 }
 
 /** Adds lines, drops duplicates (zod may report one value twice) and sorts by line. */

@@ -87,8 +87,15 @@ export interface ResolvedTemplate {
 /** One `qvm-firewall` rule, validated; `expire`d rules are already left out. */
 export interface FirewallRule {
   action: "accept" | "drop";
-  /** Address or CIDR, normalised to `a.b.c.d/len` (IPv4) or `x::/len` (IPv6). */
+  /**
+   * Address or CIDR, normalised to `a.b.c.d/len` (IPv4) or `x::/len` (IPv6), or a DNS
+   * name (lowercase, no `/`), which the program resolves at deploy time into `addresses`.
+   */
   dsthost?: string;
+  /** For a DNS name: the addresses it resolved to when this run deployed (`a.b.c.d/32`, `x/128`). */
+  addresses?: string[];
+  /** Epoch seconds after which the rule no longer applies (`+N` already added to the run's time). */
+  expire?: number;
   proto?: "tcp" | "udp" | "icmp";
   /** Inclusive port range; a single port has start === end. */
   dstports?: { start: number; end: number };
@@ -167,6 +174,8 @@ export interface ResolvedQube {
   /** A DispVM whose template AppVM was renamed: the name that AppVM's private volume carries. */
   templateStorage?: string;
   templateForDispvms: boolean;
+  /** `provides_network: true` on an AppVM, StandaloneVM or DispVM (a VPN, a disposable sys-firewall); NetVMs and ProxyVMs provide by class. */
+  providesNetwork?: true;
   firewall: FirewallRule[];
   uplink?: Uplink;
   devices: { pci: string[]; usb: { vendor: string; product: string }[] };
@@ -174,7 +183,7 @@ export interface ResolvedQube {
   kernelopts?: string;
   /** Present when netvm is not null. */
   addressing?: QubeAddressing;
-  /** Present for NetVM and ProxyVM. */
+  /** Present for a qube that provides network (NetVM, ProxyVM, provides_network). */
   provides?: ProvidedNetwork;
   /** A NetVM's uplink interface MAC (network, bridge or macvtap uplink), unique in the layout. */
   uplinkMac?: string;

@@ -18,7 +18,7 @@ import type {
   ResolvedTemplate,
   Uplink,
 } from "./model";
-import type { RawCloudInit, RawFirewallRule, RawLayout, RawQube, RawUplink } from "./schema";
+import { MAX_ACTION_RUNS, type RawCloudInit, type RawFirewallRule, type RawLayout, type RawQube, type RawUplink } from "./schema";
 
 export const QUBE_DEFAULTS = { label: "gray" as Label, memory: 400, vcpus: 2, privateBytes: 2 * 1024 ** 3 };
 export const TEMPLATE_DEFAULTS = { format: "qcow2" as const, memory: 1024, vcpus: 2, label: "black" as Label };
@@ -77,19 +77,20 @@ export function resolveLayout(raw: RawLayout, source: string, now: number): Reso
   }
 
   // Computed once: per-issue filtering would be quadratic on a hostile layout.
-  const providerNames = qubeNames.filter((n) => isProvider(qubes[n].class));
+  const role = (name: string) => ({ class: qubes[name].class, providesNetwork: qubes[name].provides_network === true });
+  const providerNames = qubeNames.filter((n) => isProvider(role(n)));
   const dvmNames = qubeNames.filter((n) => qubes[n].template_for_dispvms === true);
 
   /** Message for a netvm reference that is not a provider, or undefined when fine. */
   const netvmProblem = (target: string): string | undefined => {
-    if (isTemplate(target)) return `"${target}" is a template, not a qube; netvm names a NetVM or ProxyVM`;
+    if (isTemplate(target)) return `"${target}" is a template, not a qube; netvm names a NetVM, a ProxyVM or a qube with provides_network: true`;
     if (!isQube(target)) {
       return `"${target}" is not a qube${didYouMean(target, providerNames)}`;
     }
     const cls = qubes[target].class;
-    return isProvider(cls)
+    return isProvider(role(target))
       ? undefined
-      : `"${target}" is ${article(cls)} ${cls} and does not provide network; use a NetVM or ProxyVM`;
+      : `"${target}" is ${article(cls)} ${cls} and does not provide network; use a NetVM or ProxyVM, or set provides_network: true on it`;
   };
   /** The TemplateVM a qube boots (a DispVM through its AppVM), if the layout names one. */
   const rootTemplateName = (name: string): string | undefined => {
@@ -134,30 +135,54 @@ export function resolveLayout(raw: RawLayout, source: string, now: number): Reso
     }
   }
 
-  // Resolved netvm per qube (explicit, else class default, else defaults.netvm).
+  /** A DispVM's disposable template, when it names a usable one (else its template error is reported). */
+  const dvmOf = (q: RawQube): RawQube | undefined => {
+    if (q.class !== "DispVM" || q.template === undefined || !isQube(q.template)) return undefined;
+    const t = qubes[q.template];
+    return t.class === "AppVM" && t.template_for_dispvms === true ? t : undefined;
+  };
+  /** A qube's own setting, else (a DispVM) its disposable template's, as Qubes copies them. */
+  const inherited = <K extends "label" | "memory" | "maxmem" | "vcpus" | "firewall">(q: RawQube, key: K): RawQube[K] =>
+    q[key] !== undefined ? q[key] : dvmOf(q)?.[key];
+
+  // Resolved netvm per qube (explicit, else a DispVM's template's, else class default, else
+  // defaults.netvm). Disposable templates are AppVMs, so they are resolved before their DispVMs.
   const netvmOf = new Map<string, string | null>();
   const netvmValid = new Map<string, boolean>();
-  for (const name of qubeNames) {
+  const byDispvmLast = [...qubeNames.filter((n) => qubes[n].class !== "DispVM"), ...qubeNames.filter((n) => qubes[n].class === "DispVM")];
+  for (const name of byDispvmLast) {
     const q = qubes[name];
     const path = (key: string): PathSegment[] => ["qubes", name, key];
     const explicit = q.netvm !== undefined;
-    const netvm = explicit ? (q.netvm ?? null) : classDefaultNetvm(q.class, defaults.netvm);
-    netvmOf.set(name, netvm);
-    let valid = true;
-    if (netvm !== null && (explicit || defaultNetvmOk)) {
-      const problem = netvmProblem(netvm);
-      if (problem !== undefined) {
-        report(path("netvm"), problem);
-        valid = false;
+    const dvm = explicit ? undefined : dvmOf(q);
+    if (dvm !== undefined) {
+      // Its template's netvm was checked (and reported) where the template is declared.
+      netvmOf.set(name, netvmOf.get(q.template as string) ?? null);
+      netvmValid.set(name, netvmValid.get(q.template as string) ?? true);
+    } else {
+      const netvm = explicit ? (q.netvm ?? null) : classDefaultNetvm(q.class, defaults.netvm);
+      netvmOf.set(name, netvm);
+      let valid = true;
+      if (netvm !== null && (explicit || defaultNetvmOk)) {
+        const problem = netvmProblem(netvm);
+        if (problem !== undefined) {
+          report(path("netvm"), problem);
+          valid = false;
+        }
       }
+      netvmValid.set(name, valid && (explicit || defaultNetvmOk));
     }
-    netvmValid.set(name, valid && (explicit || defaultNetvmOk));
+    const netvm = netvmOf.get(name) ?? null;
 
     if (q.uplink !== undefined && q.class !== "NetVM") {
       report(path("uplink"), `uplink applies only to a NetVM, not ${article(q.class)} ${q.class}; remove it or make this qube class: NetVM`);
     }
     if (q.uplink === undefined && q.class === "NetVM") {
       report(path("uplink"), "a NetVM needs an uplink: add uplink: with one of pci, macvtap, bridge, network");
+    }
+    if (q.provides_network !== undefined && q.class !== "AppVM" && q.class !== "StandaloneVM" && q.class !== "DispVM") {
+      const why = q.class === "UsbVM" ? "a UsbVM has no network" : `${article(q.class)} ${q.class} provides network by its class`;
+      report(path("provides_network"), `provides_network applies to an AppVM, StandaloneVM or DispVM; ${why}: remove it`);
     }
     if (q.template_for_dispvms !== undefined && q.class !== "AppVM") {
       report(path("template_for_dispvms"), `template_for_dispvms applies only to an AppVM, not ${article(q.class)} ${q.class}; remove it`);
@@ -168,7 +193,14 @@ export function resolveLayout(raw: RawLayout, source: string, now: number): Reso
     if (q.firewall !== undefined && netvm === null) {
       report(path("firewall"), "firewall applies only to a qube with a netvm; this one is offline: remove firewall or set netvm");
     }
-    if (q.cloud_init !== undefined && isProvider(q.class)) {
+    if (q.firewall !== undefined && actionRuns(q.firewall) > MAX_ACTION_RUNS) {
+      report(
+        path("firewall"),
+        `the rules switch between accept and drop ${actionRuns(q.firewall) - 1} times; libvirt's filter priorities ` +
+          `(-1000..1000) hold at most ${MAX_ACTION_RUNS} runs of rules with the same action: group accept rules together`,
+      );
+    }
+    if (q.cloud_init !== undefined && isProvider(role(name))) {
       for (const key of ["packages", "write_files", "runcmd"] as const) {
         if (q.cloud_init[key] !== undefined) {
           report(
@@ -179,9 +211,11 @@ export function resolveLayout(raw: RawLayout, source: string, now: number): Reso
         }
       }
     }
-    const memory = q.memory ?? defaults.memory ?? QUBE_DEFAULTS.memory;
-    if (q.maxmem !== undefined && q.maxmem < memory) {
-      report(path("maxmem"), `maxmem ${q.maxmem} is below memory ${memory}; raise maxmem or lower memory`);
+    const memory = inherited(q, "memory") ?? defaults.memory ?? QUBE_DEFAULTS.memory;
+    const maxmem = inherited(q, "maxmem");
+    // maxmem 0: no memory balancing (Qubes' spelling), so no lower bound applies.
+    if (maxmem !== undefined && maxmem !== 0 && maxmem < memory) {
+      report(path(q.maxmem === undefined ? "memory" : "maxmem"), `maxmem ${maxmem} is below memory ${memory}; raise maxmem or lower memory`);
     }
     if (q.class === "DispVM") {
       const problem = dispvmTemplateProblem(q, qubes, isTemplate, dvmNames.length > 0 ? dvmNames : qubeNames, didYouMean);
@@ -191,6 +225,16 @@ export function resolveLayout(raw: RawLayout, source: string, now: number): Reso
       if (problem !== undefined) report(path("template"), problem);
     } else if (defaults.template === undefined) {
       report(path("template"), "no template: set template: here or template: under defaults");
+    }
+    if (q.kernelopts !== undefined) {
+      const root = q.class === "DispVM" ? dvmOf(q)?.template ?? defaults.template : q.template ?? defaults.template;
+      if (root !== undefined && isTemplate(root) && templates[root].boot === undefined) {
+        report(
+          path("kernelopts"),
+          `template "${root}" has no boot: (the qube boots the kernel inside its image), so nothing would read kernelopts; ` +
+            "remove kernelopts or give the template boot: { kernel, initrd, cmdline }",
+        );
+      }
     }
   }
 
@@ -256,7 +300,7 @@ export function resolveLayout(raw: RawLayout, source: string, now: number): Reso
   const plan = assignAddresses(host.prefix, [
     ...qubeNames.map((name) => ({
       name,
-      class: qubes[name].class,
+      ...role(name),
       netvm: netvmOf.get(name) ?? null,
       uplink: qubes[name].class === "NetVM" && qubes[name].uplink !== undefined && qubes[name].uplink?.pci === undefined,
     })),
@@ -277,6 +321,7 @@ export function resolveLayout(raw: RawLayout, source: string, now: number): Reso
     const netvm = netvmOf.get(name) ?? null;
     const template = q.template ?? (defaults.template as string);
     const rootTemplate = q.class === "DispVM" ? (qubes[template].template ?? (defaults.template as string)) : template;
+    const maxmem = inherited(q, "maxmem");
     const addressing = plan.addressing.get(name);
     const provides = plan.provides.get(name);
     const uplinkMac = plan.uplinkMacs.get(name);
@@ -287,17 +332,18 @@ export function resolveLayout(raw: RawLayout, source: string, now: number): Reso
       template,
       rootTemplate,
       netvm,
-      label: q.label ?? defaults.label ?? QUBE_DEFAULTS.label,
-      memory: q.memory ?? defaults.memory ?? QUBE_DEFAULTS.memory,
-      ...(q.maxmem === undefined ? {} : { maxmem: q.maxmem }),
-      vcpus: q.vcpus ?? defaults.vcpus ?? QUBE_DEFAULTS.vcpus,
+      label: inherited(q, "label") ?? defaults.label ?? QUBE_DEFAULTS.label,
+      memory: inherited(q, "memory") ?? defaults.memory ?? QUBE_DEFAULTS.memory,
+      ...(maxmem === undefined ? {} : { maxmem }),
+      vcpus: inherited(q, "vcpus") ?? defaults.vcpus ?? QUBE_DEFAULTS.vcpus,
       autostart: q.autostart ?? (q.class === "NetVM" || q.class === "ProxyVM" || q.class === "UsbVM"),
       ...(q.class === "DispVM" ? {} : { privateBytes: q.private ?? QUBE_DEFAULTS.privateBytes }),
       ...(q.discard_data === true ? { discardData: true as const } : {}),
       ...(q.renamed_from === undefined ? {} : { renamedFrom: namesOf(q.renamed_from) }),
       ...(q.class === "DispVM" && qubes[template]?.renamed_from !== undefined ? { templateStorage: namesOf(qubes[template].renamed_from)[0] } : {}),
       templateForDispvms: q.template_for_dispvms ?? false,
-      firewall: netvm === null ? [] : resolveFirewall(q.firewall, now),
+      ...(q.provides_network === true ? { providesNetwork: true as const } : {}),
+      firewall: netvm === null ? [] : resolveFirewall(inherited(q, "firewall"), now),
       ...(q.uplink === undefined ? {} : { uplink: toUplink(q.uplink) }),
       devices: { pci: [...(q.devices?.pci ?? [])], usb: (q.devices?.usb ?? []).map((u) => ({ ...u })) },
       ...(q.display === undefined || q.display === "none"
@@ -415,21 +461,29 @@ export function netvmCycles(netvmOf: Map<string, string | null>, valid: Map<stri
   return cycles;
 }
 
-/** Qubes' rule list minus expired rules (expire <= now); `expire` itself is not kept. */
+/** Qubes' rule list minus expired rules (expire <= now); `+N` becomes now + N. */
 export function resolveFirewall(rules: RawFirewallRule[] | undefined, now: number): FirewallRule[] {
   if (rules === undefined) return [{ action: "accept" }];
-  return rules
-    .filter((rule) => rule.expire === undefined || rule.expire > now)
-    .map((rule) => {
-      const out: FirewallRule = { action: rule.action };
-      if (rule.dsthost !== undefined) out.dsthost = rule.dsthost;
-      if (rule.proto !== undefined) out.proto = rule.proto;
-      if (rule.dstports !== undefined) out.dstports = { ...rule.dstports };
-      if (rule.icmptype !== undefined) out.icmptype = rule.icmptype;
-      if (rule.specialtarget !== undefined) out.specialtarget = rule.specialtarget;
-      if (rule.comment !== undefined) out.comment = rule.comment;
-      return out;
-    });
+  const out: FirewallRule[] = [];
+  for (const rule of rules) {
+    const expire = rule.expire === undefined ? undefined : "at" in rule.expire ? rule.expire.at : now + rule.expire.after;
+    if (expire !== undefined && expire <= now) continue;
+    const r: FirewallRule = { action: rule.action };
+    if (rule.dsthost !== undefined) r.dsthost = rule.dsthost;
+    if (rule.proto !== undefined) r.proto = rule.proto;
+    if (rule.dstports !== undefined) r.dstports = { ...rule.dstports };
+    if (rule.icmptype !== undefined) r.icmptype = rule.icmptype;
+    if (rule.specialtarget !== undefined) r.specialtarget = rule.specialtarget;
+    if (expire !== undefined) r.expire = expire;
+    if (rule.comment !== undefined) r.comment = rule.comment;
+    out.push(r);
+  }
+  return out;
+}
+
+/** How many runs of same-action rules a list has (each run takes one filter priority). */
+export function actionRuns(rules: readonly { action: string }[]): number {
+  return rules.reduce((runs, rule, i) => (i === 0 || rules[i - 1].action !== rule.action ? runs + 1 : runs), 0);
 }
 
 export function toUplink(uplink: RawUplink): Uplink {

@@ -6,11 +6,13 @@
 import { z } from "zod";
 import {
   parseDstHost,
+  parseExpire,
   parseListen,
   parsePciAddress,
   parsePorts,
   parseSize,
   parseUsbId,
+  parseWhole,
   type Parsed,
 } from "./values";
 import { show } from "./errors";
@@ -99,6 +101,15 @@ const interfaceName = checkedString((value) =>
 );
 
 const memoryMiB = whole(1, 1048576, " of MiB");
+/** `maxmem: 0` is Qubes' "no memory balancing". */
+const maxmemMiB = whole(0, 1048576, " of MiB");
+
+/** libvirt keeps at most 256 characters of a rule comment; bulkhead puts the rule's expiry in front. */
+export const MAX_COMMENT = 200;
+/** A size limit, not libvirt's: the filter's priorities are spent per change of action (components/firewall.ts). */
+export const MAX_FIREWALL_RULES = 10000;
+/** Runs of same-action rules one nwfilter orders: priorities -1000..999 (1000 is the final drop). */
+export const MAX_ACTION_RUNS = 2000;
 const vcpus = whole(1, 256);
 
 export const hostSchema = z.strictObject({
@@ -282,10 +293,10 @@ export const firewallRuleSchema = z
     dsthost: parsed(parseDstHost).optional(),
     proto: z.enum(["tcp", "udp", "icmp"]).optional(),
     dstports: parsed(parsePorts).optional(),
-    icmptype: whole(0, 255).optional(),
+    icmptype: parsed((input) => parseWhole(input, 0, 255)).optional(),
     specialtarget: z.enum(["dns"]).optional(),
-    expire: whole(0, Number.MAX_SAFE_INTEGER, " of epoch seconds").optional(),
-    comment: text.optional(),
+    expire: parsed(parseExpire).optional(),
+    comment: text.max(MAX_COMMENT).optional(),
   })
   .superRefine((rule, ctx) => {
     if (present(rule.dstports) && rule.proto !== "tcp" && rule.proto !== "udp") {
@@ -302,12 +313,14 @@ export const firewallRuleSchema = z
       ctx.addIssue({ code: "custom", path: ["icmptype"], message: "icmptype needs proto: icmp" });
     }
     if (present(rule.specialtarget)) {
-      const clash = (["dsthost", "proto", "dstports", "icmptype"] as const).filter((key) => present(rule[key]));
+      // `proto: tcp` or `udp` narrows it to one protocol, as in Qubes.
+      const clash: string[] = (["dsthost", "dstports", "icmptype"] as const).filter((key) => present(rule[key]));
+      if (rule.proto === "icmp") clash.unshift("proto: icmp");
       if (clash.length > 0) {
         ctx.addIssue({
           code: "custom",
           path: ["specialtarget"],
-          message: `specialtarget dns already means the qube's DNS servers on tcp and udp port 53; remove ${clash.join(", ")} (or write a separate rule)`,
+          message: `specialtarget dns already means the qube's DNS servers on port 53 (tcp and udp, or the one proto names); remove ${clash.join(", ")} (or write a separate rule)`,
         });
       }
     }
@@ -350,7 +363,7 @@ export const qubeSchema = z.strictObject({
   netvm: reference.nullable().optional(),
   label: z.enum(LABELS).optional(),
   memory: memoryMiB.optional(),
-  maxmem: memoryMiB.optional(),
+  maxmem: maxmemMiB.optional(),
   vcpus: vcpus.optional(),
   autostart: z.boolean().optional(),
   private: parsed(parseSize).optional(),
@@ -358,8 +371,8 @@ export const qubeSchema = z.strictObject({
   discard_data: z.boolean().optional(),
   renamed_from: z.union([nameSchema, z.array(nameSchema).min(1).max(16)]).optional(),
   template_for_dispvms: z.boolean().optional(),
-  // libvirt's filter priorities (-1000..1000) leave room for 90 rules after anti-spoofing.
-  firewall: z.array(firewallRuleSchema).max(90).optional(),
+  provides_network: z.boolean().optional(),
+  firewall: z.array(firewallRuleSchema).max(MAX_FIREWALL_RULES).optional(),
   uplink: uplinkSchema.optional(),
   devices: z
     .strictObject({

@@ -33,9 +33,9 @@ export function parseSize(input: unknown): Parsed<number> {
   return ok(bytes);
 }
 
-/** `443`, `"443"` or `"8000-8080"`: an inclusive range of ports 1..65535. */
+/** `443`, `"443"` or `"8000-8080"`: an inclusive range of ports 0..65535 (Qubes accepts port 0). */
 export function parsePorts(input: unknown): Parsed<{ start: number; end: number }> {
-  const hint = 'write a port (1-65535) or a range "N-M" with N <= M';
+  const hint = 'write a port (0-65535) or a range "N-M" with N <= M';
   const text = typeof input === "number" ? String(input) : typeof input === "string" ? input.trim() : undefined;
   if (text === undefined) return fail(hint);
   const m = /^(\d{1,5})(?:-(\d{1,5}))?$/.exec(text);
@@ -43,7 +43,7 @@ export function parsePorts(input: unknown): Parsed<{ start: number; end: number 
   const start = Number(m[1]);
   const end = m[2] === undefined ? start : Number(m[2]);
   for (const port of [start, end]) {
-    if (port < 1 || port > 65535) return fail(`port ${port} is out of range; ${hint}`);
+    if (port > 65535) return fail(`port ${port} is out of range; ${hint}`);
   }
   if (start > end) return fail(`range ${text} runs backwards; ${hint}`);
   return ok({ start, end });
@@ -118,17 +118,33 @@ function mask(words: number[], width: number, prefix: number): number[] {
   });
 }
 
-const HOST_NAME = /^(?=.*[a-zA-Z])[a-zA-Z0-9-]+(\.[a-zA-Z0-9-]+)*\.?$/;
+/** A DNS name as RFC 1123 allows it: labels of letters, digits and inner hyphens, at most 253 characters. */
+const HOST_NAME = /^(?=.{1,253}\.?$)(?=.*[a-zA-Z])([a-zA-Z0-9]([a-zA-Z0-9-]{0,61}[a-zA-Z0-9])?)(\.[a-zA-Z0-9]([a-zA-Z0-9-]{0,61}[a-zA-Z0-9])?)*\.?$/;
+
+/** A `dsthost` that is a DNS name (resolved at deploy time) rather than an address or CIDR. */
+export function isHostName(dsthost: string): boolean {
+  // Addresses are normalised to CIDRs; a bare address (no letters, or an IPv6 colon) is not a name either.
+  return !dsthost.includes("/") && !dsthost.includes(":") && /[a-zA-Z]/.test(dsthost);
+}
 
 /**
  * A firewall `dsthost`: IPv4/IPv6 address or CIDR, normalised to `a.b.c.d/len` or
- * `x::/len` with host bits cleared (as Qubes does). Host names are refused: they
- * cannot be resolved offline, and resolving them at deploy time is not built yet.
+ * `x::/len` with host bits cleared (as Qubes does), or a DNS name, normalised to
+ * lowercase without a trailing dot. Names are only checked for syntax here (offline);
+ * the program resolves them when it deploys (layout/hostnames.ts).
  */
 export function parseDstHost(input: unknown): Parsed<string> {
-  const hint = "use an IPv4 or IPv6 address or CIDR, e.g. 192.168.1.0/24 or 2001:db8::/32";
+  const hint = "use an IPv4 or IPv6 address or CIDR (e.g. 192.168.1.0/24 or 2001:db8::/32) or a host name (e.g. example.com)";
   if (typeof input !== "string") return fail(hint);
   const text = input.trim();
+  const url = /^([a-zA-Z][a-zA-Z0-9+.-]*):\/\/([^/:?#]*)/.exec(text);
+  if (url !== null) {
+    const host = url[2] === "" ? "" : ` (the host part is ${JSON.stringify(url[2].slice(0, 60))})`;
+    return fail(
+      `${JSON.stringify(text.slice(0, 60))} is a URL; dsthost takes only an address, a CIDR or a host name${host}: ` +
+        "write the port as dstports and the protocol as proto",
+    );
+  }
   const slash = text.indexOf("/");
   const address = slash < 0 ? text : text.slice(0, slash);
   const prefixText = slash < 0 ? undefined : text.slice(slash + 1);
@@ -147,10 +163,33 @@ export function parseDstHost(input: unknown): Parsed<string> {
     if (prefix > 128) return fail(`prefix /${prefix} is over 128 for an IPv6 address; ${hint}`);
     return ok(`${formatIPv6(mask(v6, 16, prefix))}/${prefix}`);
   }
-  if (prefixText === undefined && HOST_NAME.test(text)) {
-    return fail(`${JSON.stringify(text.slice(0, 60))} is a host name; names are not supported yet: ${hint}`);
+  if (prefixText === undefined && HOST_NAME.test(text)) return ok(text.toLowerCase().replace(/\.$/, ""));
+  if (prefixText !== undefined && HOST_NAME.test(address)) {
+    return fail(`${JSON.stringify(text.slice(0, 60))} gives a host name a prefix length; write the name alone, or a CIDR`);
   }
-  return fail(`${JSON.stringify(text.slice(0, 60))} is not an address; ${hint}`);
+  return fail(`${JSON.stringify(text.slice(0, 60))} is neither an address nor a host name; ${hint}`);
+}
+
+/** A whole number written as a number or as a string of digits (as Qubes accepts `icmptype: "8"`). */
+export function parseWhole(input: unknown, min: number, max: number, unit = ""): Parsed<number> {
+  const n = typeof input === "string" && /^\d{1,16}$/.test(input.trim()) ? Number(input.trim()) : input;
+  if (typeof n === "number" && Number.isInteger(n) && n >= min && n <= max) return ok(n);
+  return fail(`must be a whole number${unit} from ${min} to ${max}, not ${typeof input === "string" ? JSON.stringify(input.slice(0, 40)) : String(input)}`);
+}
+
+/** A rule's expiry as written: an absolute time, or seconds after the deploy. */
+export type Expire = { at: number } | { after: number };
+
+/** `expire`: epoch seconds (a number or a string of digits) or `+N`, as `qvm-firewall` writes them. */
+export function parseExpire(input: unknown): Parsed<Expire> {
+  const hint = 'write epoch seconds (e.g. 1463292452) or "+N" for N seconds after the deploy (e.g. "+3600")';
+  if (typeof input === "string") {
+    const relative = /^\+(\d{1,12})$/.exec(input.trim());
+    if (relative !== null) return ok({ after: Number(relative[1]) });
+  }
+  const absolute = parseWhole(input, 0, Number.MAX_SAFE_INTEGER);
+  if (absolute.ok) return ok({ at: absolute.value });
+  return fail(`${typeof input === "string" ? JSON.stringify(input.slice(0, 40)) : String(input)} is not an expiry; ${hint}`);
 }
 
 /** A listen address for a display: one IPv4 or IPv6 address, no prefix. */

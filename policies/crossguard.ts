@@ -9,7 +9,7 @@ import {
   type StackValidationPolicy,
 } from "@pulumi/policy";
 import { Domain } from "../components/libvirt/resources";
-import { fromResources, type ResourceInput } from "./model";
+import { fromResources, LAYOUT_TYPE, type ResourceInput } from "./model";
 import { policyUrl, type Rule } from "./rule";
 
 // The engine wraps props in a proxy that throws on unknown values; this key
@@ -54,7 +54,9 @@ function stackPolicy(rule: Rule): StackValidationPolicy {
     ...metadata(rule),
     validateStack: (args, reportViolation) => {
       const libvirt: PolicyResource[] = args.resources.filter((r) => r.type.startsWith("bulkhead:libvirt:"));
-      const inputs: ResourceInput[] = libvirt.map((r) => ({ type: r.type, name: r.name, inputs: plainProps(r.props) }));
+      // The Layout component too: its own inputs carry host.memory (memory-budget).
+      const judged = args.resources.filter((r) => r.type.startsWith("bulkhead:libvirt:") || r.type === LAYOUT_TYPE);
+      const inputs: ResourceInput[] = judged.map((r) => ({ type: r.type, name: r.name, inputs: plainProps(r.props) }));
       const model = fromResources(inputs);
       for (const f of rule.check(model, args.getConfig<object>())) {
         // Point the engine at the qube's domain when there is one; host-wide findings have none.

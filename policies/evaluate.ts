@@ -16,7 +16,10 @@ export interface Violation {
 export interface EvaluateOptions {
   /** Per-policy levels, as in `--policy-pack-config`; `disabled` skips the policy. */
   levels?: Record<string, EnforcementLevel>;
-  /** The layout's `host.memory` (the memory-budget policy's `hostMemoryMiB`). */
+  /**
+   * memory-budget's `hostMemoryMiB` when neither the configuration nor the model (the
+   * program's Layout component) gives one: `bulkhead audit --host-memory`.
+   */
   hostMemoryMiB?: number;
   /** Further per-policy configuration, e.g. `{ "usb-confined": { usbControllers: [...] } }`. */
   config?: Record<string, object>;
@@ -37,9 +40,9 @@ export function evaluate(model: HostModel, opts: EvaluateOptions = {}): Violatio
   for (const rule of rules) {
     const level = opts.levels?.[rule.name] ?? rule.enforcementLevel;
     if (level === "disabled") continue;
-    const config: object = { ...(opts.config?.[rule.name] ?? {}) };
-    if (rule.name === "memory-budget" && opts.hostMemoryMiB !== undefined) {
-      Object.assign(config, { hostMemoryMiB: opts.hostMemoryMiB });
+    const config: Record<string, unknown> = { ...(opts.config?.[rule.name] ?? {}) };
+    if (rule.name === "memory-budget" && opts.hostMemoryMiB !== undefined && config.hostMemoryMiB === undefined) {
+      config.hostMemoryMiB = opts.hostMemoryMiB;
     }
     for (const f of rule.check(model, config)) {
       // As in the engine: what a remediation cannot fix stays a mandatory violation.

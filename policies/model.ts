@@ -56,6 +56,8 @@ export interface DomainModel {
   qube: string;
   /** A domain without bulkhead metadata is judged as an AppVM, the most restricted client. */
   class: QubeClass;
+  /** The metadata's `providesNetwork`: an AppVM, StandaloneVM or DispVM that gives network (Qubes' provides_network). */
+  providesNetwork: boolean;
   /** What the metadata declares; the wiring itself is read from the interfaces. */
   netvm?: string;
   template?: string;
@@ -108,7 +110,12 @@ export interface HostModel {
   volumes: VolumeModel[];
   /** Target directories of the storage pools, when known. */
   poolDirs?: string[];
+  /** MiB the host gives qubes, as the program's Layout component declares it (`host.memory`). */
+  hostMemoryMiB?: number;
 }
+
+/** The component whose own inputs carry `host.memory` (components/wiring.ts `layoutProps`). */
+export const LAYOUT_TYPE = "bulkhead:qubes:Layout";
 
 /** One libvirt resource as a preview, a mock run or a state file shows it. */
 export interface ResourceInput {
@@ -192,6 +199,7 @@ export function domainModel(resource: string, inputs: Obj): DomainModel {
     name,
     qube: str(meta.qube) ?? name,
     class: CLASSES.find((c) => c === cls) ?? "AppVM",
+    providesNetwork: meta.providesNetwork === true,
     netvm: str(meta.netvm) || undefined,
     template: str(meta.template) || undefined,
     layout: str(meta.layout),
@@ -276,12 +284,14 @@ export function fromResources(resources: readonly ResourceInput[]): HostModel {
     const path = str(obj(p.inputs.target).path);
     if (isKnown(path)) poolPaths.set(str(p.inputs.name) ?? p.name, path);
   }
+  const memory = resources.map((r) => (r.type === LAYOUT_TYPE ? num(r.inputs.hostMemoryMiB) : undefined)).find((m) => m !== undefined);
   return {
     domains: of("Domain").map((r) => domainModel(r.name, r.inputs)),
     networks: of("Network").map((r) => networkModel(r.name, r.inputs)),
     filters: of("NwFilter").map((r) => filterModel(r.name, r.inputs)),
     volumes: of("Volume").map((r) => volumeModel(r.name, r.inputs, poolPaths)),
     poolDirs: [...new Set(poolPaths.values())].map((d) => d.replace(/\/+$/, "")).sort(),
+    ...(memory === undefined ? {} : { hostMemoryMiB: memory }),
   };
 }
 

@@ -7,6 +7,7 @@ import { rule as clientsBehindProxy } from "./rules/clients-behind-proxy";
 import { rule as deviceExclusive } from "./rules/device-exclusive";
 import { rule as disposableStateless } from "./rules/disposable-stateless";
 import { rule as egressFiltered } from "./rules/egress-filtered";
+import { rule as firewallUnexpired } from "./rules/firewall-unexpired";
 import { rule as hostOffQubeNetworks } from "./rules/host-off-qube-networks";
 import { rule as memoryBudget } from "./rules/memory-budget";
 import { rule as netvmGraph } from "./rules/netvm-graph";
@@ -26,6 +27,7 @@ export const rules: readonly Rule[] = [
   clientPortIsolation,
   hostOffQubeNetworks,
   egressFiltered,
+  firewallUnexpired,
   pciNetvmUsbvmOnly,
   usbConfined,
   deviceExclusive,

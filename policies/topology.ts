@@ -5,6 +5,17 @@ import { isKnown, type DomainModel, type FilterModel, type HostModel, type Inter
 
 export const PROVIDER_CLASSES: ReadonlySet<QubeClass> = new Set<QubeClass>(["NetVM", "ProxyVM"]);
 
+// Roles, as Qubes treats qubes (by what they do, not only by class).
+
+/** Gives network to clients: a NetVM or ProxyVM, or a qube with provides_network (a VPN, a disposable sys-firewall). */
+export const isProvider = (d: DomainModel): boolean => PROVIDER_CLASSES.has(d.class) || d.providesNetwork;
+
+/** Owns the outside link, so a netvm chain may end there: a NetVM, or a disposable sys-net (a providing DispVM without netvm). */
+export const isNetRole = (d: DomainModel): boolean => d.class === "NetVM" || (d.class === "DispVM" && d.providesNetwork && d.netvm === undefined);
+
+/** Holds the USB controllers: a UsbVM, or a disposable sys-usb (a DispVM without netvm that provides no network). */
+export const isUsbRole = (d: DomainModel): boolean => d.class === "UsbVM" || (d.class === "DispVM" && !d.providesNetwork && d.netvm === undefined);
+
 export interface Attachment {
   domain: DomainModel;
   iface: InterfaceModel;
@@ -61,13 +72,13 @@ export function attachments(model: HostModel, network: string): Attachment[] {
   return indexOf(model).ports.get(network) ?? [];
 }
 
-/** Distinct NetVMs/ProxyVMs holding a non-isolated port on the network, sorted by qube. */
+/** Distinct providers (by role) holding a non-isolated port on the network, sorted by qube. */
 export function providersOf(model: HostModel, network: string): DomainModel[] {
   const index = indexOf(model);
   let found = index.providers.get(network);
   if (found === undefined) {
     const on = attachments(model, network)
-      .filter((a) => isProviderPort(a.iface) && PROVIDER_CLASSES.has(a.domain.class))
+      .filter((a) => isProviderPort(a.iface) && isProvider(a.domain))
       .map((a) => a.domain);
     found = [...new Set(on)].sort(byQube);
     index.providers.set(network, found);
@@ -80,7 +91,7 @@ export function providersOf(model: HostModel, network: string): DomainModel[] {
  * (another class's non-isolated port is a misconfigured client port, still a client's).
  */
 export function clientInterfaces(domain: DomainModel): InterfaceModel[] {
-  return domain.interfaces.filter((i) => !(isProviderPort(i) && PROVIDER_CLASSES.has(domain.class)));
+  return domain.interfaces.filter((i) => !(isProviderPort(i) && isProvider(domain)));
 }
 
 /** The qubes a domain actually gets network from (more than one is itself a fault). */

@@ -6,6 +6,7 @@
 // firewall compiler: qvm-firewall rules are evaluated here from their own
 // semantics, so a compiler bug shows up as a difference instead of being
 // mirrored.
+import { isHostName } from "../layout/values";
 import type { FirewallRule, ResolvedLayout, ResolvedQube } from "../layout/model";
 
 export type Proto = "tcp" | "udp" | "icmp";
@@ -133,7 +134,11 @@ export function ruleMatches(rule: FirewallRule, p: Packet, dns: readonly string[
     if (rule.proto !== undefined && rule.proto !== p.proto) return false;
     return p.port === 53;
   }
-  if (rule.dsthost !== undefined && !inCidr(p.dst, rule.dsthost)) return false;
+  if (rule.dsthost !== undefined) {
+    // A DNS name matches the addresses it resolved to at deploy time (none when not resolved).
+    const targets = isHostName(rule.dsthost) ? (rule.addresses ?? []) : [rule.dsthost];
+    if (!targets.some((cidr) => inCidr(p.dst, cidr))) return false;
+  }
   if (rule.proto !== undefined && rule.proto !== p.proto) return false;
   if (rule.dstports !== undefined && (p.proto === "tcp" || p.proto === "udp")) {
     const { start, end } = rule.dstports;

@@ -21,6 +21,7 @@ import { nwfilterHandler } from "./kinds/nwfilter";
 import { poolHandler } from "./kinds/pool";
 import { preserveViolations, volumeHandler } from "./kinds/volume";
 import { ownerOfUrn } from "../components/libvirt/xml/owner";
+import { propertyPath } from "./schemas";
 
 export const PROVIDER_VERSION = "0.1.0";
 
@@ -41,12 +42,7 @@ export function typeOfUrn(urn: string): string {
   return qualified.slice(qualified.lastIndexOf("$") + 1);
 }
 
-/** `devices.disks[0].source.file` from a zod issue path. */
-export function propertyPath(path: readonly PropertyKey[]): string {
-  let out = "";
-  for (const p of path) out += typeof p === "number" ? `[${p}]` : out === "" ? String(p) : `.${String(p)}`;
-  return out;
-}
+export { propertyPath };
 
 function valueAt(obj: unknown, path: readonly PropertyKey[]): unknown[] {
   const seen: unknown[] = [obj];

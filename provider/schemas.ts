@@ -130,6 +130,7 @@ export const nwfilterSchema: z.ZodType<NwFilterArgs, unknown> = z.strictObject({
       match: nwfilterMatch.optional(),
     }),
   ),
+  hosts: z.record(z.string().min(1), z.array(z.string().min(1))).optional(),
 });
 
 const disk = z.strictObject({
@@ -214,6 +215,7 @@ export const domainSchema: z.ZodType<DomainArgs, unknown> = z
       template: z.string().min(1).optional(),
       label: z.string().min(1),
       layout: z.string(),
+      providesNetwork: z.literal(true).optional(),
     }),
     os: z.strictObject({
       type: z.literal("hvm"),
@@ -257,3 +259,19 @@ export const domainSchema: z.ZodType<DomainArgs, unknown> = z
       ctx.addIssue({ code: "custom", path: ["os", "initrd"], message: "an initrd needs os.kernel" });
     }
   });
+
+/** Each resource type's input schema: the provider's `check`, and `bulkhead check` offline (cli/inputs.ts). */
+export const INPUT_SCHEMAS: Readonly<Record<string, z.ZodType<unknown, unknown>>> = {
+  "bulkhead:libvirt:Domain": domainSchema,
+  "bulkhead:libvirt:Network": networkSchema,
+  "bulkhead:libvirt:NwFilter": nwfilterSchema,
+  "bulkhead:libvirt:Pool": poolSchema,
+  "bulkhead:libvirt:Volume": volumeSchema,
+};
+
+/** `devices.disks[0].source.file` from a zod issue path. */
+export function propertyPath(path: readonly PropertyKey[]): string {
+  let out = "";
+  for (const p of path) out += typeof p === "number" ? `[${p}]` : out === "" ? String(p) : `.${String(p)}`;
+  return out;
+}

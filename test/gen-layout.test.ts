@@ -14,7 +14,7 @@ const root = join(__dirname, "..");
 async function check(n: number, lab: boolean) {
   const text = layoutToYaml(generateLayout(n, { lab }), "test");
   const layout = parseLayout(text, `gen-${n}.yaml`);
-  const violations = await evaluatePolicies(await simulateLayout(layout), layout);
+  const violations = await evaluatePolicies(await simulateLayout(layout));
   return { layout, violations };
 }
 

@@ -129,6 +129,12 @@ export interface NwFilterArgs extends ConnectionArgs {
   /** Filters included first, e.g. `clean-traffic` (anti-spoofing). */
   filterrefs?: { filter: string; parameters?: Record<string, string> }[];
   rules: NwFilterRule[];
+  /**
+   * DNS names the rules were resolved from, each with the addresses it gave at deploy
+   * time (`a.b.c.d/32`, `x/128`). Not part of the filter XML: kept in the state, shown
+   * in the preview, so a change of what a name resolves to is a visible diff.
+   */
+  hosts?: Record<string, string[]>;
 }
 
 // ---------------------------------------------------------------- Domain
@@ -143,6 +149,8 @@ export interface BulkheadMetadata {
   label: string;
   /** The layout file the qube came from. */
   layout: string;
+  /** An AppVM, StandaloneVM or DispVM that provides network to clients (Qubes' `provides_network`). */
+  providesNetwork?: true;
 }
 
 export interface DiskSpec {

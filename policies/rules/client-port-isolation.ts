@@ -3,7 +3,7 @@
 // (developer/system/networking); one network serves one provider's clients.
 import { isKnown, type DomainModel, type HostModel } from "../model";
 import { finding, type Finding, type Rule } from "../rule";
-import { PROVIDER_CLASSES, attachments, byQube, list, networkOwner, providersOf, qubeFacingNetworks } from "../topology";
+import { attachments, isProvider, byQube, list, networkOwner, providersOf, qubeFacingNetworks } from "../topology";
 
 const NAME = "client-port-isolation";
 
@@ -19,7 +19,7 @@ export function check(model: HostModel): Finding[] {
       out.push(finding(NAME, owner, `network "${net.name}" carries clients of ${providers.length} providers (${list(providers.map((p) => p.qube))}); give each provider its own client network`));
     }
     const open = attachments(model, net.name)
-      .filter((a) => a.iface.portIsolated === false && !PROVIDER_CLASSES.has(a.domain.class))
+      .filter((a) => a.iface.portIsolated === false && !isProvider(a.domain))
       .map((a) => a.domain)
       .sort(byQube);
     for (const d of new Set(open)) {

@@ -2,31 +2,32 @@
 // ProxyVM, never straight through the NetVM (user/security-in-qubes/firewall).
 import type { DomainModel, HostModel } from "../model";
 import { finding, type Finding, type Rule } from "../rule";
-import { netvmsOf, sortedDomains } from "../topology";
+import { isNetRole, isProvider, netvmsOf, sortedDomains } from "../topology";
 
 const NAME = "clients-behind-proxy";
 const CLIENTS = new Set(["AppVM", "DispVM", "StandaloneVM"]);
 
 export function check(model: HostModel): Finding[] {
   const domains = sortedDomains(model);
-  // Per NetVM, the first ProxyVM (by qube) in front of it: computed once, not per finding.
+  // Per NetVM, the first firewall qube (by role, by qube name) in front of it: computed once, not per finding.
   const proxyOf = new Map<DomainModel, DomainModel>();
   for (const p of domains) {
-    if (p.class !== "ProxyVM") continue;
+    if (!isProvider(p) || isNetRole(p)) continue;
     for (const n of netvmsOf(model, p)) if (!proxyOf.has(n)) proxyOf.set(n, p);
   }
   const out: Finding[] = [];
   for (const d of domains) {
-    if (!CLIENTS.has(d.class)) continue;
+    // A qube that provides network (a VPN, a disposable sys-firewall) is a firewall qube itself, not a client.
+    if (!CLIENTS.has(d.class) || isProvider(d)) continue;
     for (const netvm of netvmsOf(model, d)) {
-      if (netvm.class !== "NetVM") continue;
-      // Suggest a ProxyVM that already sits in front of this NetVM, if the host has one.
+      if (!isNetRole(netvm)) continue;
+      // Suggest a firewall qube that already sits in front of this NetVM, if the host has one.
       const proxy = proxyOf.get(netvm);
       const fix =
         proxy === undefined
           ? `put a ProxyVM with netvm: ${netvm.qube} in between and make it its netvm`
-          : `give it netvm: ${proxy.qube} (a ProxyVM)`;
-      out.push(finding(NAME, d.qube, `${d.class} "${d.qube}" connects straight to NetVM "${netvm.qube}"; ${fix}`));
+          : `give it netvm: ${proxy.qube} (a ${proxy.class === "ProxyVM" ? "ProxyVM" : `${proxy.class} that provides network`})`;
+      out.push(finding(NAME, d.qube, `${d.class} "${d.qube}" connects straight to ${netvm.class === "NetVM" ? "NetVM" : "disposable sys-net"} "${netvm.qube}"; ${fix}`));
     }
   }
   return out;

@@ -17,7 +17,8 @@ export const startMemory = (d: { memoryMiB: number; currentMemoryMiB?: number })
   d.currentMemoryMiB ?? d.memoryMiB;
 
 export function check(model: HostModel, config: MemoryBudgetConfig = {}): Finding[] {
-  const budget = config.hostMemoryMiB;
+  // Configuration wins over what the program's Layout declares (host.memory).
+  const budget = config.hostMemoryMiB ?? model.hostMemoryMiB;
   if (budget === undefined) return [];
   const autostart = sortedDomains(model).filter((d) => d.autostart);
   const need = autostart.reduce((sum, d) => sum + startMemory(d), 0);

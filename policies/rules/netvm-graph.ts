@@ -4,8 +4,9 @@
 import { isKnown, type DomainModel, type HostModel } from "../model";
 import { finding, type Finding, type Rule } from "../rule";
 import {
-  PROVIDER_CLASSES,
   byQube,
+  isNetRole,
+  isProvider,
   clientInterfaces,
   describeInterface,
   findQube,
@@ -35,7 +36,7 @@ function wiring(model: HostModel, d: DomainModel): Finding[] {
     const named = findQube(model, d.netvm, d.layout);
     if (named === undefined) {
       out.push(finding(NAME, d.qube, `netvm "${d.netvm}" does not exist; give it a netvm that is a NetVM or ProxyVM on this host`));
-    } else if (!PROVIDER_CLASSES.has(named.class)) {
+    } else if (!isProvider(named)) {
       out.push(finding(NAME, d.qube, `netvm "${d.netvm}" is a ${named.class}, which does not provide network; give it a NetVM or ProxyVM as netvm`));
     } else if (netvms.length === 1 && netvms[0] !== named) {
       out.push(finding(NAME, d.qube, `declares netvm "${d.netvm}" but is wired to "${netvms[0].qube}"'s network; attach it to the client network of "${d.netvm}"`));
@@ -72,7 +73,7 @@ function chains(model: HostModel, domains: DomainModel[]): Finding[] {
   // A chain stops at `end` (no netvm, not a NetVM): every qube whose netvm it is was stranded there.
   for (const d of domains) {
     const end = next(d);
-    if (end !== undefined && end !== d && next(end) === undefined && end.class !== "NetVM") {
+    if (end !== undefined && end !== d && next(end) === undefined && !isNetRole(end)) {
       const clients = deadEnds.get(end) ?? new Set<string>();
       clients.add(d.qube);
       deadEnds.set(end, clients);

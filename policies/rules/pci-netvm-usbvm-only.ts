@@ -3,14 +3,15 @@
 // qvm/sys-usb); a passed-through device is untrusted hardware in a qube.
 import type { HostModel } from "../model";
 import { finding, type Finding, type Rule } from "../rule";
-import { sortedDomains } from "../topology";
+import { isNetRole, isUsbRole, sortedDomains } from "../topology";
 
 const NAME = "pci-netvm-usbvm-only";
 
 export function check(model: HostModel): Finding[] {
   const out: Finding[] = [];
   for (const d of sortedDomains(model)) {
-    if (d.class === "NetVM" || d.class === "UsbVM") continue;
+    // By role: a disposable sys-net or sys-usb (a DispVM without netvm) takes PCI devices too.
+    if (isNetRole(d) || isUsbRole(d)) continue;
     for (const address of d.pci) {
       out.push(
         finding(

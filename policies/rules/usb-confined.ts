@@ -2,7 +2,7 @@
 // qvm/sys-usb.sls); a USB qube trusted with input devices controls the system.
 import type { HostModel } from "../model";
 import { finding, type Finding, type Rule } from "../rule";
-import { clientInterfaces, describeInterface, list, sortedDomains } from "../topology";
+import { clientInterfaces, describeInterface, isUsbRole, list, sortedDomains } from "../topology";
 
 const NAME = "usb-confined";
 
@@ -17,7 +17,8 @@ export function check(model: HostModel, config: UsbConfinedConfig = {}): Finding
   const controllers = new Set((config.usbControllers ?? []).map(normalise));
   const out: Finding[] = [];
   for (const d of sortedDomains(model)) {
-    if (d.class === "UsbVM") {
+    // By role: a UsbVM, or a disposable sys-usb (a DispVM without netvm that provides no network).
+    if (isUsbRole(d)) {
       const nics = clientInterfaces(d);
       if (d.netvm !== undefined || nics.length > 0) {
         const what = d.netvm !== undefined ? `netvm "${d.netvm}"` : `a network interface (${list(nics.map(describeInterface))})`;

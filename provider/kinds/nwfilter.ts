@@ -50,8 +50,10 @@ export const nwfilterHandler: KindHandler<NwFilterArgs> = {
     const live = await liveFilter(state.uri, state.name);
     if (!live || !provenByUuid(id, live.uuid)) return undefined;
     const { uuid: _uuid, ...spec } = live;
-    const declared = { ...state, uri: undefined };
-    return { ...(keepDeclared(declared, spec) as Omit<NwFilterArgs, "uri">), uri: state.uri };
+    // `hosts` lives in the state only (the filter XML has the addresses, not the names).
+    const declared = { ...state, uri: undefined, hosts: undefined };
+    const read = { ...(keepDeclared(declared, spec) as Omit<NwFilterArgs, "uri">), uri: state.uri };
+    return state.hosts === undefined ? read : { ...read, hosts: state.hosts };
   },
 
   async update(id, _olds, news) {

@@ -25,6 +25,16 @@ describe("firewallSummary", () => {
       "tcp/22 to 192.168.10.0/24, udp/6000-6010, icmp type 8, drop 10.0.0.0/8, accept rest",
     ],
     [
+      "expiring rules say until when, names and dns narrowed to one proto show as written",
+      [
+        { action: "accept", proto: "tcp", dstports: { start: 22, end: 22 }, expire: 1463292452 },
+        { action: "accept", proto: "udp", specialtarget: "dns" },
+        { action: "accept", dsthost: "updates.example", addresses: ["192.0.2.7/32"] },
+        { action: "accept", expire: 1463292452 },
+      ],
+      "tcp/22 until 2016-05-15T06:07:32Z, dns (udp only), updates.example, all until 2016-05-15T06:07:32Z, drop rest",
+    ],
+    [
       "explicit final drop",
       [{ action: "accept", proto: "tcp" }, { action: "drop" }],
       "tcp, drop rest",

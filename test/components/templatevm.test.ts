@@ -106,7 +106,7 @@ describe("TemplateVM", () => {
       name: "debian-12-fw",
       rules: [
         { action: "accept", direction: "out", priority: 100, protocol: "all" },
-        { action: "accept", direction: "out", priority: 101, protocol: "all-ipv6" },
+        { action: "accept", direction: "out", priority: 100, protocol: "all-ipv6" },
         { action: "drop", direction: "out", priority: 1000, protocol: "all" },
         { action: "drop", direction: "out", priority: 1000, protocol: "all-ipv6" },
       ],

@@ -88,6 +88,34 @@ describe.skipIf(reason !== undefined)(`the compiled program under the engine${re
     expect(registrations(r.debug).length).toBeGreaterThan(10);
   }, 180_000);
 
+  it("resolves a dsthost name at deploy time: the preview shows the addresses and each rule's expiry", async () => {
+    const dev = fs.readFileSync(path.join(repo, "stacks", "dev.yaml"), "utf8");
+    const named = dev.replace(
+      "      - { action: accept, proto: tcp, dstports: 80 }\n",
+      "      - { action: accept, proto: tcp, dstports: 80, dsthost: localhost, expire: \"+3600\" }\n",
+    );
+    expect(named).not.toBe(dev);
+    fs.writeFileSync(path.join(project(), "stacks", "names.yaml"), named);
+    await ok(["stack", "init", "names"], project());
+    await ok(["config", "set", "--stack", "names", "bulkhead:uri", NOWHERE], project());
+    const before = Math.floor(Date.now() / 1000);
+    const r = await run(["preview", "--stack", "names", "--json"], project(), { PULUMI_ENABLE_STREAMING_JSON_PREVIEW: "true" });
+    expect(r.code).toBe(0);
+    interface Pre { resourcePreEvent?: { metadata: { type: string; urn: string; new?: { inputs?: Record<string, unknown> } } } }
+    const filter = r.stdout
+      .split("\n")
+      .filter((l) => l.trim() !== "")
+      .map((l) => JSON.parse(l) as Pre)
+      .find((e) => e.resourcePreEvent?.metadata.type === "bulkhead:libvirt:NwFilter" && e.resourcePreEvent.metadata.urn.endsWith("::bulkhead-work-fw"));
+    const inputs = filter?.resourcePreEvent?.metadata.new?.inputs as { hosts?: unknown; rules?: { match?: { dstipaddr?: string; comment?: string } }[] };
+    expect(inputs.hosts).toEqual({ localhost: ["127.0.0.1/32"] });
+    const web = (inputs.rules ?? []).filter((r) => r.match?.dstipaddr === "127.0.0.1");
+    expect(web).toHaveLength(1);
+    const expire = Number(/^\[expire (\d+) /.exec(web[0].match?.comment ?? "")?.[1]);
+    expect(expire - before).toBeGreaterThanOrEqual(3600);
+    expect(expire - before).toBeLessThan(3600 + 300);
+  }, 180_000);
+
   it("refuses to run from a dist/ older than its sources, and names them", async () => {
     // A copy of the program whose index.ts was edited after the build.
     const stale = path.join(work, "stale");

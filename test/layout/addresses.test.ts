@@ -169,7 +169,7 @@ describe("assignAddresses", () => {
   it("refuses more than 256 providers", () => {
     const providers = Array.from({ length: 257 }, (_, i): AddressInput => ({ name: `p${String(i).padStart(3, "0")}`, class: "ProxyVM", netvm: null }));
     expect(assignAddresses("", providers).problems).toEqual([
-      { qube: "p256", message: "257 qubes provide network (NetVM, ProxyVM); at most 256 fit in 10.137.0.0/16" },
+      { qube: "p256", message: "257 qubes provide network (NetVM, ProxyVM, provides_network); at most 256 fit in 10.137.0.0/16" },
     ]);
   });
 });

@@ -229,8 +229,126 @@ describe("firewall", () => {
 `,
     );
     expect(layout.qubes.find((q) => q.name === "work")?.firewall).toEqual([
-      { action: "accept", dsthost: "10.0.0.2/32" },
+      { action: "accept", dsthost: "10.0.0.2/32", expire: NOW + 1 },
       { action: "drop", comment: "rest" },
+    ]);
+  });
+
+  it("takes numbers written as strings, +N expiries, port 0, names and dns narrowed to one proto, as Qubes does", () => {
+    const layout = parse(
+      base +
+        `  work:
+    class: AppVM
+    firewall:
+      - { action: accept, proto: icmp, icmptype: "8" }
+      - { action: accept, proto: tcp, dstports: "443", expire: "${NOW + 5}" }
+      - { action: accept, proto: udp, dstports: 0-65535, expire: "+60" }
+      - { action: accept, specialtarget: dns, proto: udp }
+      - { action: accept, dsthost: Updates.Example.ORG. }
+`,
+    );
+    expect(layout.qubes.find((q) => q.name === "work")?.firewall).toEqual([
+      { action: "accept", proto: "icmp", icmptype: 8 },
+      { action: "accept", proto: "tcp", dstports: { start: 443, end: 443 }, expire: NOW + 5 },
+      { action: "accept", proto: "udp", dstports: { start: 0, end: 65535 }, expire: NOW + 60 },
+      { action: "accept", proto: "udp", specialtarget: "dns" },
+      { action: "accept", dsthost: "updates.example.org" },
+    ]);
+  });
+
+  it("refuses dns with icmp, and a URL in dsthost with what is wrong", () => {
+    expect(
+      issues(base + "  work:\n    class: AppVM\n    firewall:\n      - { action: accept, specialtarget: dns, proto: icmp }\n      - { action: accept, dsthost: \"https://example.com:443/\" }\n"),
+    ).toEqual([
+      {
+        path: "qubes.work.firewall.0.specialtarget",
+        line: 11,
+        message:
+          "specialtarget dns already means the qube's DNS servers on port 53 (tcp and udp, or the one proto names); remove proto: icmp (or write a separate rule)",
+      },
+      {
+        path: "qubes.work.firewall.1.dsthost",
+        line: 12,
+        message:
+          '"https://example.com:443/" is a URL; dsthost takes only an address, a CIDR or a host name (the host part is "example.com"): write the port as dstports and the protocol as proto',
+      },
+    ]);
+  });
+
+  it("takes thousands of rules (no 90-rule limit) and refuses more action changes than priorities", () => {
+    const rules = (n: number, alternate: boolean) =>
+      Array.from({ length: n }, (_, i) => `      - { action: ${alternate && i % 2 === 1 ? "drop" : "accept"}, proto: tcp, dstports: ${i} }\n`).join("");
+    const many = parse(base + "  work:\n    class: AppVM\n    firewall:\n" + rules(5000, false));
+    expect(many.qubes.find((q) => q.name === "work")?.firewall).toHaveLength(5000);
+    expect(issues(base + "  work:\n    class: AppVM\n    firewall:\n" + rules(2001, true))).toEqual([
+      {
+        path: "qubes.work.firewall",
+        line: 10,
+        message:
+          "the rules switch between accept and drop 2000 times; libvirt's filter priorities (-1000..1000) hold at most 2000 runs of rules with the same action: group accept rules together",
+      },
+    ]);
+  });
+
+  it("limits a comment to what libvirt keeps", () => {
+    expect(issues(base + `  work: { class: AppVM, firewall: [{ action: accept, comment: "${"x".repeat(201)}" }] }\n`)).toEqual([
+      {
+        path: "qubes.work.firewall.0.comment",
+        line: 8,
+        message: "must be at most 200 characters (libvirt keeps 256 per rule, and bulkhead adds the expiry)",
+      },
+    ]);
+  });
+});
+
+describe("Qubes properties", () => {
+  it("maxmem: 0 means no memory balancing, even below memory", () => {
+    const layout = parse(base + "  work: { class: AppVM, memory: 2048, maxmem: 0 }\n");
+    expect(layout.qubes.find((q) => q.name === "work")).toMatchObject({ memory: 2048, maxmem: 0 });
+  });
+
+  it("a DispVM takes netvm, label, memory, maxmem, vcpus and firewall from its disposable template", () => {
+    const layout = parse(
+      base +
+        `  vault: { class: AppVM, netvm: null }
+  dvm:
+    class: AppVM
+    netvm: sys-net
+    label: red
+    memory: 800
+    maxmem: 1600
+    vcpus: 1
+    template_for_dispvms: true
+    firewall: [{ action: accept, proto: tcp, dstports: 443 }]
+  offline-dvm: { class: AppVM, netvm: null, label: black, template_for_dispvms: true }
+  disp1: { class: DispVM, template: dvm }
+  disp2: { class: DispVM, template: offline-dvm }
+  disp3: { class: DispVM, template: dvm, netvm: sys-firewall, label: green, memory: 500, firewall: [] }
+`,
+    );
+    const q = (name: string) => layout.qubes.find((x) => x.name === name);
+    expect(q("disp1")).toMatchObject({
+      netvm: "sys-net",
+      label: "red",
+      memory: 800,
+      maxmem: 1600,
+      vcpus: 1,
+      firewall: [{ action: "accept", proto: "tcp", dstports: { start: 443, end: 443 } }],
+    });
+    // An offline disposable template's DispVMs are offline too (not defaults.netvm).
+    expect(q("disp2")).toMatchObject({ netvm: null, label: "black", firewall: [] });
+    expect(q("disp2")?.addressing).toBeUndefined();
+    expect(q("disp3")).toMatchObject({ netvm: "sys-firewall", label: "green", memory: 500, maxmem: 1600, vcpus: 1, firewall: [] });
+  });
+
+  it("kernelopts on a qube whose template has no boot is an error", () => {
+    expect(issues(base + "  work: { class: AppVM, kernelopts: quiet }\n")).toEqual([
+      {
+        path: "qubes.work.kernelopts",
+        line: 8,
+        message:
+          'template "debian-12" has no boot: (the qube boots the kernel inside its image), so nothing would read kernelopts; remove kernelopts or give the template boot: { kernel, initrd, cmdline }',
+      },
     ]);
   });
 });

@@ -81,9 +81,13 @@ describe("resolveFirewall", () => {
     expect(resolveFirewall(undefined, 0)).toEqual([{ action: "accept" }]);
   });
   it("treats a rule expiring now as expired and keeps an empty list empty", () => {
-    expect(resolveFirewall([{ action: "accept", expire: 100 }], 100)).toEqual([]);
-    expect(resolveFirewall([{ action: "accept", expire: 101 }], 100)).toEqual([{ action: "accept" }]);
+    expect(resolveFirewall([{ action: "accept", expire: { at: 100 } }], 100)).toEqual([]);
+    expect(resolveFirewall([{ action: "accept", expire: { at: 101 } }], 100)).toEqual([{ action: "accept", expire: 101 }]);
     expect(resolveFirewall([], 100)).toEqual([]);
+  });
+  it("counts +N from the time of the run and keeps the absolute expiry", () => {
+    expect(resolveFirewall([{ action: "accept", expire: { after: 3600 } }], 1000)).toEqual([{ action: "accept", expire: 4600 }]);
+    expect(resolveFirewall([{ action: "drop", expire: { after: 0 } }], 1000)).toEqual([]);
   });
 });
 

@@ -2,11 +2,13 @@ import { describe, expect, it } from "vitest";
 import {
   formatIPv6,
   parseDstHost,
+  parseExpire,
   parseListen,
   parsePciAddress,
   parsePorts,
   parseSize,
   parseUsbId,
+  parseWhole,
 } from "../../layout/values";
 
 const MiB = 1024 * 1024;
@@ -37,19 +39,44 @@ describe("parseSize", () => {
   });
 });
 
+describe("parseWhole", () => {
+  it("takes numbers and strings of digits, as Qubes does", () => {
+    expect(parseWhole(8, 0, 255)).toEqual({ ok: true, value: 8 });
+    expect(parseWhole("8", 0, 255)).toEqual({ ok: true, value: 8 });
+    expect(parseWhole("256", 0, 255)).toEqual({ ok: false, message: 'must be a whole number from 0 to 255, not "256"' });
+    expect(parseWhole("8.0", 0, 255)).toEqual({ ok: false, message: 'must be a whole number from 0 to 255, not "8.0"' });
+    expect(parseWhole(1.5, 0, 255)).toEqual({ ok: false, message: "must be a whole number from 0 to 255, not 1.5" });
+  });
+});
+
+describe("parseExpire", () => {
+  it("takes epoch seconds as a number or a string, and +N", () => {
+    expect(parseExpire(1463292452)).toEqual({ ok: true, value: { at: 1463292452 } });
+    expect(parseExpire("1463292452")).toEqual({ ok: true, value: { at: 1463292452 } });
+    expect(parseExpire("+3600")).toEqual({ ok: true, value: { after: 3600 } });
+  });
+  it("refuses anything else with the two spellings", () => {
+    const hint = 'write epoch seconds (e.g. 1463292452) or "+N" for N seconds after the deploy (e.g. "+3600")';
+    expect(parseExpire("tomorrow")).toEqual({ ok: false, message: `"tomorrow" is not an expiry; ${hint}` });
+    expect(parseExpire("-5")).toEqual({ ok: false, message: `"-5" is not an expiry; ${hint}` });
+    expect(parseExpire(-5)).toEqual({ ok: false, message: `-5 is not an expiry; ${hint}` });
+  });
+});
+
 describe("parsePorts", () => {
   it.each([
     [443, { start: 443, end: 443 }],
     ["80", { start: 80, end: 80 }],
     ["8000-8080", { start: 8000, end: 8080 }],
     ["1-65535", { start: 1, end: 65535 }],
+    [0, { start: 0, end: 0 }],
+    ["0-65535", { start: 0, end: 65535 }],
   ])("%s", (input, range) => {
     expect(parsePorts(input)).toEqual({ ok: true, value: range });
   });
 
-  const hint = 'write a port (1-65535) or a range "N-M" with N <= M';
+  const hint = 'write a port (0-65535) or a range "N-M" with N <= M';
   it.each([
-    [0, `port 0 is out of range; ${hint}`],
     [65536, `port 65536 is out of range; ${hint}`],
     ["90-80", `range 90-80 runs backwards; ${hint}`],
     ["http", `"http" is not a port or port range; ${hint}`],
@@ -72,22 +99,31 @@ describe("parseDstHost", () => {
     ["::", "::/128"],
     ["::ffff:10.0.0.1", "::ffff:a00:1/128"],
     ["fe80::1/10", "fe80::/10"],
+    // Names are kept (lowercase, no root dot) and resolved at deploy time.
+    ["example.com", "example.com"],
+    ["Mail.Example.COM.", "mail.example.com"],
+    ["localhost", "localhost"],
+    ["xn--bcher-kva.example", "xn--bcher-kva.example"],
   ])("%s normalises to %s", (input, normal) => {
     expect(parseDstHost(input)).toEqual({ ok: true, value: normal });
   });
 
-  const hint = "use an IPv4 or IPv6 address or CIDR, e.g. 192.168.1.0/24 or 2001:db8::/32";
+  const hint = "use an IPv4 or IPv6 address or CIDR (e.g. 192.168.1.0/24 or 2001:db8::/32) or a host name (e.g. example.com)";
+  const url = "dsthost takes only an address, a CIDR or a host name";
   it.each([
-    ["example.com", `"example.com" is a host name; names are not supported yet: ${hint}`],
-    ["localhost", `"localhost" is a host name; names are not supported yet: ${hint}`],
+    ["https://example.com/path", `"https://example.com/path" is a URL; ${url} (the host part is "example.com"): write the port as dstports and the protocol as proto`],
+    ["http://10.0.0.1:8080", `"http://10.0.0.1:8080" is a URL; ${url} (the host part is "10.0.0.1"): write the port as dstports and the protocol as proto`],
+    ["example.com/24", `"example.com/24" gives a host name a prefix length; write the name alone, or a CIDR`],
+    ["-bad-.example", `"-bad-.example" is neither an address nor a host name; ${hint}`],
+    [`${"a".repeat(64)}.example`, `"${"a".repeat(60)}" is neither an address nor a host name; ${hint}`],
     ["10.0.0.0/33", `prefix /33 is over 32 for an IPv4 address; ${hint}`],
     ["::/129", `prefix /129 is over 128 for an IPv6 address; ${hint}`],
-    ["10.0.0.256", `"10.0.0.256" is not an address; ${hint}`],
-    ["010.0.0.1", `"010.0.0.1" is not an address; ${hint}`],
-    ["1:2:3:4:5:6:7:8:9", `"1:2:3:4:5:6:7:8:9" is not an address; ${hint}`],
-    ["1::2::3", `"1::2::3" is not an address; ${hint}`],
+    ["10.0.0.256", `"10.0.0.256" is neither an address nor a host name; ${hint}`],
+    ["010.0.0.1", `"010.0.0.1" is neither an address nor a host name; ${hint}`],
+    ["1:2:3:4:5:6:7:8:9", `"1:2:3:4:5:6:7:8:9" is neither an address nor a host name; ${hint}`],
+    ["1::2::3", `"1::2::3" is neither an address nor a host name; ${hint}`],
     ["10.0.0.0/x", `"10.0.0.0/x" has a bad prefix length; ${hint}`],
-    ["fe80::1%eth0", `"fe80::1%eth0" is not an address; ${hint}`],
+    ["fe80::1%eth0", `"fe80::1%eth0" is neither an address nor a host name; ${hint}`],
     [42, hint],
   ])("%s is refused", (input, message) => {
     expect(parseDstHost(input)).toEqual({ ok: false, message });

@@ -9,7 +9,9 @@ import { promisify } from "node:util";
 import { afterAll, beforeAll, describe, expect, test } from "vitest";
 import type { AuditReport } from "../../cli/audit";
 import { simulateLayout, type SimulatedResource } from "../../components/simulate";
+import { parseExpireTag } from "../../components/libvirt/expire";
 import { parseDomainXml, renderDomainXml } from "../../components/libvirt/xml/domain";
+import { parseNwFilterXml } from "../../components/libvirt/xml/nwfilter";
 import { parseLayout } from "../../layout/load";
 import { BulkheadProvider } from "../../provider/provider";
 import { virsh, withTempFile } from "../../provider/virsh";
@@ -37,7 +39,10 @@ templates:
 qubes:
   sys-net: { class: NetVM, label: red, uplink: { network: ${JSON.stringify(`${prefix}uplink`)} }, autostart: false }
   sys-firewall: { class: ProxyVM, label: green, netvm: sys-net, autostart: false }
-  work: { class: AppVM, label: blue }
+  work:
+    class: AppVM
+    label: blue
+    firewall: [{ action: accept, proto: tcp, dstports: 22, expire: "+3600", comment: ssh for an hour }, { action: accept }]
   personal: { class: AppVM, label: yellow }
   vault: { class: AppVM, label: black, netvm: null }
 `;
@@ -66,8 +71,8 @@ interface Run {
   report: AuditReport;
 }
 
-async function audit(): Promise<Run> {
-  const args = [cli, "audit", "--uri", uri, "--json", "--prefix", prefix];
+async function audit(...extra: string[]): Promise<Run> {
+  const args = [cli, "audit", "--uri", uri, "--json", "--prefix", prefix, ...extra];
   try {
     const { stdout } = await promisify(execFile)(process.execPath, args, { cwd: root });
     return { code: 0, report: JSON.parse(stdout) as AuditReport };
@@ -124,6 +129,23 @@ describe("bulkhead audit on the lab host", () => {
         summary: { domains: 6, networks: 3, filters: 14, mandatory: 0, advisory: 0 },
       },
     });
+  });
+
+  test("a deployed rule past its expiry (judged an hour and a minute later): firewall-unexpired on it", async () => {
+    const filter = parseNwFilterXml(await virsh(uri, ["nwfilter-dumpxml", "--nwfilter", `${prefix}work-fw`]));
+    const expire = parseExpireTag(filter.rules[0]?.match?.comment);
+    expect(filter.rules[0]?.match?.comment).toMatch(/^\[expire \d+ \d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ\] ssh for an hour$/);
+    const later = join(work, "later.json");
+    writeFileSync(later, JSON.stringify({ "firewall-unexpired": { now: (expire ?? 0) + 60 } }));
+    const r = await audit("--policy-pack-config", later);
+    expect(r.code).toBe(1);
+    expect(found(r.report)).toEqual(["mandatory firewall-unexpired work"]);
+    expect(r.report.violations[0]?.message).toBe(
+      `work: nwfilter "${prefix}work-fw" still holds a rule that expired at ${new Date((expire ?? 0) * 1000).toISOString().replace(".000Z", "Z")} (${expire}); ` +
+        "run `npm run up` (or pulumi up) to leave it out, or remove its expire from the layout",
+    );
+    // The same host judged now: the rule has not expired.
+    expect((await audit()).code).toBe(0);
   });
 
   test("a client's filterref removed by hand: egress-filtered on it", async () => {

@@ -95,17 +95,17 @@ function brokenLayout(): ResourceInput[] {
 }
 
 describe("the pack", () => {
-  it("has the spec's fifteen policies, names and default levels, in order", () => {
+  it("has the spec's sixteen policies, names and default levels, in order", () => {
     expect(policies.map((p) => [p.name, p.enforcementLevel])).toEqual([
       ["netvm-graph", "mandatory"], ["clients-behind-proxy", "mandatory"], ["template-offline", "mandatory"],
       ["offline-means-no-nic", "mandatory"], ["client-port-isolation", "mandatory"], ["host-off-qube-networks", "mandatory"],
-      ["egress-filtered", "mandatory"], ["pci-netvm-usbvm-only", "mandatory"], ["usb-confined", "mandatory"],
+      ["egress-filtered", "mandatory"], ["firewall-unexpired", "mandatory"], ["pci-netvm-usbvm-only", "mandatory"], ["usb-confined", "mandatory"],
       ["device-exclusive", "mandatory"], ["root-from-template", "mandatory"], ["disposable-stateless", "mandatory"],
       ["no-remote-display", "mandatory"], ["memory-budget", "advisory"], ["uplink-host-isolated", "advisory"],
     ]);
     expect(policies.filter((p) => "validateStack" in p).map((p) => p.name)).toEqual([
       "netvm-graph", "clients-behind-proxy", "client-port-isolation", "host-off-qube-networks", "egress-filtered",
-      "device-exclusive", "root-from-template", "memory-budget", "uplink-host-isolated",
+      "firewall-unexpired", "device-exclusive", "root-from-template", "memory-budget", "uplink-host-isolated",
     ]);
   });
 });

@@ -9,7 +9,6 @@ import { promisify } from "node:util";
 import { expect } from "vitest";
 import YAML from "yaml";
 import { runCaptured, type Result } from "../helpers/spawn";
-import { loadLayout } from "../../layout/load";
 
 export const repo = path.resolve(__dirname, "..", "..");
 export const corpus = path.join(repo, "test", "fixtures", "violations");
@@ -139,8 +138,8 @@ export async function check(file: string): Promise<{ code: number; verdicts: str
 }
 
 /**
- * A fresh stack named `stack` previewing `layout`; returns the preview arguments that give the
- * layout's `host.memory` to memory-budget (policy config).
+ * A fresh stack named `stack` previewing `layout`; returns the preview arguments (none: the pack
+ * reads the layout's `host.memory` from the program's Layout component, as check does).
  */
 export async function newStack(stack: string, layout: string): Promise<string[]> {
   const init = await pulumi("stack", "init", stack);
@@ -151,13 +150,11 @@ export async function newStack(stack: string, layout: string): Promise<string[]>
 }
 
 /**
- * `--policy-pack-config` arguments: the layout's `host.memory` for memory-budget (it is in no
- * libvirt resource, so the engine gets it as the policy's config) and `config`, merged per
- * policy so that a level set for memory-budget keeps the memory; none when both are empty.
+ * `--policy-pack-config` arguments for `config` (a level string or an object per policy); none
+ * when it is empty. The layout's `host.memory` is not passed: the pack must find it itself.
  */
-export function policyArgs(name: string, layout: string, config: Record<string, unknown> = {}): string[] {
-  const memory = loadLayout(layout).host.memory;
-  const all: Record<string, unknown> = memory === undefined ? {} : { "memory-budget": { hostMemoryMiB: memory } };
+export function policyArgs(name: string, _layout: string, config: Record<string, unknown> = {}): string[] {
+  const all: Record<string, unknown> = {};
   for (const [policy, value] of Object.entries(config)) {
     const base = (all[policy] ?? {}) as Record<string, unknown>;
     all[policy] = typeof value === "string" ? { ...base, enforcementLevel: value } : { ...base, ...(value as object) };

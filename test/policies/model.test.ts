@@ -20,6 +20,7 @@ describe("fromResources", () => {
       name: "lab-sys-firewall",
       qube: "sys-firewall",
       class: "ProxyVM",
+      providesNetwork: false,
       netvm: "sys-net",
       template: "debian-12",
       layout: "test.yaml",

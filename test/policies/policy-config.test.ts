@@ -93,7 +93,7 @@ describe.skipIf(reason !== undefined)(
     }, 120_000);
 
     it("every policy can be disabled by name", async () => {
-      expect(ALL).toHaveLength(15);
+      expect(ALL).toHaveLength(16);
       const r = await preview("config", ...(withConfig("off", every("disabled"))));
       expect(r).toEqual({ code: 0, verdicts: [], ran: [], errors: [] });
     }, 120_000);

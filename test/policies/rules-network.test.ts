@@ -2,6 +2,7 @@
 // violating case changes one thing in the correct fixture layout and asserts
 // the complete list of violations.
 import { describe, expect, it } from "vitest";
+import { expireTag } from "../../components/libvirt/expire";
 import { evaluate } from "../../policies/evaluate";
 import { fromResources, type ResourceInput } from "../../policies/model";
 import { clientPort, domainOf, filterOf, layoutResources, networkOf, providerPort } from "./fixtures";
@@ -211,6 +212,35 @@ describe("egress-filtered", () => {
     expect(run(rs)).toEqual([
       mandatory("egress-filtered", "dvm", 'dvm: its interface on "sys-firewall-clients" refers to nwfilter "dvm-fw", which is not defined; define it (the qube\'s firewall rules)'),
     ]);
+  });
+});
+
+describe("firewall-unexpired", () => {
+  const tagged = (at: number) => `${expireTag(at)} temporary`;
+  const judge = (rs: ResourceInput[], now: number) =>
+    evaluate(fromResources(rs), { hostMemoryMiB: 16384, config: { "firewall-unexpired": { now } } });
+
+  it("passes a rule before its expiry and reports one past it, once per expiry", () => {
+    const rs = layoutResources();
+    const fw = filterOf(rs, "work-fw");
+    fw.rules.unshift(
+      { action: "accept", direction: "out", priority: 90, protocol: "tcp", match: { dstportstart: 22, dstportend: 22, comment: tagged(1_700_000_000) } },
+      { action: "accept", direction: "out", priority: 90, protocol: "tcp-ipv6", match: { dstportstart: 22, dstportend: 22, comment: tagged(1_700_000_000) } },
+    );
+    expect(judge(rs, 1_699_999_999)).toEqual([]);
+    expect(judge(rs, 1_700_000_000)).toEqual([
+      mandatory(
+        "firewall-unexpired",
+        "work",
+        'work: nwfilter "work-fw" still holds a rule that expired at 2023-11-14T22:13:20Z (1700000000); run `npm run up` (or pulumi up) to leave it out, or remove its expire from the layout',
+      ),
+    ]);
+  });
+
+  it("reads the expiry only from the tag in front (a comment that merely mentions one is not an expiry)", () => {
+    const rs = layoutResources();
+    filterOf(rs, "work-fw").rules.unshift({ action: "accept", direction: "out", priority: 90, protocol: "all", match: { comment: "see [expire 1 x]" } });
+    expect(judge(rs, 1_700_000_000)).toEqual([]);
   });
 });
 

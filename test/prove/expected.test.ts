@@ -190,3 +190,13 @@ describe("qvm-firewall evaluation", () => {
     expect(LAB_WORLD.internet).toEqual({ address: "10.200.0.1", tcp: [53, 80, 443, 8080], udp: [53], icmp: true });
   });
 });
+
+describe("firewallVerdict with a dsthost name", () => {
+  const web = { src: "10.137.0.5", dst: "10.200.0.1", proto: "tcp" as const, port: 80 };
+  it("matches the addresses the name resolved to at deploy time, and nothing when unresolved", () => {
+    const rule = { action: "accept" as const, dsthost: "inet.lab", proto: "tcp" as const };
+    expect(firewallVerdict([{ ...rule, addresses: ["10.200.0.1/32"] }], web, [])).toEqual({ verdict: "pass", rule: 0 });
+    expect(firewallVerdict([{ ...rule, addresses: ["10.200.0.2/32"] }], web, [])).toEqual({ verdict: "blocked" });
+    expect(firewallVerdict([rule], web, [])).toEqual({ verdict: "blocked" });
+  });
+});

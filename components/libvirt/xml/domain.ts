@@ -61,6 +61,7 @@ export function renderDomainXml(spec: DomainXmlSpec, extra: { uuid?: string; own
         template: m.template,
         label: m.label,
         layout: m.layout,
+        provides_network: m.providesNetwork === true ? "true" : undefined,
       }),
       [OWNER_TAG]: extra.owner === undefined ? undefined : ownerNode(extra.owner),
     },
@@ -252,6 +253,7 @@ function parseMetadata(metadata: XmlNode | undefined): BulkheadMetadata | undefi
         template: attr(el, "template"),
         label: requireAttr(el, "label", key),
         layout: requireAttr(el, "layout", key),
+        providesNetwork: attr(el, "provides_network") === "true" ? (true as const) : undefined,
       });
     }
   }
