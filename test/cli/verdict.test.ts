@@ -143,15 +143,16 @@ describe("bulkhead check runs the provider's input checks", () => {
     expect(providerInputIssues(planLayout(layout), layout, SIM_LAYOUT)).toEqual([]);
   });
 
-  test("an https:// image the provider cannot take fails check too, with the template's line", async () => {
-    const r = await check("--json", file("https.yaml", LAYOUT.replace("/var/lib/libvirt/images/debian-12.qcow2", "https://example.com/debian-12.qcow2")));
-    expect(r.code).toBe(2);
-    expect((JSON.parse(r.stdout) as { errors: unknown[] }).errors).toEqual([
-      {
-        path: "templates.debian-12",
-        line: 5,
-        message: 'the provider would refuse Volume "debian-12-root.qcow2": source.file: must be an absolute path',
-      },
+  test("an https:// image: refused by check without its sha256, taken by check and the provider's checks with it", async () => {
+    const url = "https://example.com/debian-12.qcow2";
+    const bare = await check("--json", file("https.yaml", LAYOUT.replace("/var/lib/libvirt/images/debian-12.qcow2", url)));
+    expect(bare.code).toBe(2);
+    expect((JSON.parse(bare.stdout) as { errors: unknown[] }).errors).toEqual([
+      { path: "templates.debian-12.sha256", line: 5, message: "an https:// image needs sha256: the digest the download must match" },
     ]);
+    const digest = "0".repeat(64);
+    const pinned = await check("--json", file("https-sha.yaml", LAYOUT.replace("/var/lib/libvirt/images/debian-12.qcow2 }", `"${url}", sha256: "${digest}" }`)));
+    // Valid now: only the layout's own violations remain (exit 1), no error from the loader or the provider's checks.
+    expect([pinned.code, (JSON.parse(pinned.stdout) as { errors: unknown[] }).errors]).toEqual([1, []]);
   });
 });

@@ -11,7 +11,7 @@ import { layoutIssues } from "./helpers";
 const NOW = 1_700_000_000;
 const LAYOUT = `version: 1
 templates:
-  debian-12: { image: /images/debian-12.qcow2 }
+  debian-12: { image: /var/lib/libvirt/images/debian-12.qcow2 }
 defaults: { template: debian-12, netvm: sys-firewall }
 qubes:
   sys-net: { class: NetVM, uplink: { bridge: br0 } }

@@ -32,7 +32,7 @@ describe("provides_network", () => {
   });
 
   it("is refused where the class already decides it", () => {
-    const base = "version: 1\ntemplates: { t: { image: /i/t.qcow2 } }\ndefaults: { template: t }\nqubes:\n  sys-net: { class: NetVM, uplink: { bridge: br0 } }\n";
+    const base = "version: 1\ntemplates: { t: { image: /var/lib/libvirt/images/t.qcow2 } }\ndefaults: { template: t }\nqubes:\n  sys-net: { class: NetVM, uplink: { bridge: br0 } }\n";
     expect(layoutIssues(() => parseLayout(base + "  fw: { class: ProxyVM, netvm: sys-net, provides_network: true }\n  usb: { class: UsbVM, provides_network: false }\n", "t.yaml"))).toEqual([
       { path: "qubes.fw.provides_network", line: 6, message: "provides_network applies to an AppVM, StandaloneVM or DispVM; a ProxyVM provides network by its class: remove it" },
       { path: "qubes.usb.provides_network", line: 7, message: "provides_network applies to an AppVM, StandaloneVM or DispVM; a UsbVM has no network: remove it" },
@@ -51,7 +51,7 @@ describe("the pack judges by role", () => {
 
   it("a DispVM with a netvm is no disposable sys-usb: its PCI device and USB controller are violations", () => {
     const text = `version: 1
-templates: { t: { image: /i/t.qcow2 } }
+templates: { t: { image: /var/lib/libvirt/images/t.qcow2 } }
 defaults: { template: t, netvm: sys-firewall }
 qubes:
   sys-net: { class: NetVM, uplink: { bridge: br0 } }
