@@ -57,8 +57,14 @@ export function parseCpuSeconds(stat: string, hz = 100): number {
   return (Number(f[11]) + Number(f[12])) / hz;
 }
 
+/** The peer's roles: `tofu` is the engine, terraform-provider-libvirt the provider (there is no program). */
+export function peerRoleOf(pid: number, rootPid: number, cmdline: string): ProcRole {
+  if (pid === rootPid) return "engine";
+  return cmdline.includes("terraform-provider-libvirt") ? "provider" : "other";
+}
+
 /** Samples the tree under `rootPid` every `everyMs` until stopped: peak RSS and CPU seconds per role. */
-export function sampleTree(rootPid: number, everyMs = 100): { stop(): { rss: PeakRss; cpu: PeakRss } } {
+export function sampleTree(rootPid: number, everyMs = 100, classify: typeof roleOf = roleOf): { stop(): { rss: PeakRss; cpu: PeakRss } } {
   const peak: PeakRss = { engine: 0, provider: 0, program: 0 };
   const lastCpu = new Map<number, { role: ProcRole; s: number }>();
   const tick = () => {
@@ -67,7 +73,7 @@ export function sampleTree(rootPid: number, everyMs = 100): { stop(): { rss: Pea
       const stat = read(`/proc/${pid}/stat`);
       const cmdline = read(`/proc/${pid}/cmdline`)?.split("\0").join(" ") ?? "";
       if (status === undefined || stat === undefined) continue;
-      const role = roleOf(pid, rootPid, cmdline);
+      const role = classify(pid, rootPid, cmdline);
       if (role !== "other") peak[role] = Math.max(peak[role], parseHwm(status));
       lastCpu.set(pid, { role, s: parseCpuSeconds(stat) });
     }

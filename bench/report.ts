@@ -4,12 +4,44 @@
 // no system tool, and the output is byte-stable for tests.
 import type { PeakRss } from "./procs";
 
+export type PeerPhase = "deploy" | "noop" | "change" | "destroy";
+
+/** One tofu command: how it ended ("hung": nothing finished for a while, then killed), and when. */
+export interface PeerRun {
+  outcome: "ok" | "failed" | "hung" | "timeout";
+  seconds: number;
+  /** Resources it reported finished. */
+  completed: number;
+  error?: string;
+  /** Peak RSS of tofu (engine) and terraform-provider-libvirt (provider); the peer has no program. */
+  rss?: PeakRss;
+}
+
+export interface PeerMode {
+  /** tofu -parallelism. */
+  parallelism: number;
+  /** A phase is missing when an earlier one failed (destroy is always attempted). */
+  phases: Partial<Record<PeerPhase, PeerRun>>;
+}
+
+/** The peer (OpenTofu + terraform-provider-libvirt) on the same layout, in the same run. */
+export interface PeerResult {
+  /** Terraform resources in its configuration. */
+  resources: number;
+  modes: PeerMode[];
+}
+
 export interface SizeResult {
   /** Qubes in the layout (templates not counted). */
   qubes: number;
   /** libvirt resources the layout becomes. */
   resources: number;
   baseline: { deployS: number; calls: number };
+  /** libvirt's floor: the baseline's calls through one persistent connection (one virsh session). */
+  floor: { deployS: number; calls: number };
+  /** bulkhead's deploy with a virsh process per call (before the persistent session). */
+  deployPerCallS: number;
+  peer?: PeerResult;
   /** The provider's handlers called in-process on the baseline's schedule (no engine). */
   handlersS: number;
   deployS: number;
@@ -42,6 +74,8 @@ export interface Machine {
 export interface Ratios {
   /** bulkhead deploy / baseline deploy. */
   deployOverhead: number;
+  /** bulkhead deploy / the single-connection floor. */
+  deployOverFloor: number;
   /** no-op update / first deploy. */
   noopFraction: number;
   /** preview with policy pack / offline check. */
@@ -53,6 +87,7 @@ export interface Ratios {
 export function ratios(r: SizeResult): Ratios {
   return {
     deployOverhead: r.deployS / r.baseline.deployS,
+    deployOverFloor: r.deployS / r.floor.deployS,
     noopFraction: r.noopS / r.deployS,
     offlineSpeedup: r.offline.previewS / r.offline.checkS,
     diskFraction: r.disk.poolBytes / (r.disk.templateBytes * r.disk.copies),
@@ -83,23 +118,66 @@ export function touchedText(c: SizeResult["change"]): string {
   return `${objects} (engine: ${engine})`;
 }
 
-/** The issue's goals, judged at the largest size measured (200 qubes in a full run). */
+/** The peer's fastest finished run of a phase over its modes (undefined: it never finished it). */
+export function peerBest(p: PeerResult | undefined, phase: PeerPhase): { seconds: number; parallelism: number } | undefined {
+  const ok = (p?.modes ?? []).flatMap((m) => (m.phases[phase]?.outcome === "ok" ? [{ seconds: m.phases[phase]!.seconds, parallelism: m.parallelism }] : []));
+  return ok.sort((a, b) => a.seconds - b.seconds)[0];
+}
+
+/** "bulkhead faster than the peer at every size": per size, bulkhead's figure against the peer's fastest finished one. */
+function beatsPeer(results: readonly SizeResult[], phase: PeerPhase, mine: (r: SizeResult) => number): { figure: string; met: boolean } | undefined {
+  const withPeer = results.filter((r) => r.peer !== undefined);
+  if (withPeer.length === 0) return undefined;
+  const parts = withPeer.map((r) => {
+    const best = peerBest(r.peer, phase);
+    return {
+      met: best === undefined || mine(r) < best.seconds,
+      text: `${r.qubes}: ${secs(mine(r))} vs ${best === undefined ? "never finished" : `${secs(best.seconds)} (-parallelism=${best.parallelism})`}`,
+    };
+  });
+  return { figure: parts.map((p) => p.text).join("; "), met: parts.every((p) => p.met) };
+}
+
+const sumRss = (r: PeakRss) => r.engine + r.provider + r.program;
+
+/** The peer's peak RSS over its runs that sampled memory (the deploys). */
+export function peerRss(p: PeerResult | undefined): PeakRss | undefined {
+  const all = (p?.modes ?? []).flatMap((m) => Object.values(m.phases).flatMap((x) => (x?.rss ? [x.rss] : [])));
+  if (all.length === 0) return undefined;
+  return { engine: Math.max(...all.map((x) => x.engine)), provider: Math.max(...all.map((x) => x.provider)), program: Math.max(...all.map((x) => x.program)) };
+}
+
+/** The issue's goals, judged at the largest size measured (200 qubes in a full run), or at every size where they say so. */
 export function goals(results: readonly SizeResult[]): Goal[] {
-  const r = [...results].sort((a, b) => a.qubes - b.qubes).at(-1);
+  const sorted = [...results].sort((a, b) => a.qubes - b.qubes);
+  const r = sorted.at(-1);
   if (r === undefined) return [];
   const q = ratios(r);
   const at = `at ${r.qubes} qubes`;
   const onlyFilter = r.change.touched.length === 1 && r.change.touched[0]!.startsWith("nwfilter ") && engineOnlyOneUpdate(r.change.engineChanges);
+  const peerGoals: Goal[] = [];
+  const deploy = beatsPeer(sorted, "deploy", (x) => x.deployS);
+  if (deploy) peerGoals.push({ name: "deploy faster than the peer (OpenTofu), every size", target: "faster", ...deploy });
+  const noop = beatsPeer(sorted, "noop", (x) => x.noopS);
+  if (noop) peerGoals.push({ name: "no-op faster than the peer's no-op, every size", target: "faster", ...noop });
+  const mem = sorted.filter((x) => peerRss(x.peer) !== undefined);
+  if (mem.length > 0) {
+    const parts = mem.map((x) => ({ lower: sumRss(x.rss) < sumRss(peerRss(x.peer)!), text: `${x.qubes}: ${mib(sumRss(x.rss))} vs ${mib(sumRss(peerRss(x.peer)!))}` }));
+    peerGoals.push({ name: "peak memory (engine + provider + program) against the peer's, every size", target: "reported; lower", figure: parts.map((p) => p.text).join("; "), met: parts.every((p) => p.lower) });
+  }
   return [
+    { name: "deploy against the single-connection floor", target: "at most 1.2x", figure: `${times(q.deployOverFloor)} ${at}`, met: q.deployOverFloor <= 1.2 },
+    ...peerGoals.slice(0, 1),
     { name: "deploy overhead over plain virsh", target: "at most 1.5x", figure: `${times(q.deployOverhead)} ${at}`, met: q.deployOverhead <= 1.5 },
     { name: "no-op update / first deploy", target: "under 10%", figure: `${pct(q.noopFraction)} ${at}`, met: q.noopFraction < 0.1 },
+    ...peerGoals.slice(1),
     {
       name: "one firewall rule changed",
       target: "one filter, nothing else",
       figure: `${touchedText(r.change)} in ${secs(r.change.seconds)} ${at}`,
       met: onlyFilter,
     },
-    { name: "offline check vs preview with policy pack", target: "at least 20x faster", figure: `${times(q.offlineSpeedup)} ${at}`, met: q.offlineSpeedup >= 20 },
+    { name: "offline check vs preview with policy pack", target: "at least 50x faster", figure: `${times(q.offlineSpeedup)} ${at}`, met: q.offlineSpeedup >= 50 },
   ];
 }
 
@@ -132,9 +210,12 @@ export function resultRows(results: readonly SizeResult[]): string[][] {
       "qubes",
       "libvirt objects",
       "baseline virsh deploy",
+      "floor: one connection",
       "provider handlers alone",
       "bulkhead deploy",
       "overhead",
+      "deploy / floor",
+      "deploy, virsh per call (before)",
       "deploy, per-step checkpoints (Pulumi default)",
       "no-op update",
       "no-op / deploy",
@@ -155,9 +236,12 @@ export function resultRows(results: readonly SizeResult[]): string[][] {
       String(r.qubes),
       String(r.resources),
       secs(r.baseline.deployS),
+      secs(r.floor.deployS),
       secs(r.handlersS),
       secs(r.deployS),
       times(q.deployOverhead),
+      times(q.deployOverFloor),
+      secs(r.deployPerCallS),
       `${secs(r.deployEveryStepS)} (${times(r.deployEveryStepS / r.baseline.deployS)})`,
       secs(r.noopS),
       pct(q.noopFraction),
@@ -171,6 +255,38 @@ export function resultRows(results: readonly SizeResult[]): string[][] {
       mib(r.disk.templateBytes * r.disk.copies),
       pct(q.diskFraction),
     ]);
+  }
+  return rows;
+}
+
+/** A peer run as a table cell: `106.2 s`, or `hung after 83 resources (240.0 s)`, `failed: …`. */
+export function peerCell(x: PeerRun | undefined, skipped = "not run"): string {
+  if (x === undefined) return skipped;
+  if (x.outcome === "ok") return secs(x.seconds);
+  const what = x.outcome === "hung" ? "hung" : x.outcome === "timeout" ? "timed out" : "failed";
+  return `${what} after ${x.completed} resources (${secs(x.seconds)})${x.error ? `: ${x.error.replace(/\|/g, "\\|")}` : ""}`;
+}
+
+/** One row per size and peer mode, with bulkhead's figures of the same run beside it. */
+export function peerRows(results: readonly SizeResult[]): string[][] {
+  const rows = [["qubes", "tofu -parallelism", "Terraform resources", "peer deploy", "peer no-op", "peer one change", "peer destroy", "peak RSS tofu / provider", "bulkhead deploy / no-op", "peer deploy / bulkhead deploy"]];
+  for (const r of [...results].sort((a, b) => a.qubes - b.qubes)) {
+    for (const m of r.peer?.modes ?? []) {
+      const d = m.phases.deploy;
+      const rss = m.phases.deploy?.rss;
+      rows.push([
+        String(r.qubes),
+        String(m.parallelism),
+        String(r.peer!.resources),
+        peerCell(d),
+        peerCell(m.phases.noop, "skipped (deploy did not finish)"),
+        peerCell(m.phases.change, "skipped"),
+        peerCell(m.phases.destroy),
+        rss ? `${mib(rss.engine)} / ${mib(rss.provider)}` : "-",
+        `${secs(r.deployS)} / ${secs(r.noopS)}`,
+        d?.outcome === "ok" ? times(d.seconds / r.deployS) : "-",
+      ]);
+    }
   }
   return rows;
 }
@@ -231,13 +347,24 @@ export function lineChart(title: string, xLabel: string, yLabel: string, series:
   return `${out.join("\n")}\n`;
 }
 
-/** The plot of BENCHMARKS.md: deploy time against layout size for bulkhead and the baseline. */
+/** The plot of BENCHMARKS.md: deploy time against layout size for bulkhead, the baselines and the peer. */
 export function timePlot(results: readonly SizeResult[]): string {
   const pts = (f: (r: SizeResult) => number) => results.map((r) => ({ x: r.qubes, y: f(r) }));
+  /** The peer's finished runs of a phase at one parallelism (a failed or hung run has no point). */
+  const peer = (phase: PeerPhase, parallelism: (p: number) => boolean) =>
+    results.flatMap((r) => (r.peer?.modes ?? []).filter((m) => parallelism(m.parallelism) && m.phases[phase]?.outcome === "ok").map((m) => ({ x: r.qubes, y: m.phases[phase]!.seconds })));
+  const peerSeries: Series[] = [
+    { name: "peer tofu apply, -parallelism=1", color: "#1f618d", points: peer("deploy", (p) => p === 1) },
+    { name: "peer tofu apply, default", color: "#5dade2", points: peer("deploy", (p) => p !== 1) },
+    { name: "peer no-op apply (best)", color: "#117a65", points: results.flatMap((r) => { const b = peerBest(r.peer, "noop"); return b ? [{ x: r.qubes, y: b.seconds }] : []; }) },
+  ].filter((s) => s.points.length > 0);
   return lineChart("Time against layout size", "qubes in the layout", "seconds", [
+    ...peerSeries,
     { name: "bulkhead pulumi up", color: "#c0392b", points: pts((r) => r.deployS) },
     { name: "up, per-step checkpoints", color: "#e59866", points: pts((r) => r.deployEveryStepS) },
+    { name: "up, virsh per call (before)", color: "#a04000", points: pts((r) => r.deployPerCallS) },
     { name: "plain virsh (baseline)", color: "#2c3e50", points: pts((r) => r.baseline.deployS) },
+    { name: "one connection (floor)", color: "#7f8c8d", points: pts((r) => r.floor.deployS) },
     { name: "no-op pulumi up", color: "#27ae60", points: pts((r) => r.noopS) },
     { name: "preview + policies", color: "#8e44ad", points: pts((r) => r.offline.previewS) },
     { name: "bulkhead check", color: "#f39c12", points: pts((r) => r.offline.checkS) },
@@ -270,6 +397,9 @@ export function renderReport(i: ReportInput): string {
     "",
     markdownTable(resultRows(i.results)),
     "",
+    ...(i.results.some((r) => r.peer !== undefined)
+      ? ["## The peer: OpenTofu and terraform-provider-libvirt", "", "Same layouts, same lab host, same run (after bulkhead's objects are gone). What its configuration leaves out, and how each cell is taken: see \"The peer\" below.", "", markdownTable(peerRows(i.results)), ""]
+      : []),
     `![time against layout size](${i.plotPath})`,
     "",
     "## Machine",

@@ -10,7 +10,7 @@ import { execFile } from "node:child_process";
 import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from "node:fs";
 import { open } from "node:fs/promises";
 import { availableParallelism, cpus, loadavg, release, tmpdir, totalmem } from "node:os";
-import { delimiter, join, relative } from "node:path";
+import { join, relative } from "node:path";
 import { stringify } from "yaml";
 import { simulateLayout } from "../components/simulate";
 import { makeIso9660 } from "../provider/iso9660";
@@ -19,28 +19,37 @@ import { isNotFound, virsh } from "../provider/virsh";
 import { LAB_URI, startLab } from "../lab/lab";
 import { loadLayout } from "../layout/load";
 import { generateLayout } from "../scripts/gen-layout";
-import { REPO, capture, engine, engineDir, mustPulumi, pulumi } from "../scripts/pulumi";
-import { runPlan } from "./baseline";
+import { REPO, capture, engineDir, mustPulumi, pulumi } from "../scripts/pulumi";
+import { oneConnection, runPlan } from "./baseline";
 import { runHandlers } from "./direct";
 import { callCounts, planBaseline } from "./plan";
-import { sampleTree, type PeakRss } from "./procs";
-import { type Machine, type SizeResult, renderReport, timePlot } from "./report";
-import { installWrapper, parseLog, touchedObjects } from "./virshlog";
+import { PEER, peerConfig, resourceCount, runTofu } from "./peer";
+import { peerRoleOf, sampleTree, type PeakRss } from "./procs";
+import { type Machine, type PeerMode, type PeerPhase, type PeerResult, type PeerRun, type SizeResult, renderReport, timePlot } from "./report";
+import { parseLog, touchedObjects } from "./virshlog";
+import { VirshSessions } from "../provider/session";
+import { useSessions } from "../provider/virsh";
 
 interface Options {
   sizes: number[];
   parallel: number;
   out: string;
+  /** Run the peer (OpenTofu + terraform-provider-libvirt) too. */
+  peer: boolean;
 }
 
 export function parseArgs(argv: readonly string[], cpusCount: number): Options {
-  const opts: Options = { sizes: [10, 50, 200], parallel: 4 * cpusCount, out: join(REPO, "BENCHMARKS.md") };
+  const opts: Options = { sizes: [10, 50, 200], parallel: 4 * cpusCount, out: join(REPO, "BENCHMARKS.md"), peer: true };
   for (let i = 0; i < argv.length; i++) {
     const v = argv[i + 1];
+    if (argv[i] === "--no-peer") {
+      opts.peer = false;
+      continue;
+    }
     if (argv[i] === "--sizes" && v !== undefined) opts.sizes = v.split(",").map(Number);
     else if (argv[i] === "--parallel" && v !== undefined) opts.parallel = Number(v);
     else if (argv[i] === "--out" && v !== undefined) opts.out = v;
-    else throw new Error(`unknown or incomplete option ${argv[i]}; usage: bench [--sizes 10,50,200] [--parallel N] [--out FILE]`);
+    else throw new Error(`unknown or incomplete option ${argv[i]}; usage: bench [--sizes 10,50,200] [--parallel N] [--out FILE] [--no-peer]`);
     i++;
   }
   if (opts.sizes.some((n) => !Number.isInteger(n) || n < 7)) throw new Error("--sizes: whole numbers of at least 7 qubes");
@@ -65,13 +74,13 @@ interface Bench {
   env: Record<string, string>;
 }
 
-function setup(n: number): Bench {
+function setup(n: number, tag = ""): Bench {
   const work = mkdtempSync(join(tmpdir(), "bulkhead-bench-"));
   return {
     n,
-    prefix: `${PREFIX_ROOT}${n}-`,
-    pool: `${PREFIX_ROOT}${n}-pool`,
-    poolPath: `/var/lib/libvirt/${PREFIX_ROOT}${n}`,
+    prefix: `${PREFIX_ROOT}${tag}${n}-`,
+    pool: `${PREFIX_ROOT}${tag}${n}-pool`,
+    poolPath: `/var/lib/libvirt/${PREFIX_ROOT}${tag}${n}`,
     stack: `bench-${n}`,
     work,
     layoutFile: join(work, "layout.yaml"),
@@ -159,15 +168,14 @@ async function timedPulumi(b: Bench, args: string[], extraEnv: Record<string, st
   return { s, stdout: r.stdout, rss, cpu };
 }
 
-/** Env that puts the logging virsh wrapper first on the engine's PATH. */
-async function wrappedEnv(b: Bench, logFile: string): Promise<Record<string, string>> {
-  const dir = join(b.work, "wrap");
-  mkdirSync(dir, { recursive: true });
-  installWrapper(dir);
+/**
+ * Env that makes the provider log each virsh call it makes (BULKHEAD_VIRSH_LOG,
+ * in the format of bench/virshlog.ts's PATH wrapper, which cannot see the
+ * commands sent to a persistent virsh session).
+ */
+async function wrappedEnv(_b: Bench, logFile: string): Promise<Record<string, string>> {
   writeFileSync(logFile, "");
-  const eng = await engine(b.env);
-  const real = (await capture("sh", ["-c", 'command -v "$0"', "virsh"])).trim();
-  return { PATH: [dir, eng.env["PATH"] ?? ""].join(delimiter), BENCH_VIRSH_LOG: logFile, BENCH_REAL_VIRSH: real };
+  return { BULKHEAD_VIRSH_LOG: logFile };
 }
 
 async function warm(file: string): Promise<void> {
@@ -209,8 +217,31 @@ async function benchSize(n: number, parallel: number): Promise<SizeResult> {
     let left = await leftovers(b);
     if (left.length > 0) throw new Error(`baseline removal left ${left.join(", ")}`);
 
-    // Where the time goes: the provider's own handlers in-process, same schedule, no engine.
-    const direct = await runHandlers(plan, resources, parallel);
+    // The floor: the same calls through one persistent connection (one virsh session).
+    const conn = oneConnection();
+    let floor: Awaited<ReturnType<typeof runPlan>>;
+    try {
+      floor = await runPlan(plan, parallel, false, conn.runner);
+      log(`${n} qubes: floor, one virsh session ${(floor.ms / 1000).toFixed(1)} s (${floor.calls} calls)`);
+      await runPlan(plan, parallel, true, conn.runner);
+    } finally {
+      conn.close();
+    }
+    rmSync(b.poolPath, { recursive: true, force: true });
+    left = await leftovers(b);
+    if (left.length > 0) throw new Error(`floor removal left ${left.join(", ")}`);
+
+    // Where the time goes: the provider's own handlers in-process, same schedule, no engine,
+    // with the provider's persistent virsh session.
+    const pool = new VirshSessions(1);
+    useSessions(pool);
+    let direct: Awaited<ReturnType<typeof runHandlers>>;
+    try {
+      direct = await runHandlers(plan, resources, parallel);
+    } finally {
+      useSessions(undefined);
+      pool.close();
+    }
     rmSync(b.poolPath, { recursive: true, force: true });
     log(`${n} qubes: provider handlers alone ${(direct.createMs / 1000).toFixed(1)} s`);
     left = await leftovers(b);
@@ -257,10 +288,18 @@ async function benchSize(n: number, parallel: number): Promise<SizeResult> {
     const everyStep = await timedPulumi(b, ["up", "--yes", "--skip-preview"], { BULKHEAD_CHECKPOINTS: "every-step" });
     log(`${n} qubes: pulumi up with per-step checkpoints ${everyStep.s.toFixed(1)} s; CPU ${cpuText(everyStep.cpu)}`);
 
+    // Before the persistent connection: the same deploy with a virsh process per call.
+    await destroyQuickly(b);
+    rmSync(b.poolPath, { recursive: true, force: true });
+    const perCall = await timedPulumi(b, ["up", "--yes", "--skip-preview"], { BULKHEAD_VIRSH_SESSIONS: "0" });
+    log(`${n} qubes: pulumi up with a virsh process per call ${perCall.s.toFixed(1)} s; CPU ${cpuText(perCall.cpu)}`);
+
     return {
       qubes: n,
       resources: plan.length,
       baseline: { deployS: base.ms / 1000, calls: base.calls },
+      floor: { deployS: floor.ms / 1000, calls: floor.calls },
+      deployPerCallS: perCall.s,
       handlersS: direct.createMs / 1000,
       deployS: deploy.s,
       deployEveryStepS: everyStep.s,
@@ -274,6 +313,77 @@ async function benchSize(n: number, parallel: number): Promise<SizeResult> {
   } finally {
     await teardown(b);
   }
+}
+
+/** OpenTofu's default -parallelism. */
+const TOFU_DEFAULT_PARALLELISM = 10;
+
+/** Builds (once, cached) the peer and returns its cache directory (scripts/peer.sh). */
+async function peerDir(): Promise<string> {
+  return (await capture("bash", [join(REPO, "scripts", "peer.sh")], 30 * 60_000)).trim();
+}
+
+/**
+ * The peer on the same layout (its own prefix and pool): per mode, deploy,
+ * no-op, one change, destroy, each bounded; a failure or hang ends the mode
+ * (its destroy is still attempted) and is the result. Everything left under
+ * the peer's prefix is removed afterwards, by name.
+ */
+export async function benchPeer(n: number, cache: string): Promise<PeerResult> {
+  const tofu = join(cache, "tofu");
+  const modes: PeerMode[] = [];
+  let resources = 0;
+  for (const parallelism of [TOFU_DEFAULT_PARALLELISM, 1]) {
+    const b = setup(n, "peer-");
+    const layout = benchLayout(n, { prefix: b.prefix, pool: b.pool, poolPath: b.poolPath });
+    writeFileSync(b.layoutFile, stringify(layout));
+    await cleanup(b);
+    const dir = join(b.work, "tf");
+    mkdirSync(dir, { recursive: true });
+    const write = async () => {
+      const config = peerConfig(await simulateLayout(loadLayout(b.layoutFile)));
+      resources = resourceCount(config);
+      writeFileSync(join(dir, "main.tf.json"), `${JSON.stringify(config, null, 2)}
+`);
+    };
+    const env = { ...process.env, TF_CLI_CONFIG_FILE: join(cache, "tofurc"), TF_IN_AUTOMATION: "1", CHECKPOINT_DISABLE: "1", TF_INPUT: "0" };
+    // Hung: nothing finished for 90 s (a 256 MiB upload takes seconds); and a ceiling per phase.
+    const bounds = { dir, env, idleS: 90, maxS: Math.max(300, 4 * n + 120) };
+    const phases: Partial<Record<PeerPhase, PeerRun>> = {};
+    const run = async (phase: PeerPhase, args: string[], sample = false) => {
+      let sampler: ReturnType<typeof sampleTree> | undefined;
+      const r = await runTofu(tofu, [...args, "-no-color", `-parallelism=${parallelism}`], { ...bounds, onSpawn: (pid) => sample && (sampler = sampleTree(pid, 100, peerRoleOf)) });
+      const rss = sampler?.stop().rss;
+      const { output, ...kept } = r;
+      // The whole output only in the log of a failure; the report keeps the first error.
+      if (r.outcome !== "ok") log(`${n} qubes: peer ${phase} output (last lines):\n${output.trim().split("\n").slice(-15).join("\n")}`);
+      phases[phase] = { ...kept, ...(rss ? { rss } : {}) };
+      log(`${n} qubes: peer -parallelism=${parallelism} ${phase}: ${r.outcome} in ${r.seconds.toFixed(1)} s, ${r.completed} resources${r.error ? `: ${r.error}` : ""}`);
+      return r.outcome === "ok";
+    };
+    try {
+      await write();
+      const init = await runTofu(tofu, ["init", "-input=false", "-no-color"], { ...bounds, idleS: 120 });
+      if (init.outcome !== "ok") throw new Error(`tofu init failed: ${init.error ?? init.output.slice(-2000)}`);
+      if (await run("deploy", ["apply", "-auto-approve", "-input=false"], true)) {
+        if (await run("noop", ["apply", "-auto-approve", "-input=false"])) {
+          changeOneRule(layout);
+          writeFileSync(b.layoutFile, stringify(layout));
+          await write();
+          await run("change", ["apply", "-auto-approve", "-input=false"]);
+        }
+      }
+    } finally {
+      // destroy is measured only after a whole run; after a failure it is cleanup.
+      await run("destroy", ["destroy", "-auto-approve", "-input=false"]);
+      await cleanup(b);
+      rmSync(b.work, { recursive: true, force: true });
+    }
+    const left = await leftovers(b);
+    if (left.length > 0) throw new Error(`peer left on the host: ${left.join(", ")}`);
+    modes.push({ parallelism, phases });
+  }
+  return { resources, modes };
 }
 
 const mb = (x: number) => `${(x / 1048576).toFixed(0)} MiB`;
@@ -319,18 +429,24 @@ export async function main(argv: string[]): Promise<number> {
   const t0 = performance.now();
   log(`sizes ${opts.sizes.join(", ")}, parallelism ${opts.parallel}`);
   await engineDir();
+  const peer = opts.peer ? await peerDir() : undefined;
+  if (peer) log(`peer: OpenTofu ${PEER.tofu} and terraform-provider-libvirt ${PEER.provider} from ${peer}`);
   await startLab({ skipPackages: true });
   const m = await machine(opts.parallel);
   const results: SizeResult[] = [];
   for (const n of opts.sizes) {
+    let r: SizeResult;
     try {
-      results.push(await benchSize(n, opts.parallel));
+      r = await benchSize(n, opts.parallel);
     } catch (e) {
       // A shared lab host can refuse one call for reasons of its own (another
       // stack's network taking a bridge name at the same moment): one retry, said aloud.
       log(`${n} qubes failed, retrying once: ${e instanceof Error ? e.message : String(e)}`);
-      results.push(await benchSize(n, opts.parallel));
+      r = await benchSize(n, opts.parallel);
     }
+    // The peer after bulkhead's objects are gone, on the same host in the same run.
+    if (peer !== undefined) r.peer = await benchPeer(n, peer);
+    results.push(r);
   }
   const plotFile = join(REPO, "bench", "plot.svg");
   writeFileSync(plotFile, timePlot(results));

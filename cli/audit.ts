@@ -276,6 +276,12 @@ export async function audit(opts: AuditOptions): Promise<AuditReport> {
   return auditReport(opts.uri, host, evaluate(fromLiveHost(host), { hostMemoryMiB: opts.hostMemoryMiB }));
 }
 
+/** Said (exit 2) when nothing on the host is bulkhead's: an audit of nothing proves nothing. */
+export function noDomains(uri: string, prefix?: string): string {
+  const scope = prefix === undefined ? "" : ` whose name starts with ${JSON.stringify(prefix)}`;
+  return `no bulkhead domains${scope} on ${uri}, so there is nothing to audit; check --uri and --prefix (a layout's host.prefix)`;
+}
+
 /** The command: prints the report (or one error line) and returns the exit status. */
 export async function runAudit(opts: AuditOptions & { json?: boolean }): Promise<number> {
   let report: AuditReport;
@@ -286,6 +292,29 @@ export async function runAudit(opts: AuditOptions & { json?: boolean }): Promise
     process.stderr.write(`bulkhead audit: ${e.message.split("\n")[0]}\n`);
     return 2;
   }
+  if (report.summary.domains === 0) {
+    process.stderr.write(`bulkhead audit: ${noDomains(opts.uri, opts.prefix)}\n`);
+    return 2;
+  }
   process.stdout.write(opts.json === true ? JSON.stringify(report, null, 2) + "\n" : formatAuditText(report));
   return auditExitCode(report);
+}
+
+/** `bulkhead ls`: the bulkhead qubes of a live host, qvm-ls style. */
+export async function runLs(opts: { uri: string } & Scope): Promise<number> {
+  let domains: DomainArgs[];
+  try {
+    domains = bulkheadDomains(await readHost(opts.uri, opts), opts);
+  } catch (e) {
+    if (!(e instanceof AuditError)) throw e;
+    process.stderr.write(`bulkhead ls: ${e.message.split("\n")[0]}\n`);
+    return 2;
+  }
+  if (domains.length === 0) {
+    process.stderr.write(`bulkhead ls: ${noDomains(opts.uri, opts.prefix).replace("audit", "list")}\n`);
+    return 2;
+  }
+  const { lsTable } = await import("./listing.js");
+  process.stdout.write(lsTable(domains));
+  return 0;
 }

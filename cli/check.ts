@@ -1,7 +1,35 @@
 // `bulkhead check`: the report (the JSON shape of layout.md) and its text form,
 // as pure functions of what loading, simulating and the policies found.
-import type { LayoutIssue } from "../layout/model";
+import type { LayoutIssue, ResolvedLayout } from "../layout/model";
 import type { Violation } from "./policies";
+
+/** A policy's finding with the place in the layout it is about: the qube's (or template's) entry. */
+export interface CheckViolation extends Violation {
+  /** `qubes.work`, `templates.debian-12`, `host.memory` (dom0, the host); `""` when unknown. */
+  path: string;
+  /** 1-based line of that entry, `null` when unknown. */
+  line: number | null;
+}
+
+/** Finds the line of a dotted path's entry in the layout file (the loader's own lookup). */
+export type LineOf = (path: string[]) => number | undefined;
+
+/** The layout entry a finding is about: the qube's or template's, the host's memory for dom0. */
+export function violationPath(layout: ResolvedLayout, qube: string): string[] {
+  if (layout.qubes.some((q) => q.name === qube)) return ["qubes", qube];
+  if (layout.templates.some((t) => t.name === qube)) return ["templates", qube];
+  if (qube === "dom0") return ["host", "memory"];
+  return [];
+}
+
+export function locate(violations: Violation[], layout: ResolvedLayout, lineOf: LineOf): CheckViolation[] {
+  return violations.map((v) => {
+    const path = violationPath(layout, v.qube);
+    const line = path.length === 0 ? undefined : lineOf(path);
+    // Key order fixed here so the JSON reads policy, level, qube, path, line, message.
+    return { policy: v.policy, level: v.level, qube: v.qube, path: path.join("."), line: line ?? null, message: v.message };
+  });
+}
 
 export interface CheckError {
   path: string;
@@ -14,7 +42,7 @@ export interface CheckReport {
   layout: string;
   ok: boolean;
   errors: CheckError[];
-  violations: Violation[];
+  violations: CheckViolation[];
   summary: { qubes: number; resources: number; mandatory: number; advisory: number };
 }
 
@@ -22,7 +50,7 @@ export interface CheckReport {
 export interface CheckFindings {
   qubes: number;
   resources: number;
-  violations: Violation[];
+  violations: CheckViolation[];
 }
 
 export function validReport(layout: string, findings: CheckFindings): CheckReport {
@@ -48,10 +76,15 @@ export function invalidReport(layout: string, issues: LayoutIssue[]): CheckRepor
   };
 }
 
-/** 2: invalid layout; 1: a mandatory violation; 0: fine (advisories do not fail). */
-export function checkExitCode(report: CheckReport): 0 | 1 | 2 {
-  if (report.errors.length > 0) return 2;
-  return report.summary.mandatory > 0 ? 1 : 0;
+/**
+ * 2: invalid layout; 1: a mandatory violation (with `strict`, any violation); 0: fine
+ * (advisories do not fail unless strict). Several reports: the worst of them.
+ */
+export function checkExitCode(report: CheckReport | CheckReport[], strict = false): 0 | 1 | 2 {
+  const reports = Array.isArray(report) ? report : [report];
+  if (reports.some((r) => r.errors.length > 0)) return 2;
+  const failing = (r: CheckReport) => r.summary.mandatory > 0 || (strict && r.violations.length > 0);
+  return reports.some(failing) ? 1 : 0;
 }
 
 /** `qubes.work.netvm (line 12): message`, the style of the loader's own messages. */
@@ -69,7 +102,10 @@ export function formatCheckText(report: CheckReport): string {
     lines.push(`${n} error${n === 1 ? "" : "s"}; nothing was simulated`);
     return lines.join("\n") + "\n";
   }
-  for (const v of report.violations) lines.push(`${v.level} ${v.policy} (${v.qube}): ${v.message}`);
+  for (const v of report.violations) {
+    const where = v.line === null ? v.qube : `${v.qube}, line ${v.line}`;
+    lines.push(`${v.level} ${v.policy} (${where}): ${v.message}`);
+  }
   const s = report.summary;
   const verdict = report.ok ? "ok" : "FAILED";
   lines.push(

@@ -7,9 +7,11 @@ import { planLayout } from "../components/plan";
 import { LayoutError } from "../layout/errors";
 import { loadLayout } from "../layout/load";
 import type { LayoutIssue, ResolvedLayout } from "../layout/model";
-import { checkExitCode, formatCheckText, invalidReport, validReport, type CheckReport } from "./check";
+import { readLayoutFile, parseYamlSource } from "../layout/source";
+import { checkExitCode, formatCheckText, invalidReport, locate, validReport, type CheckReport, type LineOf } from "./check";
 import { layoutToDot, renderSvg } from "./graph";
-import { formatPlan } from "./plan";
+import { firewallTable } from "./listing";
+import { formatPlan, planJson } from "./plan";
 import { evaluatePolicies } from "./policies";
 import { packageVersion } from "./version";
 
@@ -29,24 +31,45 @@ function load(path: string): { layout: ResolvedLayout } | { issues: LayoutIssue[
   }
 }
 
-async function check(path: string, opts: { json?: boolean }): Promise<number> {
+export type CheckFormat = "text" | "json" | "sarif" | "github";
+
+/** The line of a path's entry, read again from the file (the loader keeps no source). */
+function lineLookup(path: string): LineOf {
+  const read = readLayoutFile(path);
+  const parsed = read.ok ? parseYamlSource(read.text) : undefined;
+  return (p) => (parsed?.ok === true ? parsed.source.lineOf(p) : undefined);
+}
+
+async function checkOne(path: string): Promise<CheckReport> {
   const loaded = load(path);
-  let report: CheckReport;
-  if ("issues" in loaded) {
-    report = invalidReport(path, loaded.issues);
+  if ("issues" in loaded) return invalidReport(path, loaded.issues);
+  const resources = planLayout(loaded.layout);
+  const violations = await evaluatePolicies(resources, loaded.layout);
+  return validReport(path, {
+    qubes: loaded.layout.qubes.length,
+    resources: resources.filter((r) => r.custom).length,
+    violations: locate(violations, loaded.layout, lineLookup(path)),
+  });
+}
+
+async function check(paths: string[], opts: { format: CheckFormat; json?: boolean; strict?: boolean }): Promise<number> {
+  const format: CheckFormat = opts.json === true ? "json" : opts.format;
+  const reports: CheckReport[] = [];
+  for (const path of paths) reports.push(await checkOne(path));
+  const code = checkExitCode(reports, opts.strict === true);
+  if (format === "json") {
+    // One file: the object of layout.md; several: an array of them, in the order given.
+    const value = reports.length === 1 ? reports[0] : reports;
+    process.stdout.write(JSON.stringify(value, null, 2) + "\n");
+  } else if (format === "sarif") {
+    const { toSarif } = await import("./formats.js");
+    process.stdout.write(JSON.stringify(toSarif(reports, packageVersion()), null, 2) + "\n");
+  } else if (format === "github") {
+    const { toGithub } = await import("./formats.js");
+    process.stdout.write(toGithub(reports));
+    process.stderr.write(reports.map(formatCheckText).join(""));
   } else {
-    const resources = planLayout(loaded.layout);
-    report = validReport(path, {
-      qubes: loaded.layout.qubes.length,
-      resources: resources.filter((r) => r.custom).length,
-      violations: await evaluatePolicies(resources, loaded.layout),
-    });
-  }
-  const code = checkExitCode(report);
-  if (opts.json === true) {
-    process.stdout.write(JSON.stringify(report, null, 2) + "\n");
-  } else {
-    (code === EXIT_INVALID ? process.stderr : process.stdout).write(formatCheckText(report));
+    for (const r of reports) (checkExitCode(r) === EXIT_INVALID ? process.stderr : process.stdout).write(formatCheckText(r));
   }
   return code;
 }
@@ -58,11 +81,28 @@ function reportInvalid(path: string, issues: LayoutIssue[]): number {
   return EXIT_INVALID;
 }
 
-async function plan(path: string): Promise<number> {
+async function plan(path: string, opts: { json?: boolean }): Promise<number> {
   const loaded = load(path);
   if ("issues" in loaded) return reportInvalid(path, loaded.issues);
   const resources = planLayout(loaded.layout);
-  process.stdout.write(formatPlan(loaded.layout, resources));
+  process.stdout.write(opts.json === true ? JSON.stringify(planJson(loaded.layout, resources), null, 2) + "\n" : formatPlan(loaded.layout, resources));
+  return 0;
+}
+
+async function firewall(path: string, qube: string): Promise<number> {
+  const loaded = load(path);
+  if ("issues" in loaded) return reportInvalid(path, loaded.issues);
+  if (!loaded.layout.qubes.some((q) => q.name === qube)) {
+    const names = loaded.layout.qubes.map((q) => q.name).join(", ");
+    throw new UserError(`${JSON.stringify(qube)} is not a qube of ${path} (its qubes: ${names})`);
+  }
+  process.stdout.write(firewallTable(loaded.layout, qube));
+  return 0;
+}
+
+async function schema(): Promise<number> {
+  const { layoutJsonSchema } = await import("./schema.js");
+  process.stdout.write(JSON.stringify(layoutJsonSchema(), null, 2) + "\n");
   return 0;
 }
 
@@ -121,15 +161,42 @@ export function buildProgram(): Command {
   program
     .command("check")
     .description("validate a layout offline and apply the isolation policies (exit 0 ok, 1 violation, 2 invalid)")
-    .argument("<layout>", "layout YAML file")
-    .option("--json", "print one JSON object (layout.md) instead of text")
-    .action(guarded("check", (path: string, opts: { json?: boolean }) => check(path, opts)));
+    .argument("<layouts...>", "layout YAML files")
+    .addOption(new Option("--format <format>", "output: text, json (layout.md), sarif (2.1.0, code scanning) or github (Actions annotations)").choices(["text", "json", "sarif", "github"]).default("text"))
+    .option("--json", "the same as --format json")
+    .option("--strict", "fail (exit 1) on advisory violations too")
+    .action(guarded("check", (paths: string[], opts: { format: CheckFormat; json?: boolean; strict?: boolean }) => check(paths, opts)));
 
   program
     .command("plan")
     .description("show the qubes a layout declares and the libvirt objects it would create")
     .argument("<layout>", "layout YAML file")
-    .action(guarded("plan", (path: string) => plan(path)));
+    .option("--json", "print one JSON object: the resolved qubes and every libvirt resource with its inputs")
+    .action(guarded("plan", (path: string, opts: { json?: boolean }) => plan(path, opts)));
+
+  program
+    .command("firewall")
+    .description("list one qube's firewall rules as `qvm-firewall <qube> list` does")
+    .argument("<layout>", "layout YAML file")
+    .argument("<qube>", "the qube")
+    .action(guarded("firewall", (path: string, qube: string) => firewall(path, qube)));
+
+  program
+    .command("ls")
+    .description("list the bulkhead qubes on a live libvirt host as qvm-ls does (NAME STATE CLASS LABEL TEMPLATE NETVM)")
+    .option("--uri <uri>", "libvirt connection URI", "qemu:///system")
+    .option("--prefix <prefix>", "only domains whose libvirt name starts with this (a layout's host.prefix)")
+    .action(
+      guarded("ls", async (opts: { uri: string; prefix?: string }) => {
+        const { runLs } = await import("./audit.js");
+        return runLs(opts);
+      }),
+    );
+
+  program
+    .command("schema")
+    .description("print the layout format's JSON Schema (from the zod schema), for editors")
+    .action(guarded("schema", () => schema()));
 
   program
     .command("graph")
@@ -161,7 +228,7 @@ export function buildProgram(): Command {
     .option("--layout <file>", "layout file (instead of the stack's)")
     .option("--uri <uri>", "libvirt connection URI (default: the stack's, else the layout's host.uri)")
     .option("--json", "print one JSON object instead of the table")
-    .option("-o, --output <file>", "also draw the layout with the observed flows (SVG)")
+    .option("-o, --output <file>", "also draw the from/to matrix (SVG; with --expected, the expected one)")
     .option("--expected", "only print the expected matrix (offline)")
     .option("--deadline <seconds>", "seconds each probe retries before it counts as blocked", positiveInt)
     .option("--parallel <n>", "qubes booting at once", positiveInt)
@@ -183,7 +250,19 @@ export function buildProgram(): Command {
   return program;
 }
 
+/**
+ * A reader that closes the pipe early (`bulkhead graph x | head`) is not an error: what is left
+ * to print is dropped and the command finishes (prove still restores the seeds it changed).
+ */
+export function survivePipeClose(stream: NodeJS.WriteStream): void {
+  stream.on("error", (error: NodeJS.ErrnoException) => {
+    if (error.code !== "EPIPE") throw error;
+    stream.write = (() => true) as typeof stream.write;
+  });
+}
+
 export async function main(argv: string[]): Promise<void> {
+  survivePipeClose(process.stdout);
   try {
     await buildProgram().parseAsync(argv);
   } catch (error) {

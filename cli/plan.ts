@@ -108,3 +108,22 @@ export function formatPlan(layout: ResolvedLayout, resources: SimulatedResource[
     "",
   ].join("\n");
 }
+
+/** `bulkhead plan --json`: the resolved layout and every libvirt resource (type, name, owning qube, inputs). */
+export function planJson(layout: ResolvedLayout, resources: SimulatedResource[]): object {
+  const owner = new Map(libvirtRows(resources).map((r) => [`${r[0]}\u0000${r[1]}`, r[2]]));
+  return {
+    layout: layout.source,
+    host: layout.host,
+    templates: layout.templates,
+    qubes: layout.qubes,
+    resources: resources
+      .filter((r) => r.custom && r.type.startsWith("bulkhead:libvirt:"))
+      .map((r) => {
+        const kind = r.type.slice("bulkhead:libvirt:".length);
+        const name = String(r.inputs.name ?? r.name);
+        const qube = owner.get(`${kind}\u0000${name}`);
+        return { type: r.type, name, qube: qube === NONE || qube === undefined ? null : qube, inputs: r.inputs };
+      }),
+  };
+}

@@ -3,6 +3,7 @@
 import type { BootSpec, Display, ResolvedHost, ResolvedQube } from "../layout/model";
 import type {
   BulkheadMetadata,
+  ChannelSpec,
   DiskSpec,
   DomainArgs,
   GraphicsSpec,
@@ -35,6 +36,8 @@ export interface DomainPlan {
   display?: Display;
   autostart: boolean;
   running: boolean;
+  /** The image runs qemu-guest-agent (the template's `guest_agent`): add its channel. */
+  guestAgent?: boolean;
 }
 
 export function domainArgs(plan: DomainPlan): DomainArgs {
@@ -59,6 +62,7 @@ export function domainArgs(plan: DomainPlan): DomainArgs {
       hostdevs: hostdevs(plan.devices ?? { pci: [], usb: [] }),
       graphics: graphics(plan.display),
       serials: [serialLog(name)],
+      ...(plan.guestAgent === true ? { channels: [guestAgentChannel()] } : {}),
     },
     autostart: plan.autostart,
     running: plan.running,
@@ -147,6 +151,13 @@ export function usbHostdev(dev: { vendor: string; product: string }): HostdevSpe
 export function graphics(display: Display | undefined): GraphicsSpec[] {
   if (display === undefined) return [];
   return [{ type: display.type, listen: { type: "address", address: display.listen }, autoport: true }];
+}
+
+/** The virtio channel qemu-guest-agent listens on; libvirt makes the host socket. */
+export const GUEST_AGENT_CHANNEL = "org.qemu.guest_agent.0";
+
+export function guestAgentChannel(): ChannelSpec {
+  return { type: "unix", target: { type: "virtio", name: GUEST_AGENT_CHANNEL } };
 }
 
 export function serialLog(domain: string): SerialSpec {

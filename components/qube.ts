@@ -68,6 +68,7 @@ export function qubeDomainArgs(host: ResolvedHost, layout: string, qube: Resolve
     display: qube.display,
     autostart: qube.autostart,
     running: qube.autostart,
+    guestAgent: template.guestAgent,
   });
 }
 

@@ -1,9 +1,12 @@
 // The NoCloud seed of each qube: cloud-init files for real images, and
-// `bulkhead.env` for the lab's busybox init. Pure. YAML comes from the `yaml`
+// `bulkhead.env` for the lab's busybox init. Pure but for reading the one
+// provider ruleset (components/provider.nft) once. YAML comes from the `yaml`
 // library in 1.1 mode, so values cloud-init's YAML 1.1 parser would misread
 // (a MAC like 52:54:00:12:34:56 is a base-60 number there) are quoted.
+import { existsSync, readFileSync } from "node:fs";
+import { join } from "node:path";
 import { Document, stringify } from "yaml";
-import type { ResolvedHost, ResolvedQube, ResolvedTemplate } from "../layout/model";
+import type { CloudInitSettings, CloudInitUser, ResolvedHost, ResolvedQube, ResolvedTemplate } from "../layout/model";
 import type { BulkheadMetadata, NoCloudSeed } from "./libvirt/types";
 import { domainName } from "./naming";
 import { qubeNics, templateNics, type Nic } from "./nics";
@@ -18,6 +21,10 @@ export interface GuestSpec {
   /** Default route, on-link, via the upstream interface. */
   gateway?: string;
   dns: string[];
+  /** The qube has a private volume (vdb, serial `private`): formatted once and mounted at /rw. */
+  private?: boolean;
+  /** The layout's own cloud-init settings (checked and merged by the loader). */
+  cloudInit?: CloudInitSettings;
   /** Set for a NetVM or ProxyVM. */
   provider?: {
     /** Interface to masquerade out of; absent for a PCI uplink (not a domain interface). */
@@ -25,19 +32,24 @@ export interface GuestSpec {
     clientIf: number;
     /** Where to DNAT Qubes' virtual DNS pair: addresses, or `dhcp` for the uplink's resolver. */
     dnsUpstream: string;
+    /** A NetVM whose uplink is a passed-through PCI NIC (configured by DHCP, found by elimination). */
+    pciUplink: boolean;
   };
 }
 
 export function qubeGuest(host: ResolvedHost, qube: ResolvedQube): GuestSpec {
   const nics = qubeNics(host, qube);
-  const guest: GuestSpec = { name: qube.name, class: qube.class, nics, dns: qube.addressing?.dns ?? [] };
+  // Every qube class has a private disk (components/qube.ts qubeDisks); templates have none.
+  const guest: GuestSpec = { name: qube.name, class: qube.class, nics, dns: qube.addressing?.dns ?? [], private: true };
   if (qube.addressing !== undefined) guest.gateway = qube.addressing.gateway;
+  if (qube.cloudInit !== undefined) guest.cloudInit = qube.cloudInit;
   if (qube.provides !== undefined) {
     const upstream = nics.findIndex((n) => n.role === "upstream" || n.role === "uplink");
     guest.provider = {
       clientIf: nics.findIndex((n) => n.role === "clients"),
       // A ProxyVM forwards to its own DNS pair; a NetVM to whatever DHCP gave its uplink.
       dnsUpstream: qube.addressing !== undefined ? qube.addressing.dns.join(" ") : "dhcp",
+      pciUplink: qube.class === "NetVM" && qube.uplink?.kind === "pci",
     };
     if (upstream >= 0) guest.provider.natIf = upstream;
   }
@@ -45,7 +57,9 @@ export function qubeGuest(host: ResolvedHost, qube: ResolvedQube): GuestSpec {
 }
 
 export function templateGuest(host: ResolvedHost, template: ResolvedTemplate): GuestSpec {
-  return { name: template.name, class: "TemplateVM", nics: templateNics(host, template), dns: [] };
+  const guest: GuestSpec = { name: template.name, class: "TemplateVM", nics: templateNics(host, template), dns: [] };
+  if (template.cloudInit !== undefined) guest.cloudInit = template.cloudInit;
+  return guest;
 }
 
 export function qubeSeed(host: ResolvedHost, qube: ResolvedQube): NoCloudSeed {
@@ -58,37 +72,124 @@ export function templateSeed(host: ResolvedHost, template: ResolvedTemplate): No
 
 export function guestSeed(host: ResolvedHost, guest: GuestSpec): NoCloudSeed {
   const env = bulkheadEnv(guest);
+  const files: Record<string, string> = { "bulkhead.env": env };
+  if (guest.provider !== undefined) files[RULESET_SEED_FILE] = providerRuleset();
   return {
     metaData: yaml11({ "instance-id": domainName(host, guest.name), "local-hostname": guest.name }),
     userData: userData(guest, env),
     networkConfig: networkConfig(guest),
-    files: { "bulkhead.env": env },
+    files,
   };
 }
 
-/** Where user-data installs the env file and the provider script in the guest. */
+/** Where user-data installs bulkhead's files in a stock guest (no user write_files may name them). */
 export const ENV_PATH = "/etc/bulkhead/bulkhead.env";
+export const RULESET_PATH = "/etc/bulkhead/provider.nft";
 export const PROVIDER_SCRIPT_PATH = "/usr/local/sbin/bulkhead-provider";
+/** The ruleset's name on the seed, where the lab's busybox init reads it. */
+export const RULESET_SEED_FILE = "provider.nft";
+/** A PCI-uplink NetVM's client NIC is renamed to this, so "every other ethernet" is its uplink. */
+export const CLIENT_IFNAME = "bhclients";
+/** DHCP on a PCI uplink, for ifupdown (cloud-init's `eni` renderer) and systemd-networkd. */
+export const UPLINK_ENI_PATH = "/etc/network/interfaces.d/60-bulkhead-uplink";
+export const UPLINK_NETWORKD_PATH = "/etc/systemd/network/60-bulkhead-uplink.network";
 
-export function userData(guest: GuestSpec, env: string): string {
-  const config: Record<string, unknown> = { hostname: guest.name };
-  if (guest.provider !== undefined) {
-    config.write_files = [
-      { path: ENV_PATH, permissions: "0644", content: env },
-      { path: PROVIDER_SCRIPT_PATH, permissions: "0755", content: PROVIDER_SCRIPT },
-    ];
-    config.runcmd = [[PROVIDER_SCRIPT_PATH]];
+/** The private volume as a cloud-init guest sees it (virtio-blk serial `private`, components/domain.ts). */
+export const PRIVATE_DEVICE = "/dev/disk/by-id/virtio-private";
+
+let ruleset: string | undefined;
+
+/** components/provider.nft, the one provider ruleset, byte for byte (read from the source tree or next to dist/). */
+export function providerRuleset(): string {
+  if (ruleset === undefined) {
+    const candidates = [join(__dirname, "provider.nft"), join(__dirname, "..", "..", "components", "provider.nft")];
+    const file = candidates.find((f) => existsSync(f));
+    if (file === undefined) throw new Error(`provider ruleset not found (looked for ${candidates.join(", ")})`);
+    ruleset = readFileSync(file, "utf8");
   }
-  const doc = new Document(config, { version: "1.1" });
-  doc.commentBefore = "cloud-config";
-  return doc.toString();
+  return ruleset;
 }
 
-/** network-config v2: each NIC matched by MAC; the default route and DNS on the upstream NIC. */
+/** bulkhead's own write_files and runcmd for a guest: the network and firewall duties. */
+export function bulkheadCloudConfig(guest: GuestSpec, env: string): { write_files: Record<string, string>[]; runcmd: string[][] } {
+  if (guest.provider === undefined) return { write_files: [], runcmd: [] };
+  const write_files = [
+    { path: ENV_PATH, permissions: "0644", content: env },
+    { path: RULESET_PATH, permissions: "0644", content: providerRuleset() },
+    { path: PROVIDER_SCRIPT_PATH, permissions: "0755", content: PROVIDER_SCRIPT },
+  ];
+  if (guest.provider.pciUplink) {
+    write_files.push({ path: UPLINK_ENI_PATH, permissions: "0644", content: UPLINK_ENI });
+    write_files.push({ path: UPLINK_NETWORKD_PATH, permissions: "0644", content: UPLINK_NETWORKD });
+  }
+  return { write_files, runcmd: [[PROVIDER_SCRIPT_PATH]] };
+}
+
+/**
+ * The user-data: the layout's cloud-init settings first, bulkhead's own last. Why a person's
+ * settings cannot switch off or override bulkhead's network and firewall duties:
+ *  - the layout can only say users, ssh_authorized_keys, packages, write_files and runcmd
+ *    (layout/schema.ts); no network, bootcmd or other cloud-init key reaches this document;
+ *  - its write_files may not name bulkhead's files nor any network, firewall or cloud-init
+ *    configuration (PROTECTED_PATHS), and bulkhead's own entries come after them anyway;
+ *  - on a NetVM or ProxyVM the loader refuses packages, write_files and runcmd altogether:
+ *    there, nothing from the layout runs as root, so no command can flush or replace the
+ *    ruleset, before or after bulkhead's runcmd (which is the last of the list everywhere).
+ */
+export function userData(guest: GuestSpec, env: string): string {
+  // C.UTF-8 is the one locale every Debian image has: cloud-init's default (en_US.UTF-8) fails
+  // in cc_locale on an image that has not generated it (update-locale exits 255).
+  const config: Record<string, unknown> = { hostname: guest.name, locale: "C.UTF-8" };
+  if (guest.private === true) {
+    // Formatted only while it holds no filesystem (a person's home is never reformatted), then
+    // mounted at /rw, as Qubes does. The lab's busybox init does the same from bulkhead.env.
+    config.fs_setup = [{ device: PRIVATE_DEVICE, partition: "none", filesystem: "ext4", label: "private", overwrite: false }];
+    config.mounts = [[PRIVATE_DEVICE, "/rw", "ext4", "defaults,nofail", "0", "2"]];
+  }
+  const mine = guest.cloudInit;
+  const own = bulkheadCloudConfig(guest, env);
+  if (mine !== undefined && mine.users.length > 0) config.users = ["default", ...mine.users.map(cloudInitUser)];
+  if (mine !== undefined && mine.ssh_authorized_keys.length > 0) config.ssh_authorized_keys = mine.ssh_authorized_keys;
+  if (mine !== undefined && mine.packages.length > 0) config.packages = mine.packages;
+  // A person's files are deferred (cloud-init's final stage): their owners exist by then.
+  const writeFiles = [...(mine?.write_files ?? []).map((f) => ({ ...f, defer: true })), ...own.write_files];
+  if (writeFiles.length > 0) config.write_files = writeFiles;
+  const runcmd = [...(mine?.runcmd ?? []), ...own.runcmd];
+  if (runcmd.length > 0) config.runcmd = runcmd;
+  const doc = new Document(config, { version: "1.1" });
+  doc.commentBefore = "cloud-config";
+  return doc.toString({ lineWidth: 0, blockQuote: "literal" });
+}
+
+/** A layout user as cloud-init's `users` entry; a password hash unlocks console login. */
+function cloudInitUser(user: CloudInitUser): Record<string, unknown> {
+  const entry: Record<string, unknown> = { name: user.name };
+  if (user.groups !== undefined && user.groups.length > 0) entry.groups = user.groups.join(",");
+  if (user.shell !== undefined) entry.shell = user.shell;
+  if (user.sudo === true) entry.sudo = "ALL=(ALL) NOPASSWD:ALL";
+  if (user.password_hash !== undefined) {
+    entry.passwd = user.password_hash;
+    entry.lock_passwd = false;
+  }
+  if (user.ssh_authorized_keys !== undefined && user.ssh_authorized_keys.length > 0) entry.ssh_authorized_keys = user.ssh_authorized_keys;
+  return entry;
+}
+
+/**
+ * network-config v2: each NIC matched by MAC; the default route and DNS on the
+ * upstream NIC. A PCI uplink is no domain interface and its MAC is the card's
+ * own: cloud-init 22.4 turns every v2 `ethernets` entry into one interface
+ * named by its key (a `match: name` glob is dropped by its eni and networkd
+ * renderers), so "every other ethernet" cannot be said here. Instead the
+ * client NIC is renamed to `bhclients` and bulkhead's user-data adds DHCP on
+ * every en* or eth* interface (UPLINK_ENI, UPLINK_NETWORKD): the uplink only.
+ */
 export function networkConfig(guest: GuestSpec): string {
   const ethernets: Record<string, unknown> = {};
   guest.nics.forEach((nic, i) => {
-    const eth: Record<string, unknown> = { match: { macaddress: nic.iface.mac.address }, dhcp4: nic.dhcp };
+    const eth: Record<string, unknown> = { match: { macaddress: nic.iface.mac.address } };
+    if (nic.role === "clients" && guest.provider?.pciUplink === true) eth["set-name"] = CLIENT_IFNAME;
+    eth.dhcp4 = nic.dhcp;
     if (nic.addrs.length > 0) eth.addresses = nic.addrs;
     if (nic.role === "upstream" && guest.gateway !== undefined) {
       eth.routes = [{ to: "0.0.0.0/0", via: guest.gateway, "on-link": true }];
@@ -137,47 +238,53 @@ function yaml11(value: unknown): string {
 }
 
 /**
- * Makes a provider route for its clients as a Qubes netvm does. Constant
- * text: every value it uses comes from the env file, found by MAC.
+ * Loads the provider ruleset (RULESET_PATH, the bytes of components/provider.nft)
+ * with this qube's client interface and resolvers as set and map elements, in
+ * one transaction, then switches forwarding on. Constant text: every value it
+ * uses comes from the env file (the client NIC is found by MAC).
  */
 export const PROVIDER_SCRIPT = `#!/bin/sh
-# Written by bulkhead: forward for clients, masquerade out of the upstream
-# interface, DNAT Qubes' virtual DNS pair (10.139.1.1/.2 port 53) upstream.
+# Written by bulkhead: load the provider ruleset (${RULESET_PATH}) unchanged, with this
+# qube's client interface and its resolvers for Qubes' virtual DNS pair as elements.
+# ${ENV_PATH} is read as data (KEY=value lines), never sourced.
 set -eu
-. ${ENV_PATH}
+val() { sed -n "s/^$1=//p" ${ENV_PATH} | head -n 1; }
 ifname() {
   for d in /sys/class/net/*; do
     if [ "$(cat "$d/address")" = "$1" ]; then basename "$d"; return 0; fi
   done
   return 1
 }
-eval "client_mac=\\$IF\${CLIENT_IF}_MAC"
-client=$(ifname "$client_mac")
-if [ -n "\${NAT_IF:-}" ]; then
-  eval "nat_mac=\\$IF\${NAT_IF}_MAC"
-  out="oifname \\"$(ifname "$nat_mac")\\""
-else
-  out="oifname != \\"$client\\""
-fi
-upstream=$DNS_UPSTREAM
+client=$(ifname "$(val "IF$(val CLIENT_IF)_MAC")")
+upstream=$(val DNS_UPSTREAM)
 if [ "$upstream" = dhcp ]; then
   upstream=$(awk '/^nameserver/ { print $2; exit }' /run/systemd/resolve/resolv.conf 2>/dev/null || true)
   [ -n "$upstream" ] || upstream=$(awk '/^nameserver/ { print $2; exit }' /etc/resolv.conf)
 fi
 set -- $upstream
-sysctl -w net.ipv4.ip_forward=1
-nft -f - <<EOF
-table ip bulkhead
-delete table ip bulkhead
-table ip bulkhead {
-  chain prerouting {
-    type nat hook prerouting priority dstnat;
-    iifname "$client" ip daddr { 10.139.1.1, 10.139.1.2 } meta l4proto { tcp, udp } th dport 53 dnat to $1
-  }
-  chain postrouting {
-    type nat hook postrouting priority srcnat;
-    $out masquerade
-  }
-}
-EOF
+echo 0 >/proc/sys/net/ipv4/ip_forward
+{
+  cat ${RULESET_PATH}
+  echo "add element inet bulkhead clients { \\"$client\\" }"
+  if [ $# -gt 0 ]; then echo "add element inet bulkhead dns { 10.139.1.1 : $1, 10.139.1.2 : \${2:-$1} }"; fi
+} | nft -f -
+echo 1 >/proc/sys/net/ipv4/ip_forward
+echo "bulkhead: provider ruleset sha256 $(sha256sum ${RULESET_PATH} | cut -d' ' -f1)"
+echo "bulkhead: provider: forwarding $client -> upstream, dns -> \${1:-none} \${2:-\${1:-}}"
+`;
+
+/** ifupdown: DHCP on every en* or eth* interface (a PCI uplink NetVM's client NIC is `bhclients`). */
+export const UPLINK_ENI = `# Written by bulkhead: the PCI uplink (every ethernet but ${CLIENT_IFNAME}) by DHCP.
+auto /en*=bhuplink /eth*=bhuplink
+iface bhuplink inet dhcp
+`;
+
+/** systemd-networkd: the same, for images that render network-config with networkd. */
+export const UPLINK_NETWORKD = `# Written by bulkhead: the PCI uplink (every ethernet but ${CLIENT_IFNAME}) by DHCP.
+[Match]
+Type=ether
+Name=!${CLIENT_IFNAME}
+
+[Network]
+DHCP=ipv4
 `;

@@ -25,6 +25,7 @@ export function templateDomainArgs(host: ResolvedHost, layout: string, template:
     interfaces: templateNics(host, template).map((n) => n.iface),
     autostart: false,
     running: false,
+    guestAgent: template.guestAgent,
   });
 }
 

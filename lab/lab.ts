@@ -101,6 +101,19 @@ export async function ensurePackages(progress: Progress = () => undefined): Prom
   return missing;
 }
 
+/** Where lab/images/stock.sh publishes the stock Debian image (root.qcow2, vmlinuz, initrd.img). */
+export const STOCK_IMAGES_DIR = join(IMAGES_DIR, "stock");
+
+/** Whether a layout boots the lab's stock image: only then is it built (it takes minutes). */
+export function usesStockImage(templates: readonly { image: string }[]): boolean {
+  return templates.some((t) => t.image.startsWith(`${STOCK_IMAGES_DIR}/`));
+}
+
+/** Builds the stock Debian image unless its content-keyed build is cached (stock.sh). */
+export async function ensureStockImage(progress: Progress = () => undefined): Promise<void> {
+  await runStreaming("bash", [join(REPO, "lab", "images", "stock.sh")], progress);
+}
+
 /** Builds the guest images unless they are current (build.sh keeps a stamp and a lock). */
 export async function ensureImages(progress: Progress = () => undefined): Promise<void> {
   await runStreaming("bash", [join(REPO, "lab", "images", "build.sh")], progress);
@@ -157,6 +170,8 @@ export interface LabOptions {
   progress?: Progress;
   /** Skip the Debian package check (tests: setup already ran). */
   skipPackages?: boolean;
+  /** Also build the stock Debian image (a layout that boots it, see usesStockImage). */
+  stock?: boolean;
 }
 
 export interface StepTiming {
@@ -187,6 +202,7 @@ export async function startLab(opts: LabOptions = {}): Promise<{ uri: string; ti
     }
   });
   await step("images", () => ensureImages(progress));
+  if (opts.stock === true) await step("stock image", () => ensureStockImage(progress));
   const bridge = await step("uplink", () => ensureUplink(LAB_URI));
   await step("internet", () => ensureInternet(bridge));
   return { uri: LAB_URI, timings };

@@ -23,6 +23,41 @@ export interface BootSpec {
   cmdline?: string;
 }
 
+/** One user account of `cloud_init.users`, as the layout wrote it (checked). */
+export interface CloudInitUser {
+  name: string;
+  ssh_authorized_keys?: string[];
+  /** crypt(3) hash; the account gets console (not SSH) password login. */
+  password_hash?: string;
+  groups?: string[];
+  /** Passwordless sudo. */
+  sudo?: boolean;
+  shell?: string;
+}
+
+export interface CloudInitFile {
+  path: string;
+  content: string;
+  permissions?: string;
+  owner?: string;
+  append?: boolean;
+}
+
+/**
+ * A person's cloud-init settings (docs/layout.md `cloud_init`), merged: for a qube, its
+ * template's users and keys first, then its own. bulkhead's own files and commands are
+ * not in here; components/seed.ts puts them after these.
+ */
+export interface CloudInitSettings {
+  users: CloudInitUser[];
+  /** For the image's default user. */
+  ssh_authorized_keys: string[];
+  packages: string[];
+  write_files: CloudInitFile[];
+  /** A string is one shell line; a list is one command and its arguments. */
+  runcmd: (string | string[])[];
+}
+
 export interface ResolvedTemplate {
   name: string;
   image: string;
@@ -33,6 +68,13 @@ export interface ResolvedTemplate {
   label: Label;
   /** Allowed by the format, but a policy violation (template-offline). */
   netvm: string | null;
+  /**
+   * The image runs qemu-guest-agent: the template's domain and every qube
+   * booting its image get the agent's virtio channel (prove probes through it).
+   */
+  guestAgent?: boolean;
+  /** The template's own cloud-init settings (its seed); absent when the layout gives none. */
+  cloudInit?: CloudInitSettings;
 }
 
 /** One `qvm-firewall` rule, validated; `expire`d rules are already left out. */
@@ -127,6 +169,8 @@ export interface ResolvedQube {
   addressing?: QubeAddressing;
   /** Present for NetVM and ProxyVM. */
   provides?: ProvidedNetwork;
+  /** Its template's users and keys, then its own settings; absent when neither gives any. */
+  cloudInit?: CloudInitSettings;
 }
 
 export interface ResolvedLayout {

@@ -7,6 +7,7 @@ import { assignAddresses, isProvider } from "./addresses";
 import { compareNames, didYouMean } from "./errors";
 import type { PathSegment, RawIssue } from "./issues";
 import type {
+  CloudInitSettings,
   FirewallRule,
   Label,
   QubeClass,
@@ -16,7 +17,7 @@ import type {
   ResolvedTemplate,
   Uplink,
 } from "./model";
-import type { RawFirewallRule, RawLayout, RawQube, RawUplink } from "./schema";
+import type { RawCloudInit, RawFirewallRule, RawLayout, RawQube, RawUplink } from "./schema";
 
 export const QUBE_DEFAULTS = { label: "gray" as Label, memory: 400, vcpus: 2, privateBytes: 2 * 1024 ** 3 };
 export const TEMPLATE_DEFAULTS = { format: "qcow2" as const, memory: 1024, vcpus: 2, label: "black" as Label };
@@ -84,6 +85,14 @@ export function resolveLayout(raw: RawLayout, source: string, now: number): Reso
       ? undefined
       : `"${target}" is ${article(cls)} ${cls} and does not provide network; use a NetVM or ProxyVM`;
   };
+  /** The TemplateVM a qube boots (a DispVM through its AppVM), if the layout names one. */
+  const rootTemplateName = (name: string): string | undefined => {
+    const q = qubes[name];
+    const t = q.template ?? defaults.template;
+    if (t === undefined) return undefined;
+    if (q.class !== "DispVM") return t;
+    return Object.hasOwn(qubes, t) ? (qubes[t].template ?? defaults.template) : undefined;
+  };
   const templateProblem = (target: string): string | undefined => {
     if (isTemplate(target)) return undefined;
     const where = isQube(target) ? `"${target}" is a qube, not a template` : `"${target}" is not a template`;
@@ -147,6 +156,17 @@ export function resolveLayout(raw: RawLayout, source: string, now: number): Reso
     if (q.firewall !== undefined && netvm === null) {
       report(path("firewall"), "firewall applies only to a qube with a netvm; this one is offline: remove firewall or set netvm");
     }
+    if (q.cloud_init !== undefined && isProvider(q.class)) {
+      for (const key of ["packages", "write_files", "runcmd"] as const) {
+        if (q.cloud_init[key] !== undefined) {
+          report(
+            [...path("cloud_init"), key],
+            `a ${q.class} provides network: only bulkhead runs commands and writes files as root there, so nothing can ` +
+              `switch its ruleset off; remove ${key} (users and ssh_authorized_keys are fine)`,
+          );
+        }
+      }
+    }
     const memory = q.memory ?? defaults.memory ?? QUBE_DEFAULTS.memory;
     if (q.maxmem !== undefined && q.maxmem < memory) {
       report(path("maxmem"), `maxmem ${q.maxmem} is below memory ${memory}; raise maxmem or lower memory`);
@@ -159,6 +179,23 @@ export function resolveLayout(raw: RawLayout, source: string, now: number): Reso
       if (problem !== undefined) report(path("template"), problem);
     } else if (defaults.template === undefined) {
       report(path("template"), "no template: set template: here or template: under defaults");
+    }
+  }
+
+  // What a template's cloud-init does as root stays in its image, which its providers boot.
+  for (const tname of templateNames) {
+    const ci = templates[tname].cloud_init;
+    if (ci === undefined) continue;
+    const providers = providerNames.filter((n) => rootTemplateName(n) === tname).sort(compareNames);
+    if (providers.length === 0) continue;
+    for (const key of ["packages", "write_files", "runcmd"] as const) {
+      if (ci[key] !== undefined) {
+        report(
+          ["templates", tname, "cloud_init", key],
+          `${providers.join(", ")} (network providers) boot from this template, and what it installs or runs as root stays in its image; ` +
+            `remove ${key}, or give the providers a template of their own (as Qubes does with a minimal template for sys-net and sys-firewall)`,
+        );
+      }
     }
   }
 
@@ -197,6 +234,8 @@ export function resolveLayout(raw: RawLayout, source: string, now: number): Reso
       vcpus: t.vcpus ?? TEMPLATE_DEFAULTS.vcpus,
       label: t.label ?? TEMPLATE_DEFAULTS.label,
       netvm: t.netvm ?? null,
+      ...(t.guest_agent === undefined ? {} : { guestAgent: t.guest_agent }),
+      ...(t.cloud_init === undefined ? {} : { cloudInit: mergeCloudInit(undefined, t.cloud_init) }),
     };
   });
 
@@ -216,6 +255,7 @@ export function resolveLayout(raw: RawLayout, source: string, now: number): Reso
     const rootTemplate = q.class === "DispVM" ? (qubes[template].template ?? (defaults.template as string)) : template;
     const addressing = plan.addressing.get(name);
     const provides = plan.provides.get(name);
+    const cloudInit = mergeCloudInit(templates[rootTemplate]?.cloud_init, q.cloud_init);
     resolved.set(name, {
       name,
       class: q.class,
@@ -241,12 +281,31 @@ export function resolveLayout(raw: RawLayout, source: string, now: number): Reso
       ...(q.kernelopts === undefined ? {} : { kernelopts: q.kernelopts }),
       ...(addressing === undefined ? {} : { addressing }),
       ...(provides === undefined ? {} : { provides }),
+      ...(cloudInit === undefined ? {} : { cloudInit }),
     });
   }
 
   return {
     ok: true,
     layout: { source, host, templates: resolvedTemplates, qubes: orderQubes([...resolved.values()]) },
+  };
+}
+
+/**
+ * A qube's cloud-init settings: its template's users and ssh_authorized_keys (the template's
+ * packages, files and commands ran in the template itself), then its own; a user the qube
+ * names again replaces the template's. A template passes `inherited` undefined and keeps all.
+ */
+export function mergeCloudInit(inherited: RawCloudInit | undefined, own: RawCloudInit | undefined): CloudInitSettings | undefined {
+  if (inherited === undefined && own === undefined) return undefined;
+  const ownUsers = own?.users ?? [];
+  const users = [...(inherited?.users ?? []).filter((u) => !ownUsers.some((o) => o.name === u.name)), ...ownUsers];
+  return {
+    users: users.map((u) => ({ ...u, ...(u.ssh_authorized_keys ? { ssh_authorized_keys: [...u.ssh_authorized_keys] } : {}), ...(u.groups ? { groups: [...u.groups] } : {}) })),
+    ssh_authorized_keys: [...new Set([...(inherited?.ssh_authorized_keys ?? []), ...(own?.ssh_authorized_keys ?? [])])],
+    packages: [...(own?.packages ?? [])],
+    write_files: (own?.write_files ?? []).map((f) => ({ ...f })),
+    runcmd: (own?.runcmd ?? []).map((c) => (typeof c === "string" ? c : [...c])),
   };
 }
 

@@ -121,6 +121,124 @@ export const defaultsSchema = z.strictObject({
   vcpus: vcpus.optional(),
 });
 
+/**
+ * Paths a layout's `cloud_init.write_files` may not name (nor anything below them): bulkhead's
+ * own files and everything that configures a guest's network, firewall or cloud-init itself,
+ * so a layout can never replace the provider ruleset or the network bulkhead configures.
+ */
+export const PROTECTED_PATHS = [
+  "/etc/bulkhead",
+  "/usr/local/sbin/bulkhead-provider",
+  "/etc/cloud",
+  "/var/lib/cloud",
+  "/etc/network",
+  "/etc/systemd/network",
+  "/etc/netplan",
+  "/etc/NetworkManager",
+  "/etc/udev/rules.d",
+  "/etc/dhcp",
+  "/etc/resolv.conf",
+  "/etc/nftables.conf",
+  "/etc/iptables",
+  "/etc/sysctl.conf",
+  "/etc/sysctl.d",
+] as const;
+
+const guestPath = checkedString((value) => {
+  const control = noControl(value);
+  if (control !== undefined) return control;
+  if (!value.startsWith("/")) return `${show(value)} is not an absolute path; start it with "/"`;
+  if (value.split("/").slice(1).some((part) => part === "" || part === "." || part === "..")) {
+    return `${show(value)} is not a plain path: no "//", "/./", "/../" or trailing "/"`;
+  }
+  const hit = PROTECTED_PATHS.find((p) => value === p || value.startsWith(`${p}/`));
+  return hit === undefined
+    ? undefined
+    : `${show(value)} is under ${hit}, which bulkhead or the guest's network configuration owns; write it elsewhere`;
+});
+
+const unixName = (what: string) =>
+  checkedString((value) =>
+    /^[a-z_][a-z0-9_-]{0,31}$/.test(value)
+      ? undefined
+      : `${show(value)} is not a ${what} name: 1 to 32 lowercase letters, digits, "_" and "-", starting with a letter or "_"`,
+  );
+
+const sshKey = checkedString(
+  (value) =>
+    noControl(value) ??
+    (/^(ssh-ed25519|ssh-rsa|ecdsa-sha2-nistp(256|384|521)|sk-ssh-ed25519@openssh\.com|sk-ecdsa-sha2-nistp256@openssh\.com) [A-Za-z0-9+/]+={0,3}( [^\s].*)?$/.test(value)
+      ? undefined
+      : "is not an OpenSSH public key (\"ssh-ed25519 AAAA… comment\", one line, as in ~/.ssh/id_ed25519.pub)"),
+);
+
+// crypt(3) hashes: yescrypt ($y$), gost-yescrypt ($gy$), scrypt ($7$), bcrypt ($2b$), SHA-512 ($6$), SHA-256 ($5$).
+const passwordHash = checkedString((value) =>
+  /^\$(y|gy|7|2[aby]|6|5)\$[A-Za-z0-9./$=,]{8,}$/.test(value)
+    ? undefined
+    : "must be a password hash, never the password itself: make one with `mkpasswd -m yescrypt` or `openssl passwd -6`",
+);
+
+const debianPackage = checkedString((value) =>
+  /^[a-z0-9][a-z0-9+.-]{1,62}$/.test(value)
+    ? undefined
+    : `${show(value)} is not a package name: lowercase letters, digits, "+", "-", "." (as Debian names them)`,
+);
+
+/** File content: text, tabs and line breaks allowed, other control characters not. */
+const fileContent = z
+  .string()
+  .max(65536)
+  .superRefine((value, ctx) => {
+    // eslint-disable-next-line no-control-regex
+    if (/[\u0000-\u0008\u000b-\u001f\u007f]/.test(value)) {
+      ctx.addIssue({ code: "custom", message: "must be text: no control characters but tabs and line breaks", input: value });
+    }
+  });
+
+const fileMode = checkedString((value) =>
+  /^0?[0-7]{3}$/.test(value) ? undefined : `${show(value)} is not a file mode: a quoted octal string such as "0644"`,
+);
+const fileOwner = checkedString((value) =>
+  /^[a-z_][a-z0-9_-]{0,31}(:[a-z_][a-z0-9_-]{0,31})?$/.test(value) ? undefined : `${show(value)} is not an owner: "user" or "user:group"`,
+);
+
+const commandLine = checkedString((value) => noControl(value) ?? (value.trim() === "" ? "must not be empty" : undefined));
+
+export const cloudInitUserSchema = z.strictObject({
+  name: unixName("user"),
+  ssh_authorized_keys: z.array(sshKey).max(64).optional(),
+  password_hash: passwordHash.optional(),
+  groups: z.array(unixName("group")).max(32).optional(),
+  sudo: z.boolean().optional(),
+  shell: absolutePath.optional(),
+});
+
+/**
+ * A person's own cloud-init settings for a template or qube: a fixed set of keys, each
+ * checked, mapped by bulkhead onto cloud-init's (docs/layout.md). Nothing here can touch
+ * the network (no network, bootcmd or arbitrary keys); see PROTECTED_PATHS, and the
+ * provider rule in layout/resolve.ts.
+ */
+export const cloudInitSchema = z.strictObject({
+  users: z.array(cloudInitUserSchema).max(64).optional(),
+  ssh_authorized_keys: z.array(sshKey).max(64).optional(),
+  packages: z.array(debianPackage).max(256).optional(),
+  write_files: z
+    .array(
+      z.strictObject({
+        path: guestPath,
+        content: fileContent,
+        permissions: fileMode.optional(),
+        owner: fileOwner.optional(),
+        append: z.boolean().optional(),
+      }),
+    )
+    .max(64)
+    .optional(),
+  runcmd: z.array(z.union([commandLine, z.array(text).min(1).max(256)])).max(128).optional(),
+});
+
 export const bootSchema = z.strictObject({
   kernel: absolutePath,
   initrd: absolutePath.optional(),
@@ -135,6 +253,8 @@ export const templateSchema = z.strictObject({
   vcpus: vcpus.optional(),
   label: z.enum(LABELS).optional(),
   netvm: reference.nullable().optional(),
+  guest_agent: z.boolean().optional(),
+  cloud_init: cloudInitSchema.optional(),
 });
 
 const present = (value: unknown) => value !== undefined;
@@ -233,6 +353,7 @@ export const qubeSchema = z.strictObject({
     .optional(),
   display: displaySchema.optional(),
   kernelopts: text.optional(),
+  cloud_init: cloudInitSchema.optional(),
 });
 
 export const layoutSchema = z.strictObject({
@@ -255,3 +376,4 @@ export type RawQube = RawLayout["qubes"][string];
 export type RawTemplate = RawLayout["templates"][string];
 export type RawFirewallRule = z.infer<typeof firewallRuleSchema>;
 export type RawUplink = z.infer<typeof uplinkSchema>;
+export type RawCloudInit = z.infer<typeof cloudInitSchema>;

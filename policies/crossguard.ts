@@ -10,7 +10,7 @@ import {
 } from "@pulumi/policy";
 import { Domain } from "../components/libvirt/resources";
 import { fromResources, type ResourceInput } from "./model";
-import type { Rule } from "./rule";
+import { policyUrl, type Rule } from "./rule";
 
 // The engine wraps props in a proxy that throws on unknown values; this key
 // (policy/proxy.js `getSpecialProxyTarget`) returns the plain object beneath,
@@ -35,12 +35,23 @@ export function plain(value: unknown): unknown {
 
 const plainProps = (props: unknown): Record<string, unknown> => plain(props) as Record<string, unknown>;
 
-function stackPolicy(rule: Rule): StackValidationPolicy {
+/** The metadata CrossGuard shows with every violation (reviewers read it in the PR comment). */
+function metadata(rule: Rule) {
   return {
     name: rule.name,
     description: rule.description,
     enforcementLevel: rule.enforcementLevel,
     configSchema: rule.configSchema,
+    severity: rule.severity,
+    tags: [...rule.tags],
+    remediationSteps: rule.remediationSteps,
+    url: policyUrl(rule.name),
+  };
+}
+
+function stackPolicy(rule: Rule): StackValidationPolicy {
+  return {
+    ...metadata(rule),
     validateStack: (args, reportViolation) => {
       const libvirt: PolicyResource[] = args.resources.filter((r) => r.type.startsWith("bulkhead:libvirt:"));
       const inputs: ResourceInput[] = libvirt.map((r) => ({ type: r.type, name: r.name, inputs: plainProps(r.props) }));
@@ -57,10 +68,7 @@ function stackPolicy(rule: Rule): StackValidationPolicy {
 
 function domainPolicy(rule: Rule): ResourceValidationPolicy {
   const policy: ResourceValidationPolicy = {
-    name: rule.name,
-    description: rule.description,
-    enforcementLevel: rule.enforcementLevel,
-    configSchema: rule.configSchema,
+    ...metadata(rule),
     validateResource: validateResourceOfType(Domain, (props, args, reportViolation) => {
       const model = fromResources([{ type: args.type, name: args.name, inputs: plainProps(props) }]);
       for (const f of rule.check(model, args.getConfig<object>())) reportViolation(f.message);

@@ -2,7 +2,7 @@
 // metadata CrossGuard needs. The CrossGuard wrappers (crossguard.ts) and
 // `evaluate` (evaluate.ts) both call the same check, so the engine and
 // `bulkhead check` cannot disagree.
-import type { EnforcementLevel, PolicyConfigSchema } from "@pulumi/policy";
+import type { EnforcementLevel, PolicyConfigSchema, Severity } from "@pulumi/policy";
 import type { HostModel } from "./model";
 
 export interface Finding {
@@ -24,6 +24,12 @@ export interface Rule<C extends object = object> {
   /** What it protects against and the Qubes practice it follows. */
   description: string;
   enforcementLevel: Exclude<EnforcementLevel, "disabled" | "remediate">;
+  /** How bad a violation is (CrossGuard's severity; SARIF's security-severity). */
+  severity: Severity;
+  /** `qubes` plus the areas the rule is about (network, devices, storage, display, host, ...). */
+  tags: readonly string[];
+  /** What to change so the rule holds, for a reviewer (CrossGuard's remediationSteps). */
+  remediationSteps: string;
   /**
    * `domain`: the check reads one domain at a time (runs as validateResource on each Domain);
    * `stack`: it needs the whole host (runs as validateStack).
@@ -40,4 +46,9 @@ export function finding(policy: string, qube: string, text: string, remediable?:
   const f: Finding = { policy, qube, message: `${qube}: ${text}` };
   if (remediable === true) f.remediable = true;
   return f;
+}
+
+/** Where a reader finds the rule: its section in policies/README.md, relative to the repository root. */
+export function policyUrl(name: string): string {
+  return `policies/README.md#${name}`;
 }

@@ -42,9 +42,36 @@ export interface World {
    */
   hostAddresses: string[];
   /** Services every lab qube runs (lab/guest/inittab). */
-  qube: { tcp: number[]; udp: number[]; icmp: boolean };
+  qube: Services;
+  /** Qubes whose services differ from `qube`'s, by layout name (stock guests: sshd only). */
+  qubes?: Record<string, Services>;
   /** Ports probed at the host. */
   hostPorts: { tcp: number[]; udp: number[] };
+}
+
+export interface Services {
+  tcp: number[];
+  udp: number[];
+  icmp: boolean;
+}
+
+/**
+ * What a stock Debian guest (lab/images/stock.sh) serves: openssh-server on
+ * tcp 22 and ICMP echo, nothing else; so every flow to a stock qube probes
+ * sshd (a provider's sshd must reject its clients).
+ */
+export const STOCK_SERVICES: Services = { tcp: [22], udp: [], icmp: true };
+
+/** The services `name` runs in `world`. */
+export function servicesOf(world: World, name: string): Services {
+  return world.qubes?.[name] ?? world.qube;
+}
+
+/** The lab's world where the stock templates (by layout name) and the qubes booting them run STOCK_SERVICES. */
+export function labWorld(layout: ResolvedLayout, stockTemplates: ReadonlySet<string>): World {
+  const names = [...layout.templates.filter((t) => stockTemplates.has(t.name)).map((t) => t.name), ...layout.qubes.filter((q) => stockTemplates.has(q.rootTemplate)).map((q) => q.name)];
+  const stock = names.map((n) => [n, STOCK_SERVICES] as const);
+  return stock.length === 0 ? LAB_WORLD : { ...LAB_WORLD, qubes: Object.fromEntries(stock) };
 }
 
 /** The embedded lab: lab/internet.ts serves tcp 80, 443, 8080 and DNS (dnsmasq, udp+tcp 53). */
@@ -203,7 +230,7 @@ class Topology {
   }
 
   serves(target: Endpoint, p: Packet): boolean {
-    const svc = target === INTERNET || target === DNS ? this.world.internet : target === HOST ? undefined : this.world.qube;
+    const svc = target === INTERNET || target === DNS ? this.world.internet : target === HOST ? undefined : servicesOf(this.world, target);
     if (svc === undefined) return false;
     if (p.proto === "icmp") return svc.icmp;
     return (p.proto === "tcp" ? svc.tcp : svc.udp).includes(p.port!);
@@ -345,7 +372,7 @@ export function expectedFlows(layout: ResolvedLayout, world: World = LAB_WORLD, 
       if (to === from) continue;
       const address = t.addressFor(from, to);
       const why = t.nodes.get(to)!.cls === "TemplateVM" ? `template ${to} has no address` : `${to} has no address (no netvm)`;
-      for (const pr of probesOf(world.qube)) {
+      for (const pr of probesOf(servicesOf(world, to))) {
         add(from, to, address, pr, false, address === undefined ? { verdict: "blocked", why } : undefined);
       }
     }

@@ -1,5 +1,9 @@
-// Observed reachability and storage on a deployed layout. Probes travel the
-// channel the lab guests already read, the NoCloud seed: each source's seed is
+// Observed reachability and storage on a deployed layout. A guest whose live
+// definition has qemu-guest-agent's channel is probed in place: the probe
+// runner (prove/agent.ts) runs through the agent on the running guest, started
+// first if it was off; it is restarted only where restarting is what is being
+// shown (storage after a restart). Other guests get probes through the channel
+// the lab guests already read, the NoCloud seed: each such source's seed is
 // rebuilt with `probes.txt` added (same files as components/seed.ts makes),
 // uploaded over the seed volume, the qube restarted, and its serial console
 // read for the results. Seeds are restored afterwards, and qubes that were off
@@ -15,8 +19,21 @@ import type { ResolvedHost, ResolvedLayout, ResolvedQube } from "../layout/model
 import { seedFiles } from "../provider/image";
 import { makeIso9660 } from "../provider/iso9660";
 import { virsh, withTempFile } from "../provider/virsh";
-import { expectedFlows, LAB_WORLD, type Flow, type Verdict, type World } from "./expected";
-import { parseProbeResults, planProbes, planStorage, probesDone, probesFile, recheckWaves, type ProbeLine, type StorageLine } from "./plan";
+import { agentProbes, agentReady } from "./agent";
+import { expectedFlows, LAB_WORLD, sourcesOf, type Flow, type Verdict, type World } from "./expected";
+import {
+  parseProbeResults,
+  planProbes,
+  planStorage,
+  probesDone,
+  probesFile,
+  recheckWaves,
+  STOCK_TEMPLATE_FILE,
+  TEMPLATE_FILE,
+  type ProbeLine,
+  type StorageLine,
+} from "./plan";
+import { GUEST_AGENT_CHANNEL } from "../components/domain";
 
 export type Observed = Verdict | "unknown";
 
@@ -42,6 +59,8 @@ export interface ProveReport {
   templateImage?: { template: string; path: string; before: string; after: string; unchanged: boolean };
   summary: { flows: number; expectedPass: number; expectedBlocked: number; mismatches: number; storageChecks: number; storageFailures: number; seconds: number };
   timings: { phase: string; seconds: number }[];
+  /** How each source was probed: through its guest agent in place, or restarted with a probes seed. */
+  paths?: Record<string, "agent" | "restart">;
 }
 
 export interface ObserveOptions {
@@ -121,9 +140,24 @@ class Lab {
     return state.trim() === "running";
   }
 
-  async interfaces(name: string): Promise<number> {
+  /** From the live definition: how many interfaces, and whether it has the guest agent's channel. */
+  async definition(name: string): Promise<{ interfaces: number; agent: boolean }> {
     const xml = await virsh(this.host.uri, ["dumpxml", "--inactive", "--domain", this.domain(name)]);
-    return parseDomainXml(xml).devices.interfaces.length;
+    const d = parseDomainXml(xml).devices;
+    return { interfaces: d.interfaces.length, agent: (d.channels ?? []).some((c) => c.target.name === GUEST_AGENT_CHANNEL) };
+  }
+
+  /**
+   * An agent guest, up and done with cloud-init: started if off (after a stop
+   * when `restart`). Resolves to true if it was (re)started.
+   */
+  async agentUp(qube: string, restart: boolean, timeoutS: number): Promise<boolean> {
+    const dom = this.domain(qube);
+    if (restart) await this.stop(qube);
+    const start = !(await this.running(qube));
+    if (start) await virsh(this.host.uri, ["start", "--domain", dom]);
+    await agentReady(this.host.uri, dom, timeoutS);
+    return start;
   }
 
   async uploadSeed(qube: string, iso: Buffer): Promise<void> {
@@ -230,7 +264,8 @@ export async function prove(layout: ResolvedLayout, opts: ObserveOptions = {}): 
   const dvmTemplates = new Set(layout.qubes.filter((q) => q.class === "DispVM").map((q) => q.template));
   const flows = expectedFlows(layout, world).filter((f) => chosen(f.from) && !(dvmTemplates.has(f.to) && !chosen(f.to)));
   const plans = planProbes(layout, flows);
-  const storage = only === undefined ? planStorage(layout) : { boots: [] };
+  const agentTemplates = new Set(layout.templates.filter((t) => t.guestAgent === true).map((t) => t.name));
+  const storage = only === undefined ? planStorage(layout, (t) => (agentTemplates.has(t) ? STOCK_TEMPLATE_FILE : TEMPLATE_FILE)) : { boots: [] };
   const timings: { phase: string; seconds: number }[] = [];
   const phase = async (name: string, fn: () => Promise<void>) => {
     const t = Date.now();
@@ -243,8 +278,12 @@ export async function prove(layout: ResolvedLayout, opts: ObserveOptions = {}): 
   const qubes = new Map(layout.qubes.map((q) => [q.name, q]));
   const wasRunning = new Map<string, boolean>();
   const ifaceCount = new Map<string, number>();
+  /** Qubes whose live definition has the guest agent's channel: probed in place. */
+  const agent = new Set<string>();
   for (const name of [...layout.templates.map((t) => t.name), ...layout.qubes.map((q) => q.name)]) {
-    ifaceCount.set(name, await lab.interfaces(name));
+    const def = await lab.definition(name);
+    ifaceCount.set(name, def.interfaces);
+    if (def.agent && qubes.has(name)) agent.add(name);
     wasRunning.set(name, await lab.running(name));
   }
 
@@ -273,6 +312,20 @@ export async function prove(layout: ResolvedLayout, opts: ObserveOptions = {}): 
 
   const runBoot = async (qube: string, probes: readonly ProbeLine[], st: readonly StorageLine[], ready: () => void, boot: 1 | 2) => {
     touched.add(qube);
+    if (agent.has(qube)) {
+      // In place: started only if off, restarted only for the checks after a restart.
+      if (boot === 2 || !(await lab.running(qube))) markDown(qube);
+      const started = await lab.agentUp(qube, boot === 2, bootTimeout);
+      const readyAt = Date.now();
+      if (started) markUp(qube, readyAt);
+      ready();
+      const out = await agentProbes(lab.host.uri, lab.domain(qube), probesFile(probes, st), deadline, deadline + 120);
+      const res = { results: parseProbeResults(out), readyAt, doneAt: Date.now() };
+      for (const p of probes) observedBy.set(p.flow, { observed: (res.results.get(p.id) as Verdict | undefined) ?? "unknown", doneAt: res.doneAt });
+      for (const l of st) storageResults.push({ ...l, qube, boot, observed: res.results.get(l.id) ?? "missing" });
+      progress(`${qube}: ${probes.length} probes, ${st.length} storage checks through the guest agent in ${((res.doneAt - readyAt) / 1000).toFixed(0)} s${started ? " after boot" : ""}`);
+      return;
+    }
     const iso = probeSeedIso(lab.host, qubes.get(qube)!, probesFile(probes, st), deadline);
     markDown(qube);
     const res = await lab.boot(qube, iso, bootTimeout, () => {
@@ -325,6 +378,29 @@ export async function prove(layout: ResolvedLayout, opts: ObserveOptions = {}): 
   const ns = opts.hostNamespace !== undefined ? opts.hostNamespace : lab.host.uri === LAB_URI && existsSync(`/run/netns/${LAB_NAMESPACE}`) ? LAB_NAMESPACE : null;
   const release = ns === null ? async () => undefined : await holdAddresses(ns, world.hostAddresses);
   try {
+    // Agent clients that are off boot first, all of them, so that every client
+    // probes while every other one is up (no second round), in place.
+    // Running agent providers must have finished cloud-init (their ruleset loaded) first.
+    const off: string[] = [];
+    for (const c of clients) if (agent.has(c) && !(await lab.running(c))) off.push(c);
+    const providersUp: string[] = [];
+    for (const q of layout.qubes) if (q.provides !== undefined && agent.has(q.name) && wasRunning.get(q.name) === true) providersUp.push(q.name);
+    if (off.length > 0 || providersUp.length > 0) {
+      await phase(`agent guests boot (${off.join(", ") || "none"}; providers ready: ${providersUp.join(", ") || "none"})`, async () => {
+        await Promise.all([
+          ...providersUp.map((p) => lab.agentUp(p, false, bootTimeout)),
+          bounded(off, parallel, async (q, ready) => {
+            touched.add(q);
+            markDown(q);
+            const t = Date.now();
+            await lab.agentUp(q, false, bootTimeout);
+            markUp(q, Date.now());
+            progress(`${q}: booted, cloud-init done after ${((Date.now() - t) / 1000).toFixed(0)} s`);
+            ready();
+          }),
+        ]);
+      });
+    }
     await phase("clients probe", async () => {
       for (const c of clients) up.add(c);
       await bounded(clients, parallel, (q, ready) => runBoot(q, probeLines.get(q) ?? [], storageLines(q, 1), ready, 1));
@@ -404,7 +480,7 @@ export async function prove(layout: ResolvedLayout, opts: ObserveOptions = {}): 
     await release();
     await phase("restore", async () => {
       for (const q of touched) {
-        await lab.uploadSeed(q, probeSeedIso(lab.host, qubes.get(q)!, undefined, deadline));
+        if (!agent.has(q)) await lab.uploadSeed(q, probeSeedIso(lab.host, qubes.get(q)!, undefined, deadline));
         if (wasRunning.get(q) !== true) await lab.stop(q);
       }
     });
@@ -457,5 +533,6 @@ export async function prove(layout: ResolvedLayout, opts: ObserveOptions = {}): 
       seconds,
     },
     timings,
+    paths: Object.fromEntries(sourcesOf(layout).filter((n) => qubes.has(n) && chosen(n)).map((n) => [n, agent.has(n) ? ("agent" as const) : ("restart" as const)])),
   };
 }

@@ -85,13 +85,15 @@ function line(id: string, op: StorageOp, scope: StorageScope, name: string, expe
 
 /** The file every lab template ships (lab/guest is installed as /lib/bulkhead). */
 export const TEMPLATE_FILE = "probes";
+/** The file every stock Debian template ships in /usr/lib, the agent runner's `lib` (prove/agent.ts). */
+export const STOCK_TEMPLATE_FILE = "os-release";
 
 /**
  * Storage checks: an AppVM's root writes vanish at restart while its private
  * ones stay; a DispVM keeps neither; two AppVMs on one template both see the
  * template's files and not each other's writes.
  */
-export function planStorage(layout: ResolvedLayout): StoragePlan {
+export function planStorage(layout: ResolvedLayout, templateFile: (template: string) => string = () => TEMPLATE_FILE): StoragePlan {
   const appvms = layout.qubes.filter((q) => q.class === "AppVM" && q.privateBytes !== undefined && !q.templateForDispvms);
   let pair: [ResolvedQube, ResolvedQube] | undefined;
   for (const a of appvms) {
@@ -116,7 +118,7 @@ export function planStorage(layout: ResolvedLayout): StoragePlan {
       line(`s-${me}-root`, "exists", "root", mark(me, "root"), "absent", `${me}'s root is a copy-on-write view discarded at shutdown`),
       line(`s-${me}-private`, "exists", "private", mark(me, "private"), "present", `${me}'s private volume persists`),
       line(`s-${me}-sees-${other}`, "exists", "root", mark(other, "root"), "absent", `${me} does not see ${other}'s root writes (same template)`),
-      line(`s-${me}-template`, "exists", "lib", TEMPLATE_FILE, "present", `${me} sees the template's files`),
+      line(`s-${me}-template`, "exists", "lib", templateFile(pair![0].rootTemplate), "present", `${me} sees the template's files`),
     ];
     plan.boots.push({ qube: a, boot: 2, lines: checks(a, b) }, { qube: b, boot: 2, lines: checks(b, a) });
   }

@@ -74,6 +74,13 @@ export function formatReport(layout: ResolvedLayout, r: ProveReport): string {
     const t = r.templateImage;
     out.push(`  template ${t.template} image ${t.path}: ${t.unchanged ? `unchanged (sha256 ${t.before.slice(0, 16)}…)` : `CHANGED (${t.before.slice(0, 16)}… -> ${t.after.slice(0, 16)}…)`}`);
   }
+  if (r.paths !== undefined && Object.keys(r.paths).length > 0) {
+    const by = (p: string) => Object.entries(r.paths ?? {}).filter(([, v]) => v === p).map(([k]) => k);
+    const parts = [["agent", "through the guest agent, in place"], ["restart", "restarted with a probes seed"]]
+      .filter(([p]) => by(p!).length > 0)
+      .map(([p, what]) => `${what}: ${by(p!).join(", ")}`);
+    out.push("", `probed ${parts.join("; ")}`);
+  }
   out.push("", summaryLine(r), "");
   return out.join("\n");
 }

@@ -182,6 +182,11 @@ const serial = z.strictObject({
   target: z.strictObject({ port: int(0, 3) }).optional(),
 });
 
+const channel = z.strictObject({
+  type: z.literal("unix"),
+  target: z.strictObject({ type: z.literal("virtio"), name: z.string().regex(/^[A-Za-z0-9_.-]{1,64}$/) }),
+});
+
 export const domainSchema: z.ZodType<DomainArgs, unknown> = z
   .strictObject({
     ...connection,
@@ -213,6 +218,7 @@ export const domainSchema: z.ZodType<DomainArgs, unknown> = z
       hostdevs: z.array(hostdev),
       graphics: z.array(graphics),
       serials: z.array(serial),
+      channels: z.array(channel).optional(),
       controllers: z
         .array(z.strictObject({ type: z.enum(["usb", "pci", "virtio-serial"]), model: z.string().min(1).optional(), index: int(0).optional() }))
         .optional(),

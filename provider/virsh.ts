@@ -1,6 +1,10 @@
 // The one place that talks to libvirt: `virsh -c <uri> …` run with an argument
 // array (never a shell string), XML handed over through a private temp file.
+// A long-running process (the provider) can instead keep one virsh session per
+// URI open and feed it commands on stdin (provider/session.ts), which saves a
+// process start and a libvirt connection per call; `useSessions()` turns that on.
 import { execFile } from "node:child_process";
+import { appendFileSync } from "node:fs";
 import { mkdtemp, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -31,8 +35,36 @@ export class VirshError extends Error {
 
 /** Runs virsh against `uri` and resolves to its stdout. */
 export async function virsh(uri: string, args: readonly string[], opts: VirshOptions = {}): Promise<string> {
-  if (opts.xml === undefined) return run(["-c", uri, ...args], opts.timeoutMs);
-  return withTempFile("object.xml", opts.xml, (file) => run(["-c", uri, ...args, "--file", file], opts.timeoutMs));
+  if (opts.xml === undefined) return dispatch(uri, [...args], opts.timeoutMs, undefined);
+  const xml = opts.xml;
+  return withTempFile("object.xml", xml, (file) => dispatch(uri, [...args, "--file", file], opts.timeoutMs, xml));
+}
+
+/** Runs one command through a session when sessions are on and the arguments allow it, else as its own process. */
+export interface SessionPool {
+  run(uri: string, args: readonly string[], timeoutMs: number): Promise<string> | undefined;
+}
+let sessions: SessionPool | undefined;
+
+/** Routes every later virsh call through `pool` (undefined: one process per call again). */
+export function useSessions(pool: SessionPool | undefined): void {
+  sessions = pool;
+}
+
+function dispatch(uri: string, args: string[], timeoutMs = DEFAULT_TIMEOUT_MS, xml: string | undefined): Promise<string> {
+  logCall(uri, args, xml);
+  return sessions?.run(uri, args, timeoutMs) ?? run(["-c", uri, ...args], timeoutMs);
+}
+
+/**
+ * With BULKHEAD_VIRSH_LOG set, one line per call (`<object name from the XML or -> | -c <uri> <args…>`),
+ * the format of the bench's logging wrapper (bench/virshlog.ts), which cannot see commands sent to a session.
+ */
+function logCall(uri: string, args: readonly string[], xml: string | undefined): void {
+  const file = process.env["BULKHEAD_VIRSH_LOG"];
+  if (file === undefined || file === "") return;
+  const name = xml === undefined ? undefined : (/<name>([^<]*)<\/name>/.exec(xml) ?? /<filter name="([^"]*)"/.exec(xml))?.[1];
+  appendFileSync(file, `${name ?? "-"} | ${["-c", uri, ...args].join(" ")}\n`);
 }
 
 /** Writes `data` to a fresh private directory, calls `fn` with the file's path, then removes it. */
@@ -47,7 +79,9 @@ export async function withTempFile<T>(name: string, data: string | Buffer, fn: (
   }
 }
 
-function run(args: string[], timeoutMs = 120_000): Promise<string> {
+const DEFAULT_TIMEOUT_MS = 120_000;
+
+function run(args: string[], timeoutMs = DEFAULT_TIMEOUT_MS): Promise<string> {
   return new Promise((resolve, reject) => {
     execFile("virsh", args, { timeout: timeoutMs, maxBuffer: 16 * 1024 * 1024 }, (error, stdout, stderr) => {
       if (error) {

@@ -10,6 +10,8 @@ debs=(
   libvirt-daemon libvirt-daemon-driver-qemu libvirt-clients libvirt-daemon-config-nwfilter
   qemu-system-x86 qemu-utils dnsmasq-base iptables ebtables iproute2
   cpio e2fsprogs libxml2-utils genisoimage xorriso busybox-static
+  mmdebstrap  # lab/images/stock.sh: the stock Debian image, from Debian packages only
+  cloud-init nftables  # the tests judge every seed with Debian's cloud-init and the provider ruleset with nft
 )
 missing=()
 for p in "${debs[@]}"; do

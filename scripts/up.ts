@@ -6,8 +6,9 @@ import { existsSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import { join, relative, resolve } from "node:path";
 import { layoutToDot, renderSvg } from "../cli/graph";
 import type { QubeOutputs } from "../components/layout";
-import { serialLogPath } from "../components/naming";
-import { LAB_URI, startLab } from "../lab/lab";
+import { domainName, serialLogPath } from "../components/naming";
+import { agentReady } from "../prove/agent";
+import { LAB_URI, startLab, usesStockImage } from "../lab/lab";
 import { loadLayout } from "../layout/load";
 import { virsh } from "../provider/virsh";
 import {
@@ -25,8 +26,13 @@ import {
   type StateResource,
 } from "./pulumi";
 
-/** How long autostart qubes get to print `bulkhead: ready` (TCG guests on a busy host are slow). */
-const BOOT_TIMEOUT_S = Number(process.env["BULKHEAD_BOOT_TIMEOUT"] ?? 300);
+/**
+ * How long autostart qubes get to be ready (TCG guests on a busy host are slow): 300 s for the
+ * lab's busybox guests, 900 s when stock Debian guests (systemd, cloud-init in Python) boot.
+ */
+export function bootTimeout(stock: boolean): number {
+  return Number(process.env["BULKHEAD_BOOT_TIMEOUT"] ?? (stock ? 900 : 300));
+}
 
 export class Steps {
   private n = 0;
@@ -86,10 +92,32 @@ function consoleAddress(domain: string): string | undefined {
 
 const isReady = (domain: string) => serialLines(domain).some((l) => l.trim() === "bulkhead: ready");
 
-/** Waits for `bulkhead: ready` on each domain's serial log; returns those that did not make it. */
-export async function waitReady(domains: string[], timeoutS: number, progress: (line: string) => void): Promise<string[]> {
-  const pending = new Set(domains);
+/**
+ * Waits for `bulkhead: ready` on each domain's serial log, or, for the domains
+ * in `agent.domains` (stock guests with qemu-guest-agent), for their agent to
+ * answer and cloud-init to finish; returns those that did not make it.
+ */
+export async function waitReady(
+  domains: string[],
+  timeoutS: number,
+  progress: (line: string) => void,
+  agent: { uri: string; domains: ReadonlySet<string> } = { uri: LAB_URI, domains: new Set() },
+): Promise<string[]> {
   const t0 = Date.now();
+  const viaAgent = domains.filter((d) => agent.domains.has(d));
+  const agentLate: string[] = [];
+  const agentWait = Promise.all(
+    viaAgent.map((d) =>
+      agentReady(agent.uri, d, timeoutS).then(
+        () => progress(`${d} ready after ${((Date.now() - t0) / 1000).toFixed(0)} s (guest agent: cloud-init done)`),
+        (e: unknown) => {
+          agentLate.push(d);
+          progress(`${d}: ${e instanceof Error ? e.message : String(e)}`);
+        },
+      ),
+    ),
+  );
+  const pending = new Set(domains.filter((d) => !agent.domains.has(d)));
   while (pending.size > 0 && Date.now() - t0 < timeoutS * 1000) {
     for (const d of [...pending]) {
       if (isReady(d)) {
@@ -99,7 +127,8 @@ export async function waitReady(domains: string[], timeoutS: number, progress: (
     }
     if (pending.size > 0) await new Promise((r) => setTimeout(r, 1000));
   }
-  return [...pending];
+  await agentWait;
+  return [...pending, ...agentLate];
 }
 
 async function domstate(uri: string, domain: string): Promise<string> {
@@ -161,7 +190,8 @@ async function deploy(stack: string, argv: string[]): Promise<number> {
 
   done = steps.start(t.lab ? `embedded lab host at ${LAB_URI}` : `host ${t.uri} (no lab: the stack sets bulkhead:uri)`);
   if (t.lab) {
-    const { timings } = await startLab({ progress: (l) => console.log(`      ${l}`) });
+    const stock = usesStockImage(loadLayout(resolve(REPO, t.layoutPath)).templates);
+    const { timings } = await startLab({ progress: (l) => console.log(`      ${l}`), stock });
     console.log(`      ${timings.map((s) => `${s.step} ${s.seconds.toFixed(1)} s`).join(", ")}`);
   } else {
     await virsh(t.uri, ["version"]);
@@ -189,10 +219,14 @@ async function deploy(stack: string, argv: string[]): Promise<number> {
   const qubes = await stackOutputs(stack);
   const autostart = Object.values(qubes).filter((q) => q.autostart && q.class !== "TemplateVM").map((q) => q.name);
   const local = t.uri === LAB_URI || t.uri.startsWith("qemu:///");
+  const layout = loadLayout(resolve(REPO, t.layoutPath));
+  const agentTemplates = new Set(layout.templates.filter((x) => x.guestAgent === true).map((x) => x.name));
+  const domains = new Set(layout.qubes.filter((q) => agentTemplates.has(q.rootTemplate)).map((q) => domainName(layout.host, q.name)));
+  const BOOT_TIMEOUT_S = bootTimeout(domains.size > 0);
   done = steps.start(`waiting for ${autostart.length} autostart qube(s) to boot (up to ${BOOT_TIMEOUT_S} s)`);
   let late: string[] = [];
   if (!wait || !local) console.log(wait ? "      serial logs are on the remote host: not waiting" : "      --no-wait");
-  else late = await waitReady(autostart, BOOT_TIMEOUT_S, (l) => console.log(`      ${l}`));
+  else late = await waitReady(autostart, BOOT_TIMEOUT_S, (l) => console.log(`      ${l}`), { uri: t.uri, domains });
   done();
 
   done = steps.start("layout picture");

@@ -194,6 +194,16 @@ export interface SerialSpec {
   target?: { port: number };
 }
 
+/**
+ * A host-guest channel: `unix` with a virtio target, the way qemu-guest-agent
+ * is reached (`org.qemu.guest_agent.0`). libvirt chooses the socket path and
+ * adds the virtio-serial controller; neither is part of the spec.
+ */
+export interface ChannelSpec {
+  type: "unix";
+  target: { type: "virtio"; name: string };
+}
+
 export interface ControllerSpec {
   type: "usb" | "pci" | "virtio-serial";
   model?: string;
@@ -224,6 +234,8 @@ export interface DomainArgs extends ConnectionArgs {
     hostdevs: HostdevSpec[];
     graphics: GraphicsSpec[];
     serials: SerialSpec[];
+    /** Absent or empty: no channel (nothing is added behind the layout's back). */
+    channels?: ChannelSpec[];
     controllers?: ControllerSpec[];
   };
   /** Raw `<qemu:commandline>` arguments; bulkhead never sets it, policies forbid it. */

@@ -4,7 +4,8 @@
 #   vmlinuz     Debian's cloud kernel (linux-image-<ver>-cloud-amd64), unpacked with dpkg -x
 #   initrd.img  gzip'd newc cpio: busybox-static, the kernel modules the lab needs, lab/guest/init
 #   root.img    raw ext4 (mkfs.ext4 -d): the TemplateVM root that AppVMs see copy-on-write;
-#               busybox, the qube init (lab/guest/*), nft (nftables) for providers, mke2fs
+#               busybox, the qube init (lab/guest/*), nft (nftables) for providers (and a
+#               copy of components/provider.nft for seeds that do not carry it), mke2fs
 #               (e2fsprogs) for the private volume, socat (UDP/TCP echo service and probes:
 #               busybox nc has no UDP), with their shared
 #               libraries resolved by the image's own dynamic loader
@@ -80,8 +81,12 @@ for p in "${all_packages[@]}"; do
   [[ -n "${version[${p}]:-}" ]] || die "package ${p} not found in the apt lists"
 done
 
-guest_hash="$(cd "${guest_dir}" && find . -type f -print0 | LC_ALL=C sort -z \
-  | xargs -0 sha256sum | sha256sum | cut -d' ' -f1)"
+# The provider ruleset lives with the program (components/provider.nft, shipped in every
+# provider's seed); the image keeps a copy of the same bytes for seeds made without it.
+ruleset="$(cd "${script_dir}/../../components" && pwd)/provider.nft"
+[[ -f "${ruleset}" ]] || die "${ruleset} missing"
+guest_hash="$( (cd "${guest_dir}" && find . -type f -print0 | LC_ALL=C sort -z | xargs -0 sha256sum;
+  sha256sum <"${ruleset}") | sha256sum | cut -d' ' -f1)"
 stamp_text="$(
   printf 'kernel %s\n' "${kver}"
   for p in "${all_packages[@]}"; do printf '%s=%s\n' "${p}" "${version[${p}]}"; done \
@@ -242,6 +247,7 @@ chroot "${rt}" /sbin/mke2fs -V >/dev/null 2>&1 || die "mke2fs does not run insid
 for f in qube-setup qube-ready qube-shutdown probes firewall udhcpc.script lib.sh; do
   install -m 0755 "${guest_dir}/${f}" "${rt}/lib/bulkhead/${f}"
 done
+install -m 0644 "${ruleset}" "${rt}/lib/bulkhead/provider.nft"
 install -m 0644 "${guest_dir}/inittab" "${rt}/etc/inittab"
 # busybox acpid runs /etc/acpi/<ACTION>/<PARAM> for an event: PWRF/00000080 = power button.
 mkdir -p "${rt}/etc/acpi/PWRF"

@@ -36,6 +36,10 @@ export const rule: Rule = {
     "not; one network never carries clients of two providers. Protects against lateral movement between qubes " +
     "that share a netvm. Qubes: each client is a routed /32 link to its netvm (developer/system/networking).",
   enforcementLevel: "mandatory",
+  severity: "high",
+  tags: ["qubes", "network"],
+  remediationSteps:
+    "Set port: { isolated: true } on the provider's client network and isolated: false only on the provider's own port; give each provider a network of its own.",
   scope: "stack",
   check,
 };

@@ -33,6 +33,10 @@ export const rule: Rule = {
     "Protects against client qubes whose egress rules nobody enforces and that face the untrusted NetVM directly. " +
     "Qubes: client qubes attach to sys-firewall, not sys-net (user/security-in-qubes/firewall).",
   enforcementLevel: "mandatory",
+  severity: "high",
+  tags: ["qubes", "network", "firewall"],
+  remediationSteps:
+    "Set the client's netvm to a ProxyVM (e.g. sys-firewall) whose netvm is the NetVM, so its traffic passes a firewall qube before the untrusted sys-net.",
   scope: "stack",
   check,
 };

@@ -20,10 +20,9 @@ export function check(model: HostModel): Finding[] {
   const out: Finding[] = [];
   for (const [device, qubes] of [...holders].sort(([a], [b]) => (a < b ? -1 : 1))) {
     if (qubes.length < 2) continue;
-    for (const q of qubes) {
-      const others = qubes.filter((o) => o !== q);
-      out.push(finding(NAME, q, `${device} is also given to ${list(others)}; a device belongs to one qube: remove it from all but one`));
-    }
+    // One device, one finding, filed under its first holder by name.
+    const [first, ...others] = qubes;
+    out.push(finding(NAME, first, `${device} is also given to ${list(others)}; a device belongs to one qube: remove it from all but one`));
   }
   return out.sort((a, b) => (a.qube < b.qube ? -1 : a.qube > b.qube ? 1 : 0));
 }
@@ -35,6 +34,10 @@ export const rule: Rule = {
     "qube to another. Qubes: a device that cannot be reset is tainted after its first qube " +
     "(user/security-in-qubes/device-handling-security).",
   enforcementLevel: "mandatory",
+  severity: "medium",
+  tags: ["qubes", "devices"],
+  remediationSteps:
+    "Give each PCI or USB device to one qube only: remove it from all the others.",
   scope: "stack",
   check,
 };

@@ -32,6 +32,10 @@ export const rule: Rule = {
     "in a disposable surviving to the next use. Qubes: untrusted content opens in disposables " +
     "(qubes-rpc-policy 90-default.policy), whose volumes are discarded (qubes/vm/dispvm.py).",
   enforcementLevel: "mandatory",
+  severity: "medium",
+  tags: ["qubes", "storage", "disposable"],
+  remediationSteps:
+    "Make every writable disk of the DispVM transient (a discard-on-shutdown view of its dvm template's volume), or read-only.",
   scope: "domain",
   check,
 };

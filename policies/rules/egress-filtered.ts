@@ -5,6 +5,7 @@ import type { NwFilterRule } from "../../components/libvirt/types";
 import { isKnown, type FilterModel, type HostModel } from "../model";
 import { finding, type Finding, type Rule } from "../rule";
 import { clientInterfaces, providersOf, sortedDomains } from "../topology";
+import { declaredOffline } from "./offline-means-no-nic";
 
 const NAME = "egress-filtered";
 const ANTI_SPOOFING = "clean-traffic";
@@ -41,6 +42,10 @@ export function endsWithDrops(rules: readonly NwFilterRule[]): boolean {
 export function check(model: HostModel): Finding[] {
   const out: Finding[] = [];
   for (const d of sortedDomains(model)) {
+    // One cause, one finding: a template on a qube network is template-offline's, a NetVM on
+    // one (its uplink taken from a qube) netvm-graph's, an interface of an offline qube
+    // offline-means-no-nic's.
+    if (d.class === "TemplateVM" || d.class === "NetVM" || declaredOffline(d)) continue;
     for (const iface of clientInterfaces(d)) {
       if (iface.type !== "network" || !isKnown(iface.network)) continue;
       if (providersOf(model, iface.network).length === 0) continue; // an uplink, not a client port
@@ -77,6 +82,10 @@ export const rule: Rule = {
     "compromised qube. Qubes: qvm-firewall is enforced outside the qube, unmatched traffic is dropped, and it " +
     "fails closed (user/security-in-qubes/firewall).",
   enforcementLevel: "mandatory",
+  severity: "high",
+  tags: ["qubes", "network", "firewall"],
+  remediationSteps:
+    "Give every client interface a filterref to the qube's firewall nwfilter with the IP parameter; the filter includes clean-traffic and ends with drop rules for all and all-ipv6 (bulkhead's components build it so).",
   scope: "stack",
   check,
 };

@@ -29,6 +29,10 @@ export const rule: Rule = {
     "host (Qubes' dom0) from being reachable by, or routing for, qubes. Qubes: dom0 runs no networking for qubes " +
     "(developer/system/architecture).",
   enforcementLevel: "mandatory",
+  severity: "critical",
+  tags: ["qubes", "network", "host"],
+  remediationSteps:
+    "Remove ips and forward from every network qubes sit on: the libvirt host keeps no address on qube networks and routes nothing for them.",
   scope: "stack",
   check,
 };

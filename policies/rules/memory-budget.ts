@@ -40,6 +40,10 @@ export const rule: Rule<MemoryBudgetConfig> = {
     "UsbVM at boot, leaving qubes without their protections. Qubes: sys-net, sys-firewall and sys-usb " +
     "autostart (Salt qvm/*.sls); memory defaults to 400 MiB (qubes/vm/qubesvm.py).",
   enforcementLevel: "advisory",
+  severity: "low",
+  tags: ["qubes", "host", "memory"],
+  remediationSteps:
+    "Lower the memory of autostart qubes, set autostart: false on some, or raise host.memory to what the host really gives.",
   scope: "stack",
   configSchema: {
     properties: {

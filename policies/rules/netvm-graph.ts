@@ -5,6 +5,7 @@ import { isKnown, type DomainModel, type HostModel } from "../model";
 import { finding, type Finding, type Rule } from "../rule";
 import {
   PROVIDER_CLASSES,
+  byQube,
   clientInterfaces,
   describeInterface,
   findQube,
@@ -43,7 +44,7 @@ function wiring(model: HostModel, d: DomainModel): Finding[] {
   return out;
 }
 
-/** Follows each qube's netvm chain: reports loops once per member, and chains that stop at a ProxyVM. */
+/** Follows each qube's netvm chain: reports each loop once, a NetVM behind a qube, and chains that stop at a ProxyVM. */
 function chains(model: HostModel, domains: DomainModel[]): Finding[] {
   const next = (d: DomainModel): DomainModel | undefined => netvmsOf(model, d)[0];
   const inLoop = new Map<DomainModel, DomainModel[]>();
@@ -68,13 +69,23 @@ function chains(model: HostModel, domains: DomainModel[]): Finding[] {
   }
   const out: Finding[] = [];
   const netvm = domains.find((d) => d.class === "NetVM");
+  // One loop is one cause: reported once, by the member to fix first (a NetVM whose uplink closes
+  // the loop, else the first by name), read from its own view.
+  const reported = new Set<DomainModel[]>();
   for (const d of domains) {
     const loop = inLoop.get(d);
-    if (loop !== undefined) {
-      // Start the printed loop at this qube so each member's message reads from its own view.
-      const at = loop.indexOf(d);
-      const names = [...loop.slice(at), ...loop.slice(0, at), d].map((x) => x.qube);
-      out.push(finding(NAME, d.qube, `netvm loop ${names.join(" -> ")}; break it so the chain ends at a NetVM`));
+    if (loop !== undefined && !reported.has(loop)) {
+      const reporter = loop.find((m) => m.class === "NetVM") ?? [...loop].sort(byQube)[0];
+      if (reporter === d) {
+        reported.add(loop);
+        const at = loop.indexOf(d);
+        const names = [...loop.slice(at), ...loop.slice(0, at), d].map((x) => x.qube);
+        out.push(finding(NAME, d.qube, `netvm loop ${names.join(" -> ")}; break it so the chain ends at a NetVM`));
+      }
+    } else if (loop === undefined && d.class === "NetVM" && next(d) !== undefined) {
+      // A NetVM wired as another qube's client: its "uplink" is a qube network (and unfiltered there).
+      const provider = next(d) as DomainModel;
+      out.push(finding(NAME, d.qube, `NetVM "${d.qube}" takes its uplink from the client network of ${provider.class} "${provider.qube}"; a NetVM's uplink comes from the host (pci, macvtap, a bridge or a libvirt network outside the layout)`));
     }
     const clients = deadEnds.get(d);
     if (clients !== undefined) {
@@ -100,6 +111,10 @@ export const rule: Rule = {
     "only a NetVM takes an uplink. Protects against qubes that bypass their firewall or reach the host's network " +
     "directly. Qubes: the netvm must have provides_network and loops are rejected (qubes/vm/mix/net.py).",
   enforcementLevel: "mandatory",
+  severity: "high",
+  tags: ["qubes", "network", "netvm"],
+  remediationSteps:
+    "Point the qube's netvm at a NetVM or at a ProxyVM whose own netvm chain ends at a NetVM; break any loop; give a NetVM its uplink from the host (pci, macvtap, bridge or a libvirt network outside the layout), never from another qube's client network.",
   scope: "stack",
   check,
 };

@@ -82,6 +82,10 @@ export const rule: Rule = {
     "bypass the other rules. Qubes: only dom0 displays qube windows (developer/system/architecture). " +
     "At level remediate, a non-loopback listen is moved to 127.0.0.1.",
   enforcementLevel: "mandatory",
+  severity: "high",
+  tags: ["qubes", "display"],
+  remediationSteps:
+    "Make graphics listen on 127.0.0.1 (or a local socket) and reach them through an SSH tunnel; remove qemuCommandline arguments.",
   scope: "domain",
   check,
   remediate,

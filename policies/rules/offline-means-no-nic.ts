@@ -1,6 +1,6 @@
 // offline-means-no-nic: a qube declared without netvm has no network interface
 // at all, as Qubes' netvm=None means (vault: Salt qvm/vault.sls).
-import type { HostModel } from "../model";
+import type { DomainModel, HostModel } from "../model";
 import { finding, type Finding, type Rule } from "../rule";
 import { clientInterfaces, describeInterface, list, sortedDomains } from "../topology";
 
@@ -8,10 +8,13 @@ const NAME = "offline-means-no-nic";
 // Templates and the UsbVM have their own rules; a NetVM's client ports are its uplink.
 const SKIP = new Set(["TemplateVM", "UsbVM", "NetVM"]);
 
+/** The qubes this rule judges: declared offline (no netvm), of a class without its own rule. */
+export const declaredOffline = (d: DomainModel): boolean => !SKIP.has(d.class) && d.netvm === undefined;
+
 export function check(model: HostModel): Finding[] {
   const out: Finding[] = [];
   for (const d of sortedDomains(model)) {
-    if (SKIP.has(d.class) || d.netvm !== undefined) continue;
+    if (!declaredOffline(d)) continue;
     // A ProxyVM's own provider port serves its clients; only its uplink would break "offline".
     const nics = clientInterfaces(d);
     if (nics.length === 0) continue;
@@ -33,6 +36,10 @@ export const rule: Rule = {
     "A qube without netvm has no network interface at all. Protects an offline qube (a vault) from a forgotten " +
     "NIC that quietly makes it reachable. Qubes: netvm None means no network; vault has no netvm (Salt qvm/vault.sls).",
   enforcementLevel: "mandatory",
+  severity: "high",
+  tags: ["qubes", "network"],
+  remediationSteps:
+    "Remove the domain's network interfaces, or give the qube a netvm so its interface is an intended, filtered one.",
   scope: "domain",
   check,
 };

@@ -32,6 +32,10 @@ export const rule: Rule = {
     "surface landing in a qube that holds data. Qubes: network controllers go to sys-net, USB controllers to " +
     "sys-usb (Salt qvm/sys-net.sls, qvm/sys-usb.sls; user/security-in-qubes/device-handling-security).",
   enforcementLevel: "mandatory",
+  severity: "high",
+  tags: ["qubes", "devices"],
+  remediationSteps:
+    "Move network cards to the NetVM (uplink: { pci: [...] }) and USB controllers to the UsbVM (devices.pci); take PCI devices off every other qube.",
   scope: "domain",
   check,
 };

@@ -31,8 +31,9 @@ export function check(model: HostModel): Finding[] {
   for (const t of domains.filter((d) => d.class === "TemplateVM")) {
     for (const k of t.disks.filter(writable)) templateImage.set(k.file, t);
   }
+  // A DispVM's writable disk is disposable-stateless's finding (one cause, one finding).
   const writers = new Map<string, DomainModel[]>();
-  for (const d of domains) {
+  for (const d of domains.filter((x) => x.class !== "DispVM")) {
     for (const k of d.disks.filter(writable)) writers.set(k.file, [...(writers.get(k.file) ?? []), d]);
   }
   const out: Finding[] = [];
@@ -60,8 +61,10 @@ export function check(model: HostModel): Finding[] {
       if (owner !== undefined && owner !== d) {
         say(`${disk(k)} writes the image of template "${owner.qube}"; only the template writes its image: make the disk transient`);
       } else if (owner === undefined) {
-        const others = (writers.get(k.file) ?? []).filter((o) => o !== d);
-        if (others.length > 0) {
+        // One shared volume, one finding: filed under its first writer by name.
+        const all = writers.get(k.file) ?? [];
+        const others = all.filter((o) => o !== d);
+        if (others.length > 0 && all[0] === d) {
           say(`${disk(k)} is also written by ${others.map((o) => `"${o.qube}"`).join(", ")}; a private volume belongs to one qube: give each its own`);
         }
       }
@@ -88,6 +91,10 @@ export const rule: Rule = {
     "Qubes: AppVM root is a copy-on-write view of the template's root, discarded at shutdown; /rw is per qube " +
     "(user/templates/templates).",
   enforcementLevel: "mandatory",
+  severity: "high",
+  tags: ["qubes", "storage", "template"],
+  remediationSteps:
+    "Boot the qube's root as a transient (discard-on-shutdown) view of its template's image; let only the template write that image; give each qube its own private volume.",
   scope: "stack",
   check,
 };

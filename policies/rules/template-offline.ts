@@ -26,6 +26,10 @@ export const rule: Rule = {
     "compromised over the network: a template is as trusted as the most trusted qube based on it. " +
     "Qubes: a template's netvm defaults to none (qubes/vm/templatevm.py; user/templates/templates).",
   enforcementLevel: "mandatory",
+  severity: "high",
+  tags: ["qubes", "network", "template"],
+  remediationSteps:
+    "Remove the template's netvm (netvm: null, the default): templates stay offline and get updates through a proxy.",
   scope: "domain",
   check,
 };

@@ -33,6 +33,10 @@ export const rule: Rule = {
     "compromised NetVM, which handles all untrusted network traffic. Qubes: network controllers are passed to " +
     "sys-net and dom0 has no network (developer/system/architecture, security-critical-code).",
   enforcementLevel: "advisory",
+  severity: "medium",
+  tags: ["qubes", "network", "host"],
+  remediationSteps:
+    "Give the NetVM its network card by PCI passthrough (uplink: { pci: [...] }) or macvtap (uplink: { macvtap: { dev } }) instead of a host bridge.",
   scope: "stack",
   check,
 };

@@ -42,6 +42,10 @@ export const rule: Rule<UsbConfinedConfig> = {
     "USB devices reaching a qube with data or network, and a USB qube (which can inject input) talking to the " +
     "network. Qubes: all USB controllers sit in sys-usb, which has no netvm (Salt qvm/sys-usb.sls).",
   enforcementLevel: "mandatory",
+  severity: "high",
+  tags: ["qubes", "devices", "usb"],
+  remediationSteps:
+    "Pass USB devices and USB controllers to the UsbVM only, and give the UsbVM no netvm (netvm: null).",
   scope: "domain",
   configSchema: {
     properties: {

@@ -225,7 +225,7 @@ describe("common behaviour", () => {
   });
 
   test.each([
-    [["check"], "error: missing required argument 'layout'"],
+    [["check"], "error: missing required argument 'layouts'"],
     [["frobnicate"], "error: unknown command 'frobnicate'"],
     [["graph", "stacks/dev.yaml", "--format", "png"], "error: option '--format <format>' argument 'png' is invalid. Allowed choices are svg, dot."],
   ])("usage error %j exits 2", async (args, message) => {

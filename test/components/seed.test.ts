@@ -1,13 +1,51 @@
 import { parse } from "yaml";
 import { describe, expect, it } from "vitest";
-import { ENV_PATH, PROVIDER_SCRIPT, PROVIDER_SCRIPT_PATH, bulkheadEnv, networkConfig, qubeSeed, templateSeed } from "../../components/seed";
+import { readFileSync } from "node:fs";
+import { join } from "node:path";
+import {
+  CLIENT_IFNAME,
+  ENV_PATH,
+  PROVIDER_SCRIPT,
+  PROVIDER_SCRIPT_PATH,
+  RULESET_PATH,
+  UPLINK_ENI,
+  UPLINK_ENI_PATH,
+  UPLINK_NETWORKD,
+  UPLINK_NETWORKD_PATH,
+  bulkheadEnv,
+  networkConfig,
+  providerRuleset,
+  qubeSeed,
+  templateSeed,
+} from "../../components/seed";
 import { debian, host, sysFirewall, sysNet, sysUsb, untrusted, vault, work } from "./fixtures";
+
+const ruleset = readFileSync(join(__dirname, "..", "..", "components", "provider.nft"), "utf8");
 
 describe("qubeSeed", () => {
   it("gives an AppVM a static address on its netvm's network, the on-link default route and the DNS pair", () => {
     expect(qubeSeed(host, work)).toEqual({
       metaData: "instance-id: work\nlocal-hostname: work\n",
-      userData: "#cloud-config\n\nhostname: work\n",
+      userData: [
+        "#cloud-config",
+        "",
+        "hostname: work",
+        "locale: C.UTF-8",
+        "fs_setup:",
+        "  - device: /dev/disk/by-id/virtio-private",
+        "    partition: none",
+        "    filesystem: ext4",
+        "    label: private",
+        "    overwrite: false",
+        "mounts:",
+        "  - - /dev/disk/by-id/virtio-private",
+        "    - /rw",
+        "    - ext4",
+        "    - defaults,nofail",
+        '    - "0"',
+        '    - "2"',
+        "",
+      ].join("\n"),
       networkConfig: [
         "version: 2",
         "ethernets:",
@@ -77,12 +115,16 @@ describe("qubeSeed", () => {
       "DNS_UPSTREAM=10.139.1.1 10.139.1.2",
       "",
     ].join("\n");
-    expect(seed.files).toEqual({ "bulkhead.env": env });
+    expect(seed.files).toEqual({ "bulkhead.env": env, "provider.nft": ruleset });
     expect(seed.userData.startsWith("#cloud-config\n")).toBe(true);
     expect(parse(seed.userData)).toEqual({
       hostname: "sys-firewall",
+      locale: "C.UTF-8",
+      fs_setup: [{ device: "/dev/disk/by-id/virtio-private", partition: "none", filesystem: "ext4", label: "private", overwrite: false }],
+      mounts: [["/dev/disk/by-id/virtio-private", "/rw", "ext4", "defaults,nofail", "0", "2"]],
       write_files: [
         { path: ENV_PATH, permissions: "0644", content: env },
+        { path: RULESET_PATH, permissions: "0644", content: ruleset },
         { path: PROVIDER_SCRIPT_PATH, permissions: "0755", content: PROVIDER_SCRIPT },
       ],
       runcmd: [[PROVIDER_SCRIPT_PATH]],
@@ -134,10 +176,28 @@ describe("qubeSeed", () => {
     });
   });
 
-  it("leaves NAT_IF empty for a PCI uplink, which is no domain interface", () => {
+  it("leaves NAT_IF empty for a PCI uplink, which is no domain interface, and takes every other ethernet by DHCP", () => {
     const pciNet = { ...sysNet, uplink: { kind: "pci" as const, addresses: ["0000:03:00.0"] }, devices: { pci: ["0000:03:00.0"], usb: [] } };
-    expect(qubeSeed(host, pciNet).files?.["bulkhead.env"]).toBe(
-      "QUBE=sys-net\nCLASS=NetVM\nHOSTNAME=sys-net\nIFACES=1\nIF0_MAC=52:54:00:d8:86:d1\nIF0_ADDRS=10.137.0.1/24 10.138.0.1/24\nIF0_DHCP=0\nGATEWAY=\nDNS=\nFORWARD=1\nNAT_IF=\nCLIENT_IF=0\nDNS_UPSTREAM=dhcp\n",
+    const seed = qubeSeed(host, pciNet);
+    const env = "QUBE=sys-net\nCLASS=NetVM\nHOSTNAME=sys-net\nIFACES=1\nIF0_MAC=52:54:00:d8:86:d1\nIF0_ADDRS=10.137.0.1/24 10.138.0.1/24\nIF0_DHCP=0\nGATEWAY=\nDNS=\nFORWARD=1\nNAT_IF=\nCLIENT_IF=0\nDNS_UPSTREAM=dhcp\n";
+    expect(seed.files?.["bulkhead.env"]).toBe(env);
+    // The client side stays static and is renamed, so the uplink files below never match it.
+    expect(parse(seed.networkConfig ?? "")).toEqual({
+      version: 2,
+      ethernets: {
+        if0: { match: { macaddress: "52:54:00:d8:86:d1" }, "set-name": CLIENT_IFNAME, dhcp4: false, addresses: ["10.137.0.1/24", "10.138.0.1/24"] },
+      },
+    });
+    expect(parse(seed.userData).write_files).toEqual([
+      { path: ENV_PATH, permissions: "0644", content: env },
+      { path: RULESET_PATH, permissions: "0644", content: ruleset },
+      { path: PROVIDER_SCRIPT_PATH, permissions: "0755", content: PROVIDER_SCRIPT },
+      { path: UPLINK_ENI_PATH, permissions: "0644", content: UPLINK_ENI },
+      { path: UPLINK_NETWORKD_PATH, permissions: "0644", content: UPLINK_NETWORKD },
+    ]);
+    expect(UPLINK_ENI).toBe("# Written by bulkhead: the PCI uplink (every ethernet but bhclients) by DHCP.\nauto /en*=bhuplink /eth*=bhuplink\niface bhuplink inet dhcp\n");
+    expect(UPLINK_NETWORKD).toBe(
+      "# Written by bulkhead: the PCI uplink (every ethernet but bhclients) by DHCP.\n[Match]\nType=ether\nName=!bhclients\n\n[Network]\nDHCP=ipv4\n",
     );
   });
 
@@ -150,7 +210,7 @@ describe("templateSeed", () => {
   it("names the template and gives it no network", () => {
     expect(templateSeed(host, debian)).toEqual({
       metaData: "instance-id: debian-12\nlocal-hostname: debian-12\n",
-      userData: "#cloud-config\n\nhostname: debian-12\n",
+      userData: "#cloud-config\n\nhostname: debian-12\nlocale: C.UTF-8\n",
       networkConfig: "version: 2\nethernets: {}\n",
       files: { "bulkhead.env": "QUBE=debian-12\nCLASS=TemplateVM\nHOSTNAME=debian-12\nIFACES=0\nGATEWAY=\nDNS=\n" },
     });
@@ -180,14 +240,87 @@ describe("YAML and env safety", () => {
     );
   });
 
-  it("ships a provider script that masquerades and DNATs the virtual DNS pair", () => {
+  it("ships a provider script that loads the one ruleset unchanged, with its values as elements, then forwards", () => {
     expect(PROVIDER_SCRIPT.split("\n")).toEqual(
       expect.arrayContaining([
-        `. ${ENV_PATH}`,
-        "sysctl -w net.ipv4.ip_forward=1",
-        '    iifname "$client" ip daddr { 10.139.1.1, 10.139.1.2 } meta l4proto { tcp, udp } th dport 53 dnat to $1',
-        "    $out masquerade",
+        `val() { sed -n "s/^$1=//p" ${ENV_PATH} | head -n 1; }`,
+        `  cat ${RULESET_PATH}`,
+        '  echo "add element inet bulkhead clients { \\"$client\\" }"',
+        '  if [ $# -gt 0 ]; then echo "add element inet bulkhead dns { 10.139.1.1 : $1, 10.139.1.2 : ${2:-$1} }"; fi',
+        "} | nft -f -",
+        "echo 1 >/proc/sys/net/ipv4/ip_forward",
       ]),
     );
+  });
+
+  it("reads the ruleset byte for byte from components/provider.nft", () => {
+    expect(providerRuleset()).toBe(ruleset);
+    expect(ruleset.length).toBeGreaterThan(1000);
+  });
+});
+
+describe("the layout's cloud_init in the user-data", () => {
+  const key = "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIHb5bulkheadtestkeyonly00000000000000000000 alice@laptop";
+  const settings = {
+    users: [{ name: "alice", password_hash: "$y$j9T$salt$hash0123456789", ssh_authorized_keys: [key], groups: ["adm", "sudo"], sudo: true }],
+    ssh_authorized_keys: [key],
+    packages: ["git"],
+    write_files: [{ path: "/home/alice/notes", content: "hi\n", permissions: "0600" }],
+    runcmd: [["touch", "/home/alice/ok"], "echo done"],
+  };
+
+  it("puts a client's own settings in cloud-init's words: the default user kept, the hash unlocking console login, files deferred", () => {
+    expect(qubeSeed(host, { ...work, cloudInit: settings }).userData).toBe(
+      [
+        "#cloud-config",
+        "",
+        "hostname: work",
+        "locale: C.UTF-8",
+        "fs_setup:",
+        "  - device: /dev/disk/by-id/virtio-private",
+        "    partition: none",
+        "    filesystem: ext4",
+        "    label: private",
+        "    overwrite: false",
+        "mounts:",
+        "  - - /dev/disk/by-id/virtio-private",
+        "    - /rw",
+        "    - ext4",
+        "    - defaults,nofail",
+        '    - "0"',
+        '    - "2"',
+        "users:",
+        "  - default",
+        "  - name: alice",
+        "    groups: adm,sudo",
+        "    sudo: ALL=(ALL) NOPASSWD:ALL",
+        "    passwd: $y$j9T$salt$hash0123456789",
+        "    lock_passwd: false",
+        "    ssh_authorized_keys:",
+        `      - ${key}`,
+        "ssh_authorized_keys:",
+        `  - ${key}`,
+        "packages:",
+        "  - git",
+        "write_files:",
+        "  - path: /home/alice/notes",
+        "    content: |",
+        "      hi",
+        '    permissions: "0600"',
+        "    defer: true",
+        "runcmd:",
+        "  - - touch",
+        "    - /home/alice/ok",
+        "  - echo done",
+        "",
+      ].join("\n"),
+    );
+  });
+
+  it("on a provider, keeps bulkhead's files and its one runcmd last, after the person's accounts", () => {
+    const ud = parse(qubeSeed(host, { ...sysFirewall, cloudInit: { ...settings, packages: [], write_files: [], runcmd: [] } }).userData);
+    expect(Object.keys(ud)).toEqual(["hostname", "locale", "fs_setup", "mounts", "users", "ssh_authorized_keys", "write_files", "runcmd"]);
+    expect(ud.write_files.map((f: { path: string }) => f.path)).toEqual([ENV_PATH, RULESET_PATH, PROVIDER_SCRIPT_PATH]);
+    expect(ud.runcmd).toEqual([[PROVIDER_SCRIPT_PATH]]);
   });
 });

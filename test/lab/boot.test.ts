@@ -2,6 +2,7 @@
 // under QEMU (TCG), no libvirt. Skipped unless the images exist or BULKHEAD_LAB=1 (which builds
 // them first). Guest traffic stays inside a network namespace made for the test.
 import { execFile } from "node:child_process";
+import { createHash } from "node:crypto";
 import { join } from "node:path";
 import { promisify } from "node:util";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
@@ -15,6 +16,7 @@ import {
   removeDir,
   tempDir,
 } from "./guests.js";
+import { providerRuleset, RULESET_SEED_FILE } from "../../components/seed.js";
 
 const run = promisify(execFile);
 const buildScript = join(__dirname, "..", "..", "lab", "images", "build.sh");
@@ -142,6 +144,7 @@ describe.skipIf(reason !== undefined)(title, () => {
         ["IF1_MAC", "52:54:00:0b:00:02"], ["IF1_ADDRS", "10.137.1.1/24 10.138.1.1/24"], ["IF1_DHCP", "0"],
         ["DNS", ""], ["FORWARD", "1"], ["NAT_IF", "0"], ["CLIENT_IF", "1"], ["DNS_UPSTREAM", "dhcp"],
       ]),
+      files: { [RULESET_SEED_FILE]: providerRuleset() },
       nics: [{ tap: "t-net0", mac: "52:54:00:0b:00:01" }, { tap: "t-net1", mac: "52:54:00:0b:00:02" }],
     }, ns);
     guests.push(netvm);
@@ -196,7 +199,11 @@ describe.skipIf(reason !== undefined)(title, () => {
     expect(netvm.lines("bulkhead: up "), netvm.serial).toEqual(["sys-net 10.137.1.1"]);
     expect(netvm.lines("bulkhead: dhcp "), netvm.serial).toEqual(["eth0 192.168.100.2"]);
     expect(netvm.lines("bulkhead: provider: "), netvm.serial).toEqual([
-      "forwarding eth1 -> eth0, masquerade on eth0, dns -> 192.168.100.1 192.168.100.1",
+      "forwarding eth1 -> upstream, dns -> 192.168.100.1 192.168.100.1",
+    ]);
+    // The guest loaded the repo's components/provider.nft byte for byte (from its seed).
+    expect(netvm.lines("bulkhead: provider ruleset sha256 "), netvm.serial).toEqual([
+      createHash("sha256").update(providerRuleset()).digest("hex"),
     ]);
     expect(netvm.lines("bulkhead: error"), netvm.serial).toEqual([]);
     expect(client.lines("bulkhead: up "), client.serial).toEqual(["work 10.137.1.5"]);

@@ -34,13 +34,14 @@ export function envFile(pairs: [string, string][]): string {
   return pairs.map(([k, v]) => `${k}=${v}\n`).join("");
 }
 
-export function seedIso(qube: string, env: string, probes?: string): Buffer {
+export function seedIso(qube: string, env: string, probes?: string, extra: Record<string, string> = {}): Buffer {
   const files = [
     { name: "meta-data", data: Buffer.from(`instance-id: ${qube}\nlocal-hostname: ${qube}\n`) },
     { name: "user-data", data: Buffer.from("#cloud-config\n{}\n") },
     { name: "bulkhead.env", data: Buffer.from(env) },
   ];
   if (probes !== undefined) files.push({ name: "probes.txt", data: Buffer.from(probes) });
+  for (const [name, text] of Object.entries(extra)) files.push({ name, data: Buffer.from(text) });
   return makeIso9660("cidata", files);
 }
 
@@ -91,6 +92,8 @@ export interface GuestOptions {
   name: string;
   env: string;
   probes?: string;
+  /** Further seed files (a provider's provider.nft). */
+  files?: Record<string, string>;
   nics: Nic[];
   /** An existing qcow2 private volume to reuse (persistence); a new blank one otherwise. */
   privateDisk?: string;
@@ -123,7 +126,7 @@ export class Guest {
 
   static async boot(dir: string, opts: GuestOptions, ns?: Netns): Promise<Guest> {
     const seed = join(dir, `${opts.name}-seed.iso`);
-    await writeFile(seed, seedIso(opts.name, opts.env, opts.probes));
+    await writeFile(seed, seedIso(opts.name, opts.env, opts.probes, opts.files));
     const priv = opts.privateDisk ?? join(dir, `${opts.name}-private.qcow2`);
     if (opts.privateDisk === undefined) {
       await sh("qemu-img", ["create", "-q", "-f", "qcow2", priv, "64M"]);

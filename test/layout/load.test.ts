@@ -288,6 +288,24 @@ describe("every key", () => {
     });
     expect(byName.get("standalone")?.privateBytes).toBe(10 * 1024 ** 3);
     expect(byName.get("untrusted")?.display).toEqual({ type: "vnc", listen: "::1" });
+    const key = "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIHb5bulkheadtestkeyonly00000000000000000000 alice@laptop";
+    expect(byName.get("work")?.cloudInit).toEqual({
+      users: [
+        {
+          name: "alice",
+          password_hash: "$y$j9T$bulkheadsalt$0123456789abcdefghijklmnopqrstuvwxyzABCDE",
+          ssh_authorized_keys: [key],
+          groups: ["sudo", "adm"],
+          sudo: false,
+          shell: "/bin/bash",
+        },
+      ],
+      ssh_authorized_keys: [key],
+      packages: ["git", "curl"],
+      write_files: [{ path: "/home/alice/.bashrc", content: "set -o vi\n", permissions: "0644", owner: "alice:alice", append: true }],
+      runcmd: ["echo hello >/home/alice/hello", ["touch", "/home/alice/ok"]],
+    });
+    expect(byName.get("sys-firewall")?.cloudInit?.users).toEqual([{ name: "ops", groups: ["adm"] }]);
     expect([byName.get("dvm")?.renamedFrom, byName.get("untrusted")?.templateStorage]).toEqual([["dvm-old", "dvm-older"], "dvm-old"]);
     expect([byName.get("standalone")?.renamedFrom, byName.get("standalone")?.discardData, byName.get("work")?.discardData]).toEqual([["legacy"], true, undefined]);
   });

@@ -48,14 +48,14 @@ function build(plan: Plan): { resources: ResourceInput[]; netvmOf: Map<string, s
   return { resources, netvmOf };
 }
 
-/** Qubes on a netvm cycle, and ProxyVMs without netvm that have clients: what netvm-graph must name. */
+/** The first (by name) qube on each netvm cycle, and ProxyVMs without netvm that have clients: what netvm-graph must name. */
 function oracle(netvmOf: Map<string, string | undefined>): string[] {
   const bad = new Set<string>();
   for (const start of netvmOf.keys()) {
     const path = [start];
     for (let n = netvmOf.get(start); n !== undefined; n = netvmOf.get(n)) {
       if (path.includes(n)) {
-        path.slice(path.indexOf(n)).forEach((q) => bad.add(q));
+        bad.add(path.slice(path.indexOf(n)).sort()[0]);
         break;
       }
       path.push(n);
@@ -68,7 +68,7 @@ function oracle(netvmOf: Map<string, string | undefined>): string[] {
 }
 
 describe("netvm-graph over generated layouts", () => {
-  it("names exactly the qubes on a loop and the ProxyVMs that end a chain", () => {
+  it("names exactly one qube per loop and the ProxyVMs that end a chain", () => {
     fc.assert(
       fc.property(plans, (plan) => {
         const { resources, netvmOf } = build(plan);
@@ -82,10 +82,9 @@ describe("netvm-graph over generated layouts", () => {
 
   it("has an oracle that sees loops (a fixed plan: p0 and p1 are each other's netvm)", () => {
     const { resources, netvmOf } = build({ netvms: 1, proxies: [2, 1], apps: [1] });
-    expect(oracle(netvmOf)).toEqual(["p0", "p1"]);
+    expect(oracle(netvmOf)).toEqual(["p0"]);
     expect(netvmGraph(fromResources(resources)).map((f) => f.message)).toEqual([
       "p0: netvm loop p0 -> p1 -> p0; break it so the chain ends at a NetVM",
-      "p1: netvm loop p1 -> p0 -> p1; break it so the chain ends at a NetVM",
     ]);
   });
 
@@ -113,7 +112,7 @@ const usbDevice = (product: number, upper: boolean): HostdevSpec => {
 };
 
 describe("device-exclusive over generated layouts", () => {
-  it("names every holder of a device given to two or more qubes, however the device is written", () => {
+  it("names the first holder of each device given to two or more qubes, once, however the device is written", () => {
     const holdings = fc.array(fc.array(fc.record({ usb: fc.boolean(), id: fc.integer({ min: 1, max: 6 }), style: fc.boolean() }), { maxLength: 4 }), { minLength: 1, maxLength: 6 });
     fc.assert(
       fc.property(holdings, (qubes) => {
@@ -124,7 +123,7 @@ describe("device-exclusive over generated layouts", () => {
         });
         const holders = new Map<string, Set<string>>();
         qubes.forEach((devices, i) => devices.forEach((d) => holders.set(`${d.usb}:${d.id}`, (holders.get(`${d.usb}:${d.id}`) ?? new Set()).add(`q${i}`))));
-        const expected = [...holders.values()].filter((h) => h.size > 1).flatMap((h) => [...h]).sort();
+        const expected = [...holders.values()].filter((h) => h.size > 1).map((h) => [...h].sort()[0]).sort();
         expect(deviceExclusive(fromResources(resources)).map((f) => f.qube).sort()).toEqual(expected);
       }),
       { numRuns: 200 },

@@ -18,13 +18,27 @@ describe("the fixture layout", () => {
 });
 
 describe("netvm-graph", () => {
-  it("reports a netvm loop once per member", () => {
+  it("reports a netvm loop once, by its NetVM (one cause, one finding: not also egress-filtered)", () => {
     const rs = layoutResources();
     // sys-net becomes a client of sys-firewall's network while sys-firewall is sys-net's client.
     domainOf(rs, "sys-net").devices.interfaces.push(clientPort("", "sys-net", "sys-firewall", "10.137.1.9"));
-    expect(only("netvm-graph", rs)).toEqual([
-      mandatory("netvm-graph", "sys-firewall", "sys-firewall: netvm loop sys-firewall -> sys-net -> sys-firewall; break it so the chain ends at a NetVM"),
+    expect(evaluate(fromResources(rs))).toEqual([
       mandatory("netvm-graph", "sys-net", "sys-net: netvm loop sys-net -> sys-firewall -> sys-net; break it so the chain ends at a NetVM"),
+    ]);
+  });
+
+  it("reports a NetVM that takes its uplink from a qube, once", () => {
+    const rs = layoutResources();
+    const net2 = domainOf(rs, "sys-net");
+    const copy = JSON.parse(JSON.stringify(net2)) as typeof net2;
+    copy.name = "sys-net2";
+    copy.metadata.qube = "sys-net2";
+    copy.devices.interfaces = [clientPort("", "sys-net2", "sys-firewall", "10.137.1.9")];
+    copy.devices.hostdevs = [];
+    copy.devices.disks = copy.devices.disks.filter((k) => k.transient !== undefined); // its root only
+    rs.push({ type: "bulkhead:libvirt:Domain", name: "sys-net2", inputs: { ...copy } });
+    expect(evaluate(fromResources(rs))).toEqual([
+      mandatory("netvm-graph", "sys-net2", 'sys-net2: NetVM "sys-net2" takes its uplink from the client network of ProxyVM "sys-firewall"; a NetVM\'s uplink comes from the host (pci, macvtap, a bridge or a libvirt network outside the layout)'),
     ]);
   });
 

@@ -3,6 +3,7 @@
 import { OWNER_TAG, type Owner, ownerNode, parseOwner } from "./owner";
 import type {
   BulkheadMetadata,
+  ChannelSpec,
   ControllerSpec,
   DiskSpec,
   DomainArgs,
@@ -82,6 +83,7 @@ export function renderDomainXml(spec: DomainXmlSpec, extra: { uuid?: string; own
       controller: d.controllers?.map(renderController),
       interface: d.interfaces.map(renderInterface),
       serial: d.serials.map(renderSerial),
+      channel: d.channels?.map(renderChannel),
       graphics: d.graphics.map(renderGraphics),
       hostdev: d.hostdevs.map(renderHostdev),
     },
@@ -134,6 +136,10 @@ function renderSerial(s: SerialSpec): XmlNode {
   };
 }
 
+function renderChannel(c: ChannelSpec): XmlNode {
+  return { ...attrs({ type: c.type }), target: attrs({ type: c.target.type, name: c.target.name }) };
+}
+
 function renderGraphics(g: GraphicsSpec): XmlNode {
   const l = g.listen;
   return {
@@ -169,6 +175,7 @@ const ARRAYS = [
   "domain.devices.interface",
   "domain.devices.interface.filterref.parameter",
   "domain.devices.serial",
+  "domain.devices.channel",
   "domain.devices.graphics",
   "domain.devices.hostdev",
   "domain.qemu:commandline.qemu:arg",
@@ -184,6 +191,7 @@ export function parseDomainXml(xml: string): ParsedDomain {
   if (memory === undefined) throw new Error("<domain> has no <memory>");
   const currentMemory = scaledBytes(dom, "currentMemory", "KiB");
   const controllers = children(devices, "controller").map(parseController);
+  const channels = children(devices, "channel").map(parseChannel);
   const qemu = child(dom, "qemu:commandline");
   const boot = children(os, "boot").map((b) => requireAttr(b, "dev", "boot") as "hd" | "cdrom" | "network");
   return definedOnly({
@@ -214,6 +222,7 @@ export function parseDomainXml(xml: string): ParsedDomain {
       hostdevs: children(devices, "hostdev").map(parseHostdev),
       graphics: children(devices, "graphics").map(parseGraphics),
       serials: children(devices, "serial").map(parseSerial),
+      channels: channels.length > 0 ? channels : undefined,
       controllers: controllers.length > 0 ? controllers : undefined,
     }),
     qemuCommandline: qemu ? children(qemu, "qemu:arg").map((a) => requireAttr(a, "value", "qemu:arg")) : undefined,
@@ -369,4 +378,13 @@ function parseSerial(s: XmlNode): SerialSpec {
     source: path === undefined ? undefined : { path },
     target: port === undefined ? undefined : { port },
   });
+}
+
+/** A channel as declared: libvirt's generated socket path and address are not part of it. */
+function parseChannel(c: XmlNode): ChannelSpec {
+  const target = child(c, "target");
+  return {
+    type: requireAttr(c, "type", "channel") as ChannelSpec["type"],
+    target: { type: requireAttr(target, "type", "channel/target") as ChannelSpec["target"]["type"], name: requireAttr(target, "name", "channel/target") },
+  };
 }
