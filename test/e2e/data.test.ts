@@ -246,7 +246,8 @@ describe.skipIf(reason !== undefined).sequential(`a qube's data and faults, agai
     expect(r.code, text(r)).toBe(0);
     expect(await markerIntact()).toBe(true);
 
-    const b = { ...a, work: { ...a.work, template: "lab2", netvm: null } };
+    // Offline now: an offline qube takes no firewall (a layout error otherwise).
+    const b = { ...a, work: { ...a.work, template: "lab2", netvm: null, firewall: undefined } };
     writeLayout(b);
     const steps = await previewSteps();
     expect(steps.filter((s) => s.includes("work-private"))).toEqual([]);

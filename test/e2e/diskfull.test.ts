@@ -14,7 +14,16 @@ import { virsh } from "../../provider/virsh";
 import { REPO, pulumi, recoverInterrupted, type PulumiResult } from "../../scripts/pulumi";
 import { cleanupPrefix } from "../helpers/libvirt";
 
-const exec = promisify(execFile);
+const execp = promisify(execFile);
+/**
+ * Runs a program in libvirtd's mount namespace: the lab's daemon was started
+ * under `ip netns exec`, whose mount namespace does not see mounts made
+ * outside it afterwards (the first run of this test showed it).
+ */
+function exec(file: string, args: string[]) {
+  const pid = fs.readFileSync("/var/run/libvirtd.pid", "utf8").trim();
+  return execp("nsenter", ["-t", pid, "-m", file, ...args]);
+}
 
 function engineCache(): string {
   const goMod = fs.readFileSync(path.join(REPO, "engine", "go.mod"), "utf8");
