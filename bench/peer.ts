@@ -16,7 +16,10 @@
 //   Terraform way, which is a volume per qube more;
 // - the seed's extra file (bulkhead.env): a libvirt_cloudinit_disk holds only
 //   user-data, meta-data and network-config;
-// - the serial log file and the domain's metadata (class, label, layout).
+// - the serial log file and the domain's metadata (class, label, layout);
+// - a domain that is defined but never started: the provider starts every
+//   domain it creates and, with `running = false`, destroys it right after,
+//   so each qube boots briefly during the peer's deploy.
 // The provider's `xml { xslt }` escape hatch could patch isolation and
 // transient disks into the XML it generates, but not define filters; the bench
 // does not use it, as a user reaching for XSLT has left the provider's model.
@@ -94,7 +97,7 @@ export function peerConfig(resources: readonly SimulatedResource[]): Record<stri
       byPath.set(path, { ref: `\${libvirt_cloudinit_disk.${tfKey(v.name)}.id}`, seed: true, volume: v });
     } else {
       const tf: Record<string, unknown> = { name: lit(v.name), pool: poolRef(v.pool), format: v.format };
-      if (v.source !== undefined) tf["source"] = lit(v.source.file);
+      if (v.source !== undefined) tf["source"] = lit("file" in v.source ? v.source.file : v.source.url);
       else tf["size"] = v.capacity;
       res.libvirt_volume![tfKey(v.name)] = tf;
       byPath.set(path, { ref: `\${libvirt_volume.${tfKey(v.name)}.id}`, seed: false, volume: v });
@@ -143,6 +146,10 @@ export function peerConfig(resources: readonly SimulatedResource[]): Record<stri
       autostart: d.autostart,
       disk: disks,
       network_interface: nics,
+      // The provider always adds a graphics device (SPICE on 127.0.0.1 by default), and it starts
+      // every domain it creates (then destroys it again when running = false): the lab's libvirtd
+      // has no IPv4 loopback, so a listening socket is the one graphics setting that starts there.
+      graphics: [{ type: "vnc", listen_type: "socket", autoport: true }],
     };
     if (d.os.kernel !== undefined) tf["kernel"] = lit(d.os.kernel);
     if (d.os.initrd !== undefined) tf["initrd"] = lit(d.os.initrd);

@@ -90,12 +90,13 @@ function callsFor(r: SimulatedResource, facts: PlanFacts): { object: string; uri
       const a = volumeSchema.parse(r.inputs) as VolumeArgs;
       // The same initial capacity as the provider: room for a raw import or the seed image.
       let initial = a.capacity;
-      if (a.source && a.format === "raw") initial = Math.max(initial, facts.fileSize(a.source.file));
+      const file = a.source !== undefined && "file" in a.source ? a.source.file : undefined;
+      if (file !== undefined && a.format === "raw") initial = Math.max(initial, facts.fileSize(file));
       if (a.seed) initial = Math.max(initial, facts.seedSize(a.seed));
-      const { uri: _u, pool: _p, source: _s, seed: _d, ...spec } = a;
+      const { uri: _u, pool: _p, source: _s, seed: _d, imageDirs: _i, ...spec } = a;
       const create: PlannedCall[] = [{ args: ["vol-create", "--pool", a.pool], xml: renderVolumeXml({ ...spec, capacity: initial }) }];
       const upload = ["vol-upload", "--pool", a.pool, "--vol", a.name];
-      if (a.source) create.push({ args: [...upload, "--file", a.source.file] });
+      if (file !== undefined) create.push({ args: [...upload, "--file", file] });
       if (a.seed) create.push({ args: upload, seed: a.seed });
       return { object: `${a.pool}/${a.name}`, uri: a.uri, create, remove: [{ args: ["vol-delete", "--pool", a.pool, "--vol", a.name] }] };
     }

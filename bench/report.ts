@@ -2,6 +2,7 @@
 // table and an SVG plot. A tiny SVG writer of our own rather than a plotting
 // library: two to four lines on linear axes need ~60 lines, no dependency and
 // no system tool, and the output is byte-stable for tests.
+import { checkTable, type CheckRow } from "./check";
 import type { PeakRss } from "./procs";
 
 export type PeerPhase = "deploy" | "noop" | "change" | "destroy";
@@ -130,9 +131,10 @@ function beatsPeer(results: readonly SizeResult[], phase: PeerPhase, mine: (r: S
   if (withPeer.length === 0) return undefined;
   const parts = withPeer.map((r) => {
     const best = peerBest(r.peer, phase);
+    // A peer that never finished gives nothing to be faster than: not met, said so.
     return {
-      met: best === undefined || mine(r) < best.seconds,
-      text: `${r.qubes}: ${secs(mine(r))} vs ${best === undefined ? "never finished" : `${secs(best.seconds)} (-parallelism=${best.parallelism})`}`,
+      met: best !== undefined && mine(r) < best.seconds,
+      text: `${r.qubes}: ${secs(mine(r))} vs ${best === undefined ? "peer never finished (no comparison)" : `${secs(best.seconds)} (-parallelism=${best.parallelism})`}`,
     };
   });
   return { figure: parts.map((p) => p.text).join("; "), met: parts.every((p) => p.met) };
@@ -264,7 +266,8 @@ export function peerCell(x: PeerRun | undefined, skipped = "not run"): string {
   if (x === undefined) return skipped;
   if (x.outcome === "ok") return secs(x.seconds);
   const what = x.outcome === "hung" ? "hung" : x.outcome === "timeout" ? "timed out" : "failed";
-  return `${what} after ${x.completed} resources (${secs(x.seconds)})${x.error ? `: ${x.error.replace(/\|/g, "\\|")}` : ""}`;
+  const error = x.error === undefined ? "" : `: ${(x.error.length > 160 ? `${x.error.slice(0, 160)}…` : x.error).replace(/\|/g, "\\|")}`;
+  return `${what} after ${x.completed} resources (${secs(x.seconds)})${error}`;
 }
 
 /** One row per size and peer mode, with bulkhead's figures of the same run beside it. */
@@ -380,6 +383,10 @@ export interface ReportInput {
   plotPath: string;
   /** Free text: what was changed and gained, how the figures were taken. */
   notes: string;
+  /** `bulkhead check` at the size limits (bench/check.ts), when measured. */
+  checks?: CheckRow[];
+  /** Set while a run is still going (or was stopped): which sizes are in. */
+  partial?: string;
 }
 
 export function renderReport(i: ReportInput): string {
@@ -387,7 +394,9 @@ export function renderReport(i: ReportInput): string {
   return [
     "# Benchmarks",
     "",
-    `Written by \`npm run bench\` on ${i.date} (the whole run took ${secs(i.durationS)}). Every ratio compares two figures taken in the same run on the same lab host.`,
+    i.partial === undefined
+      ? `Written by \`npm run bench\` on ${i.date} (the whole run took ${secs(i.durationS)}). Every ratio compares two figures taken in the same run on the same lab host.`
+      : `Written by \`npm run bench\` on ${i.date}, part-way through a run (${i.partial}, ${secs(i.durationS)} so far). Every ratio compares two figures taken in the same run on the same lab host.`,
     "",
     "## Goals",
     "",
@@ -402,6 +411,9 @@ export function renderReport(i: ReportInput): string {
       : []),
     `![time against layout size](${i.plotPath})`,
     "",
+    ...(i.checks === undefined
+      ? []
+      : ["## `bulkhead check` at the size limits", "", "Each a whole `bulkhead check --json` process on a generated layout (bench/check.ts); no lab.", "", markdownTable(checkTable(i.checks)), ""]),
     "## Machine",
     "",
     markdownTable([["", ""], ...machineRows(i.machine)]),

@@ -21,6 +21,7 @@ import { loadLayout } from "../layout/load";
 import { generateLayout } from "../scripts/gen-layout";
 import { REPO, capture, engineDir, mustPulumi, pulumi } from "../scripts/pulumi";
 import { oneConnection, runPlan } from "./baseline";
+import { runCheckCases } from "./check";
 import { runHandlers } from "./direct";
 import { callCounts, planBaseline } from "./plan";
 import { PEER, peerConfig, resourceCount, runTofu } from "./peer";
@@ -36,6 +37,8 @@ interface Options {
   out: string;
   /** Run the peer (OpenTofu + terraform-provider-libvirt) too. */
   peer: boolean;
+  /** Measure nothing: render the report again from a saved run (.bulkhead/bench.json). */
+  render?: string;
 }
 
 export function parseArgs(argv: readonly string[], cpusCount: number): Options {
@@ -49,7 +52,8 @@ export function parseArgs(argv: readonly string[], cpusCount: number): Options {
     if (argv[i] === "--sizes" && v !== undefined) opts.sizes = v.split(",").map(Number);
     else if (argv[i] === "--parallel" && v !== undefined) opts.parallel = Number(v);
     else if (argv[i] === "--out" && v !== undefined) opts.out = v;
-    else throw new Error(`unknown or incomplete option ${argv[i]}; usage: bench [--sizes 10,50,200] [--parallel N] [--out FILE] [--no-peer]`);
+    else if (argv[i] === "--render" && v !== undefined) opts.render = v;
+    else throw new Error(`unknown or incomplete option ${argv[i]}; usage: bench [--sizes 10,50,200] [--parallel N] [--out FILE] [--no-peer] [--render bench.json]`);
     i++;
   }
   if (opts.sizes.some((n) => !Number.isInteger(n) || n < 7)) throw new Error("--sizes: whole numbers of at least 7 qubes");
@@ -61,7 +65,7 @@ const log = (s: string) => console.log(`[bench ${new Date().toISOString().slice(
 const seconds = (t0: number) => (performance.now() - t0) / 1000;
 
 /** Every object name of ours starts with this; cleanup refuses anything else. */
-const PREFIX_ROOT = "bench-";
+const PREFIX_ROOT = "bench";
 
 interface Bench {
   n: number;
@@ -124,6 +128,17 @@ async function leftovers(b: Bench): Promise<string[]> {
   for (const f of mine((await names(["nwfilter-list"])).slice(2).map((l) => l.split(/\s+/)[1] ?? ""))) out.push(`nwfilter ${f}`);
   for (const p of mine(await names(["pool-list", "--all", "--name"]))) out.push(`pool ${p}`);
   return out;
+}
+
+/** Removes what a stopped run left for size `n` (`tag` "peer-" for the peer's side); returns what is left. */
+export async function cleanupSize(n: number, tag = ""): Promise<string[]> {
+  const b = setup(n, tag);
+  try {
+    await cleanup(b);
+    return await leftovers(b);
+  } finally {
+    rmSync(b.work, { recursive: true, force: true });
+  }
 }
 
 /** Removes every object with the bench's prefix (a previous run interrupted, or a failed destroy). */
@@ -348,7 +363,7 @@ export async function benchPeer(n: number, cache: string): Promise<PeerResult> {
     };
     const env = { ...process.env, TF_CLI_CONFIG_FILE: join(cache, "tofurc"), TF_IN_AUTOMATION: "1", CHECKPOINT_DISABLE: "1", TF_INPUT: "0" };
     // Hung: nothing finished for 90 s (a 256 MiB upload takes seconds); and a ceiling per phase.
-    const bounds = { dir, env, idleS: 90, maxS: Math.max(300, 4 * n + 120) };
+    const bounds = { dir, env, idleS: 90, maxS: Math.max(300, 3 * n) };
     const phases: Partial<Record<PeerPhase, PeerRun>> = {};
     const run = async (phase: PeerPhase, args: string[], sample = false) => {
       let sampler: ReturnType<typeof sampleTree> | undefined;
@@ -424,10 +439,26 @@ async function machine(parallel: number): Promise<Machine> {
   };
 }
 
+/** The report of a saved run, rendered again (after a change to the report's code), its date and duration kept. */
+function render(file: string, out: string): void {
+  const saved = JSON.parse(readFileSync(file, "utf8")) as { date: string; durationS: number; machine: Machine; results: SizeResult[] };
+  const plotFile = join(REPO, "bench", "plot.svg");
+  writeFileSync(plotFile, timePlot(saved.results));
+  const notesFile = join(REPO, "bench", "notes.md");
+  writeFileSync(out, renderReport({ ...saved, plotPath: relative(join(out, ".."), plotFile), notes: existsSync(notesFile) ? readFileSync(notesFile, "utf8") : "" }));
+  log(`rendered ${out} from ${file} (the run of ${saved.date})`);
+}
+
 export async function main(argv: string[]): Promise<number> {
   const opts = parseArgs(argv, availableParallelism());
+  if (opts.render !== undefined) {
+    render(opts.render, opts.out);
+    return 0;
+  }
   const t0 = performance.now();
   log(`sizes ${opts.sizes.join(", ")}, parallelism ${opts.parallel}`);
+  // Offline first, before the lab and the engine load the machine.
+  const checks = await runCheckCases(join(REPO, "dist", "cli", "main.js"), log);
   await engineDir();
   const peer = opts.peer ? await peerDir() : undefined;
   if (peer) log(`peer: OpenTofu ${PEER.tofu} and terraform-provider-libvirt ${PEER.provider} from ${peer}`);
@@ -447,22 +478,32 @@ export async function main(argv: string[]): Promise<number> {
     // The peer after bulkhead's objects are gone, on the same host in the same run.
     if (peer !== undefined) r.peer = await benchPeer(n, peer);
     results.push(r);
+    // Written after every size, so a run stopped during a large size still leaves the smaller ones.
+    write(results, results.length < opts.sizes.length);
   }
-  const plotFile = join(REPO, "bench", "plot.svg");
-  writeFileSync(plotFile, timePlot(results));
-  const notesFile = join(REPO, "bench", "notes.md");
-  const notes = existsSync(notesFile) ? readFileSync(notesFile, "utf8") : "";
-  writeFileSync(opts.out, renderReport({
-    date: new Date().toISOString().replace(/\.\d+Z$/, "Z"),
-    durationS: seconds(t0),
-    machine: m,
-    results,
-    plotPath: relative(join(opts.out, ".."), plotFile),
-    notes,
-  }));
-  mkdirSync(join(REPO, ".bulkhead"), { recursive: true });
-  writeFileSync(join(REPO, ".bulkhead", "bench.json"), `${JSON.stringify({ machine: m, results }, null, 2)}\n`);
-  log(`wrote ${opts.out} in ${seconds(t0).toFixed(0)} s`);
+  return 0;
+
+  function write(done: SizeResult[], partial: boolean): void {
+    const plotFile = join(REPO, "bench", "plot.svg");
+    writeFileSync(plotFile, timePlot(done));
+    const notesFile = join(REPO, "bench", "notes.md");
+    const notes = existsSync(notesFile) ? readFileSync(notesFile, "utf8") : "";
+    const date = new Date().toISOString().replace(/\.\d+Z$/, "Z");
+    const durationS = seconds(t0);
+    writeFileSync(opts.out, renderReport({
+      date,
+      durationS,
+      machine: m,
+      results: done,
+      plotPath: relative(join(opts.out, ".."), plotFile),
+      notes,
+      checks,
+      ...(partial ? { partial: `sizes ${done.map((x) => x.qubes).join(", ")} of ${opts.sizes.join(", ")}` } : {}),
+    }));
+    mkdirSync(join(REPO, ".bulkhead"), { recursive: true });
+    writeFileSync(join(REPO, ".bulkhead", "bench.json"), `${JSON.stringify({ date, durationS, machine: m, results: done, checks }, null, 2)}\n`);
+    log(`wrote ${opts.out} (${done.map((x) => x.qubes).join(", ")} qubes) after ${seconds(t0).toFixed(0)} s`);
+  }
   return 0;
 }
 

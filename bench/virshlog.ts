@@ -1,8 +1,10 @@
-// Which libvirt objects an engine run touched: a `virsh` wrapper placed first
-// on the engine's PATH logs each call (and, for define calls, the object's
-// name from the XML file) before running the real virsh. Only used for the
-// no-op and one-change updates, whose timings one extra `sh` per call cannot
-// distort much; the first deploy runs without it.
+// Which libvirt objects an engine run touched. The provider logs each virsh
+// call it makes when BULKHEAD_VIRSH_LOG names a file (provider/virsh.ts), in
+// the format of the `virsh` wrapper below, which logs each call (and, for
+// define calls, the object's name from the XML file) before running the real
+// virsh when placed first on PATH; the wrapper cannot see commands sent to a
+// persistent session, so the bench's no-op and one-change updates use the
+// provider's log. `parseLog` reads either.
 import { chmodSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 

@@ -3,6 +3,7 @@
 // without the layout or the Pulumi state. Reading (I/O) and judging (pure,
 // `liveHostFromXml` + `auditReport`) are kept apart so the judging is unit-tested
 // from XML strings.
+import { printable } from "../layout/text";
 import type { DomainArgs, NetworkArgs, NwFilterArgs } from "../components/libvirt/types";
 import { BULKHEAD_XMLNS, parseDomainXml, type ParsedDomain } from "../components/libvirt/xml/domain";
 import { parseNetworkXml } from "../components/libvirt/xml/network";
@@ -174,10 +175,11 @@ export function auditExitCode(report: AuditReport): 0 | 1 {
 }
 
 export function formatAuditText(report: AuditReport): string {
-  const lines = report.violations.map((v) => `${v.level} ${v.policy} (${v.qube}): ${v.message}`);
+  // A live host's names are anyone's: echoed through the one escape.
+  const lines = report.violations.map((v) => `${v.level} ${printable(v.policy)} (${printable(v.qube)}): ${printable(v.message)}`);
   const s = report.summary;
   lines.push(
-    `${report.uri}: ${report.ok ? "ok" : "FAILED"}: ${s.domains} bulkhead domains, ${s.networks} networks, ` +
+    `${printable(report.uri)}: ${report.ok ? "ok" : "FAILED"}: ${s.domains} bulkhead domains, ${s.networks} networks, ` +
       `${s.filters} nwfilters, ${s.mandatory} mandatory and ${s.advisory} advisory violations`,
   );
   return lines.join("\n") + "\n";
@@ -289,7 +291,7 @@ export async function runAudit(opts: AuditOptions & { json?: boolean }): Promise
     report = await audit(opts);
   } catch (e) {
     if (!(e instanceof AuditError)) throw e;
-    process.stderr.write(`bulkhead audit: ${e.message.split("\n")[0]}\n`);
+    process.stderr.write(`bulkhead audit: ${printable(e.message.split("\n")[0])}\n`);
     return 2;
   }
   if (report.summary.domains === 0) {

@@ -1,6 +1,7 @@
 // `bulkhead check`: the report (the JSON shape of layout.md) and its text form,
 // as pure functions of what loading, simulating and the policies found.
 import type { LayoutIssue, ResolvedLayout } from "../layout/model";
+import { printable } from "../layout/text";
 import type { Violation } from "./policies";
 
 /** A policy's finding with the place in the layout it is about: the qube's (or template's) entry. */
@@ -89,27 +90,27 @@ export function checkExitCode(report: CheckReport | CheckReport[], strict = fals
 
 /** `qubes.work.netvm (line 12): message`, the style of the loader's own messages. */
 export function formatError(e: CheckError): string {
-  const where = [e.path, e.line === null ? "" : `(line ${e.line})`].filter((s) => s !== "").join(" ");
-  return where === "" ? e.message : `${where}: ${e.message}`;
+  const where = [printable(e.path), e.line === null ? "" : `(line ${e.line})`].filter((s) => s !== "").join(" ");
+  return where === "" ? printable(e.message) : `${where}: ${printable(e.message)}`;
 }
 
 export function formatCheckText(report: CheckReport): string {
   const lines: string[] = [];
   if (report.errors.length > 0) {
-    lines.push(`${report.layout}: invalid layout`);
+    lines.push(`${printable(report.layout)}: invalid layout`);
     for (const e of report.errors) lines.push(`  ${formatError(e)}`);
     const n = report.errors.length;
     lines.push(`${n} error${n === 1 ? "" : "s"}; nothing was simulated`);
     return lines.join("\n") + "\n";
   }
   for (const v of report.violations) {
-    const where = v.line === null ? v.qube : `${v.qube}, line ${v.line}`;
-    lines.push(`${v.level} ${v.policy} (${where}): ${v.message}`);
+    const where = v.line === null ? printable(v.qube) : `${printable(v.qube)}, line ${v.line}`;
+    lines.push(`${v.level} ${printable(v.policy)} (${where}): ${printable(v.message)}`);
   }
   const s = report.summary;
   const verdict = report.ok ? "ok" : "FAILED";
   lines.push(
-    `${report.layout}: ${verdict}: ${s.qubes} qubes, ${s.resources} libvirt resources, ` +
+    `${printable(report.layout)}: ${verdict}: ${s.qubes} qubes, ${s.resources} libvirt resources, ` +
       `${s.mandatory} mandatory and ${s.advisory} advisory violations`,
   );
   return lines.join("\n") + "\n";

@@ -6,6 +6,7 @@ import { Command, CommanderError, InvalidArgumentError, Option } from "commander
 import { planLayout } from "../components/plan";
 import { LayoutError } from "../layout/errors";
 import { loadLayout } from "../layout/load";
+import { printable } from "../layout/text";
 import type { LayoutIssue, ResolvedLayout } from "../layout/model";
 import { readLayoutFile, parseYamlSource } from "../layout/source";
 import { checkExitCode, formatCheckText, invalidReport, locate, validReport, type CheckReport, type LineOf } from "./check";
@@ -138,7 +139,7 @@ function guarded<A extends unknown[]>(name: string, body: (...args: A) => Promis
     } catch (error) {
       process.exitCode = EXIT_INVALID;
       const message = error instanceof Error ? error.message : String(error);
-      const firstLine = message.split("\n")[0];
+      const firstLine = printable(message.split("\n")[0]);
       if (error instanceof UserError) {
         process.stderr.write(`bulkhead ${name}: ${firstLine}\n`);
         return;

@@ -2,6 +2,7 @@
 // and the libvirt objects it would create, as text tables.
 import type { SimulatedResource } from "../components/plan";
 import type { FirewallRule, ResolvedLayout } from "../layout/model";
+import { printable } from "../layout/text";
 import { formatTable } from "./table";
 
 const NONE = "-";
@@ -98,7 +99,7 @@ export function formatPlan(layout: ResolvedLayout, resources: SimulatedResource[
   const qubes = qubeRows(layout);
   const objects = libvirtRows(resources);
   return [
-    `Layout ${layout.source} on ${layout.host.uri} (${layout.host.domainType}, pool ${layout.host.pool})`,
+    `Layout ${printable(layout.source)} on ${printable(layout.host.uri)} (${layout.host.domainType}, pool ${layout.host.pool})`,
     "",
     `Qubes (${plural(layout.templates.length, "template")}, ${plural(layout.qubes.length, "qube")}):`,
     formatTable(["NAME", "CLASS", "TEMPLATE", "NETVM", "LABEL", "MEMORY", "ADDRESS", "SERVES", "FIREWALL"], qubes),

@@ -12,7 +12,7 @@ import type { QubeArgs } from "./qube";
 import { StandaloneVM } from "./standalonevm";
 import { TemplateVM } from "./templatevm";
 import { UsbVM } from "./usbvm";
-import { checkWiring, poolArgs } from "./wiring";
+import { checkWiring, deployHost, poolArgs } from "./wiring";
 
 // Moved to wiring.ts (no Pulumi there); still exported from here.
 export { checkWiring, poolArgs };
@@ -64,7 +64,7 @@ export class Layout extends pulumi.ComponentResource {
   constructor(name: string, args: LayoutArgs, opts?: pulumi.ComponentResourceOptions) {
     super("bulkhead:qubes:Layout", name, {}, opts);
     const layout = args.layout;
-    const host: ResolvedHost = { ...layout.host, uri: args.uri ?? layout.host.uri };
+    const host: ResolvedHost = deployHost(layout, args.uri);
     checkWiring(layout);
 
     this.pool = new Pool(`${name}-pool`, poolArgs(host), { parent: this });

@@ -1,7 +1,7 @@
 // A qube's network interfaces, in domain order, with what its guest must
 // configure on each. The domain (interfaces) and the seed (network-config,
 // bulkhead.env) both read this one list, so interface i is the same NIC in both.
-import type { ResolvedHost, ResolvedQube, ResolvedTemplate } from "../layout/model";
+import type { QubeAddressing, ResolvedHost, ResolvedQube, ResolvedTemplate } from "../layout/model";
 import type { InterfaceSpec } from "./libvirt/types";
 import { clientNetworkName, filterName, upstreamMac } from "./naming";
 
@@ -29,31 +29,26 @@ export function qubeNics(host: ResolvedHost, qube: ResolvedQube): Nic[] {
 
 /**
  * Templates are offline; one with a netvm (a policy violation, rendered
- * faithfully) gets a filtered port on that netvm's network and no address,
- * since the loader assigns none to templates.
+ * faithfully) gets a port on that netvm's network built like a client's, with
+ * the address the loader gave it, so template-offline is the only finding.
  */
 export function templateNics(host: ResolvedHost, template: ResolvedTemplate): Nic[] {
   if (template.netvm === null) return [];
-  const iface: InterfaceSpec = {
-    type: "network",
-    source: { network: clientNetworkName(host, template.netvm) },
-    mac: { address: upstreamMac(host, template.name) },
-    model: { type: "virtio" },
-    filterref: { filter: filterName(host, template.name) },
-  };
-  return [{ role: "upstream", iface, addrs: [], dhcp: false }];
+  return [clientNic(host, template.name, template.netvm, template.addressing)];
 }
 
 /** A client's port on its netvm's network, behind its own filter (IP pinned for clean-traffic). */
 function upstreamNic(host: ResolvedHost, qube: ResolvedQube): Nic {
-  const netvm = qube.netvm as string;
-  const a = qube.addressing;
+  return clientNic(host, qube.name, qube.netvm as string, qube.addressing);
+}
+
+function clientNic(host: ResolvedHost, name: string, netvm: string, a: QubeAddressing | undefined): Nic {
   const iface: InterfaceSpec = {
     type: "network",
     source: { network: clientNetworkName(host, netvm) },
-    mac: { address: a?.mac ?? upstreamMac(host, qube.name) },
+    mac: { address: a?.mac ?? upstreamMac(host, name) },
     model: { type: "virtio" },
-    filterref: a ? { filter: filterName(host, qube.name), parameters: { IP: a.ip } } : { filter: filterName(host, qube.name) },
+    filterref: a ? { filter: filterName(host, name), parameters: { IP: a.ip } } : { filter: filterName(host, name) },
   };
   return { role: "upstream", iface, addrs: a ? [`${a.ip}/${a.prefix}`] : [], dhcp: false };
 }
@@ -63,7 +58,7 @@ function upstreamNic(host: ResolvedHost, qube: ResolvedQube): Nic {
  * sys-net it talks to the outside world unrestricted.
  */
 export function uplinkInterface(host: ResolvedHost, qube: ResolvedQube): InterfaceSpec {
-  const mac = { address: upstreamMac(host, qube.name) };
+  const mac = { address: qube.uplinkMac ?? upstreamMac(host, qube.name) };
   const model = { type: "virtio" as const };
   const uplink = qube.uplink;
   switch (uplink?.kind) {

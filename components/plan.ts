@@ -11,7 +11,7 @@ import { clientNetworkArgs, qubeDomainArgs, qubeFilterArgs } from "./qube";
 import { guestSeed, qubeGuest, templateGuest } from "./seed";
 import { templateDomainArgs, templateFilterArgs } from "./template";
 import { privateVolumeArgs, rootVolumeArgs, seedVolumeArgs, standaloneRootVolumeArgs } from "./volumes";
-import { checkWiring, poolArgs } from "./wiring";
+import { checkWiring, deployHost, poolArgs } from "./wiring";
 
 export interface SimulatedResource {
   /** Type token, e.g. `bulkhead:libvirt:Domain` or `bulkhead:qubes:AppVM`. */
@@ -64,8 +64,8 @@ interface Member {
  * simulateLayout rejects with for a layout the components cannot wire.
  */
 export function planLayout(layout: ResolvedLayout, opts: SimulateOptions = {}): SimulatedResource[] {
+  const host: ResolvedHost = deployHost(layout, opts.uri);
   checkWiring(layout);
-  const host: ResolvedHost = { ...layout.host, uri: opts.uri ?? layout.host.uri };
   const plan = new Registrations();
   const stack = plan.component(STACK_TYPE, `${SIM_PROJECT}-${SIM_STACK}`, undefined);
   const top = plan.component("bulkhead:qubes:Layout", SIM_LAYOUT, stack);

@@ -57,7 +57,8 @@ export function qubeGuest(host: ResolvedHost, qube: ResolvedQube): GuestSpec {
 }
 
 export function templateGuest(host: ResolvedHost, template: ResolvedTemplate): GuestSpec {
-  const guest: GuestSpec = { name: template.name, class: "TemplateVM", nics: templateNics(host, template), dns: [] };
+  const guest: GuestSpec = { name: template.name, class: "TemplateVM", nics: templateNics(host, template), dns: template.addressing?.dns ?? [] };
+  if (template.addressing !== undefined) guest.gateway = template.addressing.gateway;
   if (template.cloudInit !== undefined) guest.cloudInit = template.cloudInit;
   return guest;
 }

@@ -6,7 +6,7 @@ import type { ResolvedHost, ResolvedLayout } from "../layout/model";
 import { Layout } from "./layout";
 import { volumePath } from "./naming";
 import { SIM_LAYOUT, SIM_PROJECT, SIM_STACK, type SimulatedResource, type SimulateOptions } from "./plan";
-import { checkWiring } from "./wiring";
+import { checkWiring, deployHost } from "./wiring";
 
 // Defined with planLayout, which needs them without the SDK; still exported from here.
 export { SIM_PROJECT, SIM_STACK, type SimulatedResource, type SimulateOptions };
@@ -21,8 +21,9 @@ let queue: Promise<unknown> = Promise.resolve();
  * another.
  */
 export function simulateLayout(layout: ResolvedLayout, opts: SimulateOptions = {}): Promise<SimulatedResource[]> {
-  const host: ResolvedHost = { ...layout.host, uri: opts.uri ?? layout.host.uri };
+  let host: ResolvedHost;
   try {
+    host = deployHost(layout, opts.uri);
     checkWiring(layout);
   } catch (err) {
     return Promise.reject(err);

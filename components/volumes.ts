@@ -16,7 +16,9 @@ export function rootVolumeArgs(host: ResolvedHost, owner: string, template: Reso
     pool: host.pool,
     capacity: ROOT_BYTES,
     format: template.format,
-    source: { file: template.image },
+    ...(template.image.startsWith("https://")
+      ? { source: { url: template.image, sha256: template.sha256 ?? "" } }
+      : { source: { file: template.image }, imageDirs: [...host.images] }),
   };
 }
 

@@ -3,6 +3,18 @@
 // planLayout (components/plan.ts) can use them without loading it.
 import type { ResolvedHost, ResolvedLayout, ResolvedQube } from "../layout/model";
 import type { PoolArgs } from "./libvirt/types";
+import { assertAllowedUri } from "./libvirt/uri";
+
+/**
+ * The host the resources go to: the layout's, with the `bulkhead:uri` override if any.
+ * Both URIs are held to the allow-list: the override comes from the stack's config, and
+ * a hand-built layout never went through the loader.
+ */
+export function deployHost(layout: ResolvedLayout, uri: string | undefined): ResolvedHost {
+  const chosen = uri ?? layout.host.uri;
+  assertAllowedUri(chosen, uri === undefined ? "host.uri" : "bulkhead:uri");
+  return { ...layout.host, uri: chosen };
+}
 
 /**
  * Throws unless every reference the components wire can be wired: templates

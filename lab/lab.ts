@@ -218,7 +218,7 @@ async function quietly(p: Promise<unknown>): Promise<void> {
 
 /** A pool bulkhead made: a layout's pool or a test's, by name or by its directory. */
 export function isBulkheadPool(name: string, path: string): boolean {
-  return /^(bulkhead|bhtest-|bhe2e-)/.test(name) || /^\/var\/lib\/libvirt\/bulkhead/.test(path);
+  return /^(bulkhead|bhtest|bhe2e-)/.test(name) || /^\/var\/lib\/libvirt\/bulkhead/.test(path);
 }
 
 export interface RemoveOptions {

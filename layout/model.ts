@@ -13,6 +13,8 @@ export interface ResolvedHost {
   pool: string;
   poolPath: string;
   prefix: string;
+  /** Directories (normalised, on the machine that runs bulkhead) template images may come from. */
+  images: string[];
   /** MiB the host can give to qubes, if declared. */
   memory?: number;
 }
@@ -60,7 +62,10 @@ export interface CloudInitSettings {
 
 export interface ResolvedTemplate {
   name: string;
+  /** A normalised path under one of `host.images`, or an https:// URL. */
   image: string;
+  /** The digest an https:// image must match. */
+  sha256?: string;
   format: "qcow2" | "raw";
   boot?: BootSpec;
   memory: number;
@@ -68,6 +73,8 @@ export interface ResolvedTemplate {
   label: Label;
   /** Allowed by the format, but a policy violation (template-offline). */
   netvm: string | null;
+  /** Present when netvm is not null: its port on that netvm's client network. */
+  addressing?: QubeAddressing;
   /**
    * The image runs qemu-guest-agent: the template's domain and every qube
    * booting its image get the agent's virtio channel (prove probes through it).
@@ -169,6 +176,8 @@ export interface ResolvedQube {
   addressing?: QubeAddressing;
   /** Present for NetVM and ProxyVM. */
   provides?: ProvidedNetwork;
+  /** A NetVM's uplink interface MAC (network, bridge or macvtap uplink), unique in the layout. */
+  uplinkMac?: string;
   /** Its template's users and keys, then its own settings; absent when neither gives any. */
   cloudInit?: CloudInitSettings;
 }

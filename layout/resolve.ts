@@ -3,8 +3,9 @@
 // defaults applied, qubes ordered and numbered. Pure: no I/O, `now` is an argument.
 // Isolation rules that a valid layout may still break (PCI on an AppVM, a template
 // with a netvm) are not errors here; the policy pack judges them.
+import * as path from "node:path";
 import { assignAddresses, isProvider } from "./addresses";
-import { compareNames, didYouMean } from "./errors";
+import { compareNames, hinter } from "./errors";
 import type { PathSegment, RawIssue } from "./issues";
 import type {
   CloudInitSettings,
@@ -27,8 +28,11 @@ export const HOST_DEFAULTS: ResolvedHost = {
   pool: "bulkhead",
   poolPath: "/var/lib/libvirt/bulkhead",
   prefix: "",
+  images: ["/var/lib/libvirt/images"],
 };
 export const DEFAULT_DISPLAY_LISTEN = "127.0.0.1";
+/** Misspelt names past this many get no "did you mean" (a hostile layout has thousands). */
+export const HINTS = 100;
 
 export type ResolveResult = { ok: true; layout: ResolvedLayout } | { ok: false; issues: RawIssue[] };
 
@@ -51,6 +55,8 @@ export function resolveLayout(raw: RawLayout, source: string, now: number): Reso
     }
   }
 
+  // At most HINTS "did you mean"s per layout: each costs candidates x word length.
+  const didYouMean = hinter(HINTS);
   // A rename keeps the old name's objects (and data): the old name must be free, and claimed once.
   const renamedBy = new Map<string, string>();
   for (const name of qubeNames) {
@@ -114,6 +120,12 @@ export function resolveLayout(raw: RawLayout, source: string, now: number): Reso
     }
   }
 
+  const imageDirs = (raw.host?.images ?? HOST_DEFAULTS.images).map(normalDir);
+  for (const name of templateNames) {
+    const problem = imageProblem(templates[name].image, imageDirs, raw.host?.images !== undefined);
+    if (problem !== undefined) report(["templates", name, "image"], problem);
+  }
+
   for (const name of templateNames) {
     const netvm = templates[name].netvm;
     if (netvm !== undefined && netvm !== null) {
@@ -172,7 +184,7 @@ export function resolveLayout(raw: RawLayout, source: string, now: number): Reso
       report(path("maxmem"), `maxmem ${q.maxmem} is below memory ${memory}; raise maxmem or lower memory`);
     }
     if (q.class === "DispVM") {
-      const problem = dispvmTemplateProblem(q, qubes, isTemplate, dvmNames.length > 0 ? dvmNames : qubeNames);
+      const problem = dispvmTemplateProblem(q, qubes, isTemplate, dvmNames.length > 0 ? dvmNames : qubeNames, didYouMean);
       if (problem !== undefined) report(path("template"), problem);
     } else if (q.template !== undefined) {
       const problem = templateProblem(q.template);
@@ -220,6 +232,7 @@ export function resolveLayout(raw: RawLayout, source: string, now: number): Reso
     pool: raw.host?.pool ?? HOST_DEFAULTS.pool,
     poolPath: raw.host?.poolPath ?? HOST_DEFAULTS.poolPath,
     prefix: raw.host?.prefix ?? HOST_DEFAULTS.prefix,
+    images: imageDirs,
     ...(raw.host?.memory === undefined ? {} : { memory: raw.host.memory }),
   };
 
@@ -227,7 +240,8 @@ export function resolveLayout(raw: RawLayout, source: string, now: number): Reso
     const t = templates[name];
     return {
       name,
-      image: t.image,
+      image: t.image.startsWith("https://") ? t.image : path.posix.normalize(t.image),
+      ...(t.sha256 === undefined ? {} : { sha256: t.sha256 }),
       format: t.format ?? TEMPLATE_DEFAULTS.format,
       ...(t.boot === undefined ? {} : { boot: { ...t.boot } }),
       memory: t.memory ?? TEMPLATE_DEFAULTS.memory,
@@ -239,12 +253,22 @@ export function resolveLayout(raw: RawLayout, source: string, now: number): Reso
     };
   });
 
-  const plan = assignAddresses(
-    host.prefix,
-    qubeNames.map((name) => ({ name, class: qubes[name].class, netvm: netvmOf.get(name) ?? null })),
-  );
+  const plan = assignAddresses(host.prefix, [
+    ...qubeNames.map((name) => ({
+      name,
+      class: qubes[name].class,
+      netvm: netvmOf.get(name) ?? null,
+      uplink: qubes[name].class === "NetVM" && qubes[name].uplink !== undefined && qubes[name].uplink?.pci === undefined,
+    })),
+    // A template with a netvm (a policy violation) gets a real port, so only template-offline fires.
+    ...resolvedTemplates.filter((t) => t.netvm !== null).map((t) => ({ name: t.name, class: "TemplateVM" as const, netvm: t.netvm })),
+  ]);
   if (plan.problems.length > 0) {
     return { ok: false, issues: plan.problems.map((p) => ({ path: ["qubes", p.qube], message: p.message })) };
+  }
+  for (const t of resolvedTemplates) {
+    const addressing = plan.addressing.get(t.name);
+    if (addressing !== undefined) t.addressing = addressing;
   }
 
   const resolved = new Map<string, ResolvedQube>();
@@ -255,6 +279,7 @@ export function resolveLayout(raw: RawLayout, source: string, now: number): Reso
     const rootTemplate = q.class === "DispVM" ? (qubes[template].template ?? (defaults.template as string)) : template;
     const addressing = plan.addressing.get(name);
     const provides = plan.provides.get(name);
+    const uplinkMac = plan.uplinkMacs.get(name);
     const cloudInit = mergeCloudInit(templates[rootTemplate]?.cloud_init, q.cloud_init);
     resolved.set(name, {
       name,
@@ -281,6 +306,7 @@ export function resolveLayout(raw: RawLayout, source: string, now: number): Reso
       ...(q.kernelopts === undefined ? {} : { kernelopts: q.kernelopts }),
       ...(addressing === undefined ? {} : { addressing }),
       ...(provides === undefined ? {} : { provides }),
+      ...(uplinkMac === undefined ? {} : { uplinkMac }),
       ...(cloudInit === undefined ? {} : { cloudInit }),
     });
   }
@@ -289,6 +315,24 @@ export function resolveLayout(raw: RawLayout, source: string, now: number): Reso
     ok: true,
     layout: { source, host, templates: resolvedTemplates, qubes: orderQubes([...resolved.values()]) },
   };
+}
+
+/** `/a/b/../c/` -> `/a/c`. */
+function normalDir(dir: string): string {
+  const n = path.posix.normalize(dir);
+  return n.length > 1 ? n.replace(/\/+$/, "") : n;
+}
+
+/**
+ * Why a template image may not be used, judged offline on the path as written: after
+ * resolving `..` it must lie under one of `host.images` (links are the deploy's to resolve).
+ */
+export function imageProblem(image: string, dirs: readonly string[], declared: boolean): string | undefined {
+  if (image.startsWith("https://")) return undefined;
+  const file = path.posix.normalize(image);
+  if (dirs.some((d) => file.startsWith(d === "/" ? "/" : `${d}/`) && file !== d)) return undefined;
+  const where = declared ? `host.images (${dirs.join(", ")})` : `${dirs[0]} (the default host.images)`;
+  return `${JSON.stringify(file)} is not under ${where}; move the image there, or add its directory to host.images`;
 }
 
 /**
@@ -325,6 +369,7 @@ function dispvmTemplateProblem(
   qubes: RawLayout["qubes"],
   isTemplate: (name: string) => boolean,
   candidates: string[],
+  didYouMean: (word: string, candidates: readonly string[]) => string,
 ): string | undefined {
   const need = "a DispVM's template must be an AppVM with template_for_dispvms: true";
   const target = q.template;

@@ -14,6 +14,7 @@ import {
   type Parsed,
 } from "./values";
 import { show } from "./errors";
+import { uriProblem } from "../components/libvirt/uri";
 
 export const QUBE_CLASSES = ["AppVM", "NetVM", "ProxyVM", "UsbVM", "DispVM", "StandaloneVM"] as const;
 export const LABELS = ["red", "orange", "yellow", "green", "gray", "blue", "purple", "black"] as const;
@@ -101,15 +102,17 @@ const memoryMiB = whole(1, 1048576, " of MiB");
 const vcpus = whole(1, 256);
 
 export const hostSchema = z.strictObject({
-  uri: text.min(1).optional(),
+  uri: checkedString((value) => uriProblem(value)).optional(),
   domainType: z.enum(["kvm", "qemu"]).optional(),
   pool: libvirtName.optional(),
   poolPath: absolutePath.optional(),
+  // Ends with "-" so that no two prefixes and names meet in one object name ("a" + "bwork" = "ab" + "work").
   prefix: checkedString((value) =>
-    /^([a-z][a-z0-9-]{0,19})?$/.test(value)
+    /^([a-z][a-z0-9]{0,15}-)?$/.test(value)
       ? undefined
-      : `${show(value)} is not a usable prefix: up to 20 lowercase letters, digits and "-", starting with a letter`,
+      : `${show(value)} is not a usable prefix: empty, or 1 to 16 lowercase letters and digits starting with a letter, then "-" (e.g. "dev-")`,
   ).optional(),
+  images: z.array(absolutePath).min(1).max(64).optional(),
   memory: memoryMiB.optional(),
 });
 
@@ -245,8 +248,13 @@ export const bootSchema = z.strictObject({
   cmdline: text.optional(),
 });
 
+const sha256 = checkedString((value) =>
+  /^[0-9a-f]{64}$/.test(value) ? undefined : `${show(value)} is not a sha256 digest: 64 lowercase hex digits`,
+);
+
 export const templateSchema = z.strictObject({
   image: imageSource,
+  sha256: sha256.optional(),
   format: z.enum(["qcow2", "raw"]).optional(),
   boot: bootSchema.optional(),
   memory: memoryMiB.optional(),
@@ -255,6 +263,14 @@ export const templateSchema = z.strictObject({
   netvm: reference.nullable().optional(),
   guest_agent: z.boolean().optional(),
   cloud_init: cloudInitSchema.optional(),
+}).superRefine((t, ctx) => {
+  const url = t.image.startsWith("https://");
+  if (url && t.sha256 === undefined) {
+    ctx.addIssue({ code: "custom", path: ["sha256"], message: "an https:// image needs sha256: the digest the download must match" });
+  }
+  if (!url && t.sha256 !== undefined) {
+    ctx.addIssue({ code: "custom", path: ["sha256"], message: "sha256 applies to an https:// image; remove it for a local file" });
+  }
 });
 
 const present = (value: unknown) => value !== undefined;

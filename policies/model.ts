@@ -40,6 +40,8 @@ export interface InterfaceModel {
   dev?: string;
   /** The port's own isolation override; undefined = the network's default. */
   portIsolated?: boolean;
+  /** Lower-case MAC address, when declared. */
+  mac?: string;
   filter?: { name: string; parameters: Record<string, string> };
 }
 
@@ -95,6 +97,8 @@ export interface VolumeModel {
   /** Host path when known: the input/output `path`, else the pool's directory plus the name. */
   path?: string;
   backingStore?: string;
+  /** What the volume is filled from: a local file or an https:// URL (absent on a live host). */
+  source?: string;
 }
 
 export interface HostModel {
@@ -102,6 +106,8 @@ export interface HostModel {
   networks: NetworkModel[];
   filters: FilterModel[];
   volumes: VolumeModel[];
+  /** Target directories of the storage pools, when known. */
+  poolDirs?: string[];
 }
 
 /** One libvirt resource as a preview, a mock run or a state file shows it. */
@@ -210,6 +216,7 @@ export function domainModel(resource: string, inputs: Obj): DomainModel {
         bridge: str(source.bridge),
         dev: str(source.dev),
         portIsolated: bool(obj(i.port).isolated),
+        mac: str(obj(i.mac).address)?.toLowerCase(),
         filter: filterName === undefined ? undefined : { name: filterName, parameters: strMap(filter.parameters) },
       };
     }),
@@ -257,6 +264,7 @@ export function volumeModel(resource: string, inputs: Obj, poolPaths: ReadonlyMa
     // A dir pool keeps each volume at <target path>/<volume name>.
     path: isKnown(own) ? own : dir === undefined ? undefined : `${dir.replace(/\/+$/, "")}/${name}`,
     backingStore: str(obj(inputs.backingStore).path),
+    source: str(obj(inputs.source).file) ?? str(obj(inputs.source).url),
   };
 }
 
@@ -273,6 +281,7 @@ export function fromResources(resources: readonly ResourceInput[]): HostModel {
     networks: of("Network").map((r) => networkModel(r.name, r.inputs)),
     filters: of("NwFilter").map((r) => filterModel(r.name, r.inputs)),
     volumes: of("Volume").map((r) => volumeModel(r.name, r.inputs, poolPaths)),
+    poolDirs: [...new Set(poolPaths.values())].map((d) => d.replace(/\/+$/, "")).sort(),
   };
 }
 

@@ -1,7 +1,7 @@
 // Who provides which network, derived from the wiring alone: a network's
 // provider is the NetVM/ProxyVM whose own port on it is not isolated; every
 // other port on it is a client. The metadata's `netvm` is only a claim.
-import { isKnown, type DomainModel, type HostModel, type InterfaceModel, type NetworkModel, type QubeClass } from "./model";
+import { isKnown, type DomainModel, type FilterModel, type HostModel, type InterfaceModel, type NetworkModel, type QubeClass } from "./model";
 
 export const PROVIDER_CLASSES: ReadonlySet<QubeClass> = new Set<QubeClass>(["NetVM", "ProxyVM"]);
 
@@ -19,23 +19,60 @@ export function sortedDomains(model: HostModel): DomainModel[] {
   return [...model.domains].sort(byQube);
 }
 
-/** Every port on a libvirt network, in the model's order. */
-export function attachments(model: HostModel, network: string): Attachment[] {
-  const out: Attachment[] = [];
+/**
+ * Lookups every rule needs, built once per model in one pass: per network its ports and
+ * providers, per qube its domains, per filter name the filter, per domain its netvms. A
+ * HostModel is never changed after it is built, so the index stays true; without it each
+ * rule asked "who is on this network" of every domain, which is quadratic (minutes at 5,000).
+ */
+interface Index {
+  ports: Map<string, Attachment[]>;
+  providers: Map<string, DomainModel[]>;
+  qubes: Map<string, DomainModel[]>;
+  filters: Map<string, FilterModel>;
+  netvms: Map<DomainModel, DomainModel[]>;
+}
+
+const indexes = new WeakMap<HostModel, Index>();
+
+function indexOf(model: HostModel): Index {
+  let index = indexes.get(model);
+  if (index !== undefined) return index;
+  index = { ports: new Map(), providers: new Map(), qubes: new Map(), filters: new Map(), netvms: new Map() };
   for (const domain of model.domains) {
+    const same = index.qubes.get(domain.qube);
+    if (same === undefined) index.qubes.set(domain.qube, [domain]);
+    else same.push(domain);
     for (const iface of domain.interfaces) {
-      if (iface.type === "network" && iface.network === network) out.push({ domain, iface });
+      if (iface.type !== "network" || iface.network === undefined) continue;
+      const on = index.ports.get(iface.network);
+      if (on === undefined) index.ports.set(iface.network, [{ domain, iface }]);
+      else on.push({ domain, iface });
     }
   }
-  return out;
+  // The first filter of a name wins, as Array.find did.
+  for (const f of model.filters) if (!index.filters.has(f.name)) index.filters.set(f.name, f);
+  indexes.set(model, index);
+  return index;
+}
+
+/** Every port on a libvirt network, in the model's order. */
+export function attachments(model: HostModel, network: string): Attachment[] {
+  return indexOf(model).ports.get(network) ?? [];
 }
 
 /** Distinct NetVMs/ProxyVMs holding a non-isolated port on the network, sorted by qube. */
 export function providersOf(model: HostModel, network: string): DomainModel[] {
-  const found = attachments(model, network)
-    .filter((a) => isProviderPort(a.iface) && PROVIDER_CLASSES.has(a.domain.class))
-    .map((a) => a.domain);
-  return [...new Set(found)].sort(byQube);
+  const index = indexOf(model);
+  let found = index.providers.get(network);
+  if (found === undefined) {
+    const on = attachments(model, network)
+      .filter((a) => isProviderPort(a.iface) && PROVIDER_CLASSES.has(a.domain.class))
+      .map((a) => a.domain);
+    found = [...new Set(on)].sort(byQube);
+    index.providers.set(network, found);
+  }
+  return found;
 }
 
 /**
@@ -48,13 +85,19 @@ export function clientInterfaces(domain: DomainModel): InterfaceModel[] {
 
 /** The qubes a domain actually gets network from (more than one is itself a fault). */
 export function netvmsOf(model: HostModel, domain: DomainModel): DomainModel[] {
-  const found: DomainModel[] = [];
-  for (const iface of clientInterfaces(domain)) {
-    if (iface.type !== "network" || !isKnown(iface.network)) continue;
-    // A provider on its own client network is its own netvm: a loop netvm-graph reports.
-    found.push(...providersOf(model, iface.network));
+  const index = indexOf(model);
+  let netvms = index.netvms.get(domain);
+  if (netvms === undefined) {
+    const found: DomainModel[] = [];
+    for (const iface of clientInterfaces(domain)) {
+      if (iface.type !== "network" || !isKnown(iface.network)) continue;
+      // A provider on its own client network is its own netvm: a loop netvm-graph reports.
+      found.push(...providersOf(model, iface.network));
+    }
+    netvms = [...new Set(found)].sort(byQube);
+    index.netvms.set(domain, netvms);
   }
-  return [...new Set(found)].sort(byQube);
+  return netvms;
 }
 
 /**
@@ -79,8 +122,13 @@ export function networkOwner(model: HostModel, network: string): string {
 
 /** Resolves a qube name as the metadata uses it, preferring the same layout on a shared host. */
 export function findQube(model: HostModel, qube: string, layout?: string): DomainModel | undefined {
-  const all = model.domains.filter((d) => d.qube === qube);
+  const all = indexOf(model).qubes.get(qube) ?? [];
   return all.find((d) => d.layout === layout) ?? all[0];
+}
+
+/** The nwfilter of that name, if the model holds one. */
+export function findFilter(model: HostModel, name: string): FilterModel | undefined {
+  return indexOf(model).filters.get(name);
 }
 
 export function describeInterface(i: InterfaceModel): string {

@@ -71,7 +71,7 @@ export interface ObserveOptions {
   deadline?: number;
   /** Qubes booting at once (TCG guests are slow; 2 cores). */
   parallel?: number;
-  /** Seconds a qube gets from start to `bulkhead: probes done` beyond the deadline. */
+  /** Seconds a qube gets from start to `bulkhead: probes done` beyond the deadline (restart path), or to cloud-init done (agent path; default 900). */
   bootTimeout?: number;
   progress?: (line: string) => void;
   /**
@@ -252,6 +252,8 @@ export async function prove(layout: ResolvedLayout, opts: ObserveOptions = {}): 
   const deadline = opts.deadline ?? 30;
   const parallel = opts.parallel ?? 3;
   const bootTimeout = (opts.bootTimeout ?? 240) + deadline;
+  // A stock guest (systemd, cloud-init in Python) takes 5-10x a busybox guest's boot under TCG.
+  const agentBootTimeout = opts.bootTimeout ?? 900;
   const lab = new Lab(layout, opts.uri ?? layout.host.uri, progress);
   const only = opts.only === undefined ? undefined : new Set(opts.only);
   for (const name of only ?? []) {
@@ -315,7 +317,7 @@ export async function prove(layout: ResolvedLayout, opts: ObserveOptions = {}): 
     if (agent.has(qube)) {
       // In place: started only if off, restarted only for the checks after a restart.
       if (boot === 2 || !(await lab.running(qube))) markDown(qube);
-      const started = await lab.agentUp(qube, boot === 2, bootTimeout);
+      const started = await lab.agentUp(qube, boot === 2, agentBootTimeout);
       const readyAt = Date.now();
       if (started) markUp(qube, readyAt);
       ready();
@@ -388,12 +390,12 @@ export async function prove(layout: ResolvedLayout, opts: ObserveOptions = {}): 
     if (off.length > 0 || providersUp.length > 0) {
       await phase(`agent guests boot (${off.join(", ") || "none"}; providers ready: ${providersUp.join(", ") || "none"})`, async () => {
         await Promise.all([
-          ...providersUp.map((p) => lab.agentUp(p, false, bootTimeout)),
+          ...providersUp.map((p) => lab.agentUp(p, false, agentBootTimeout)),
           bounded(off, parallel, async (q, ready) => {
             touched.add(q);
             markDown(q);
             const t = Date.now();
-            await lab.agentUp(q, false, bootTimeout);
+            await lab.agentUp(q, false, agentBootTimeout);
             markUp(q, Date.now());
             progress(`${q}: booted, cloud-init done after ${((Date.now() - t) / 1000).toFixed(0)} s`);
             ready();

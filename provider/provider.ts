@@ -14,6 +14,7 @@ import type {
 import type { z } from "zod";
 import { domainHandler } from "./kinds/domain";
 import { KindHandler, UNKNOWN, changedKeys, unwrapSecrets } from "./kinds/kind";
+import { importState } from "./import";
 import { CreateJournal } from "./journal";
 import { networkHandler } from "./kinds/network";
 import { nwfilterHandler } from "./kinds/nwfilter";
@@ -120,8 +121,13 @@ export class BulkheadProvider implements Provider {
   async read(id: pulumi.ID, urn: pulumi.URN, props?: unknown): Promise<ReadResult> {
     const h = this.handler(urn);
     const state = unwrapSecrets(props ?? {}) as Record<string, unknown>;
+    // No state: `pulumi import` by name (provider/import.ts); the whole live object is read, and
+    // its id becomes the one bulkhead's own objects have (the live UUID; a volume's key).
     if (typeof state.uri !== "string" || typeof state.name !== "string") {
-      throw new Error(`${typeOfUrn(urn)}: read needs the uri and name in the state; importing by id alone is not supported`);
+      const adopted = await importState(typeOfUrn(urn), id);
+      if (adopted === undefined) return { id: "", props: {} };
+      const inputs = Object.fromEntries(Object.entries(adopted.state).filter(([k]) => !h.outputKeys.includes(k)));
+      return { id: adopted.id, props: adopted.state, inputs };
     }
     const live = await h.read(id, state, { owner: ownerOfUrn(urn) });
     // An empty id tells the engine the object is gone.

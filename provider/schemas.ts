@@ -10,12 +10,16 @@ import type {
   PoolArgs,
   VolumeArgs,
 } from "../components/libvirt/types";
+import { uriProblem } from "../components/libvirt/uri";
 
 const libvirtName = z
   .string()
   .min(1, "must not be empty")
   .refine((s) => !s.includes("/") && !s.includes("\n"), "must not contain '/' or a newline");
-const uri = z.string().min(1, "must not be empty");
+const uri = z.string().superRefine((value, ctx) => {
+  const problem = uriProblem(value);
+  if (problem !== undefined) ctx.addIssue({ code: "custom", message: problem });
+});
 const absPath = z.string().refine((s) => s.startsWith("/"), "must be an absolute path");
 const int = (min: number, max = Number.MAX_SAFE_INTEGER) => z.number().int().min(min).max(max);
 const params = z.record(z.string(), z.string());
@@ -49,7 +53,13 @@ export const volumeSchema: z.ZodType<VolumeArgs, unknown> = z
     pool: libvirtName,
     capacity: int(1),
     format: imageFormat,
-    source: z.strictObject({ file: absPath }).optional(),
+    source: z
+      .union([
+        z.strictObject({ file: absPath }),
+        z.strictObject({ url: z.string().startsWith("https://", "must be an https:// URL"), sha256: z.string().regex(/^[0-9a-f]{64}$/, "must be 64 lowercase hex digits") }),
+      ])
+      .optional(),
+    imageDirs: z.array(absPath).min(1).optional(),
     seed: z
       .strictObject({
         metaData: z.string(),
@@ -62,6 +72,9 @@ export const volumeSchema: z.ZodType<VolumeArgs, unknown> = z
     preserve: z.boolean().optional(),
   })
   .superRefine((v, ctx) => {
+    if (v.source && "file" in v.source && v.imageDirs === undefined) {
+      ctx.addIssue({ code: "custom", path: ["imageDirs"], message: "a volume filled from source.file needs imageDirs: the directories the file may come from" });
+    }
     if (v.preserve && v.seed) ctx.addIssue({ code: "custom", path: ["preserve"], message: "a seed is rebuilt from its files; it holds no data to preserve" });
     if (v.source && v.seed) ctx.addIssue({ code: "custom", path: ["seed"], message: "a volume is filled from source or seed, not both" });
     if ((v.source || v.seed) && v.backingStore) {

@@ -8,6 +8,7 @@ import { appendFileSync } from "node:fs";
 import { mkdtemp, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
+import { uriProblem } from "../components/libvirt/uri";
 
 export interface VirshOptions {
   /** XML document for `define`-style commands: written to a temp file and passed as `--file <path>`. */
@@ -33,8 +34,14 @@ export class VirshError extends Error {
   }
 }
 
-/** Runs virsh against `uri` and resolves to its stdout. */
+/**
+ * Runs virsh against `uri` and resolves to its stdout. A URI outside the allow-list is
+ * refused here, before any process starts, whoever passed it (a hand-written program, a
+ * state file, `audit --uri`).
+ */
 export async function virsh(uri: string, args: readonly string[], opts: VirshOptions = {}): Promise<string> {
+  const problem = uriProblem(uri);
+  if (problem !== undefined) throw new Error(`refusing to run virsh: ${problem}`);
   if (opts.xml === undefined) return dispatch(uri, [...args], opts.timeoutMs, undefined);
   const xml = opts.xml;
   return withTempFile("object.xml", xml, (file) => dispatch(uri, [...args, "--file", file], opts.timeoutMs, xml));

@@ -44,7 +44,7 @@ export interface GeneratedQube {
 /** The layout as YAML would hold it (input form, before the loader applies defaults). */
 export interface GeneratedLayout {
   version: 1;
-  host: Record<string, string | number>;
+  host: Record<string, string | number | string[]>;
   defaults: Record<string, string | number>;
   templates: Record<string, Record<string, unknown>>;
   qubes: Record<string, GeneratedQube>;
@@ -186,6 +186,8 @@ export function generateLayout(n: number, opts: GenerateOptions = {}): Generated
           pool: "bulkhead-gen",
           poolPath: "/var/lib/libvirt/bulkhead-gen",
           prefix: "gen-",
+          // The lab's images live in the lab's own image directory (lab/images/build.sh).
+          images: ["/var/lib/bulkhead-lab/images"],
           memory: 3072,
         }
       : { uri: "qemu:///system", domainType: "kvm", memory: 32768 },

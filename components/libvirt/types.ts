@@ -44,8 +44,14 @@ export interface VolumeArgs extends ConnectionArgs {
   /** Size in bytes (for an import, at least the source's virtual size). */
   capacity: number;
   format: "qcow2" | "raw";
-  /** Fill the new volume from a file readable by the libvirt client (`vol-upload`). */
-  source?: { file: string };
+  /**
+   * Fill the new volume (`vol-upload`) from a regular file on the machine running the
+   * provider, which must lie under `imageDirs` once links are resolved, or from an https://
+   * download that must match `sha256` (kept in a local cache). A qcow2 with a backing file is refused.
+   */
+  source?: { file: string } | { url: string; sha256: string };
+  /** Directories a `source.file` may come from (the layout's `host.images`); required with one. */
+  imageDirs?: string[];
   /** Make the volume a NoCloud seed image holding these files. */
   seed?: NoCloudSeed;
   /** Copy-on-write over another image (qcow2 only). */

@@ -28,10 +28,12 @@ set -euo pipefail
 
 suite=bookworm
 # Stock Debian packages only. iputils-ping is the one probe tool beyond minbase (ICMP);
-# TCP, UDP and DNS probes use bash's /dev/tcp and /dev/udp.
+# TCP, UDP and DNS probes use bash's /dev/tcp and /dev/udp. net-tools: cloud-init 22.4's eni
+# renderer writes static routes as `post-up route add default gw ... || true`, and without
+# net-tools' `route` a ProxyVM or client got no default route, silently (found by prove).
 packages=(systemd-sysv udev cloud-init nftables openssh-server qemu-guest-agent
   linux-image-cloud-amd64 initramfs-tools ifupdown isc-dhcp-client iproute2 netbase
-  iputils-ping)
+  net-tools iputils-ping)
 
 images="${BULKHEAD_LAB_IMAGES:-/var/lib/bulkhead-lab/images}/stock"
 cache="${BULKHEAD_LAB_CACHE:-/var/cache/bulkhead-lab}"

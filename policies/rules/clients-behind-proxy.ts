@@ -1,6 +1,6 @@
 // clients-behind-proxy: client qubes reach the network through a firewall
 // ProxyVM, never straight through the NetVM (user/security-in-qubes/firewall).
-import type { HostModel } from "../model";
+import type { DomainModel, HostModel } from "../model";
 import { finding, type Finding, type Rule } from "../rule";
 import { netvmsOf, sortedDomains } from "../topology";
 
@@ -9,13 +9,19 @@ const CLIENTS = new Set(["AppVM", "DispVM", "StandaloneVM"]);
 
 export function check(model: HostModel): Finding[] {
   const domains = sortedDomains(model);
+  // Per NetVM, the first ProxyVM (by qube) in front of it: computed once, not per finding.
+  const proxyOf = new Map<DomainModel, DomainModel>();
+  for (const p of domains) {
+    if (p.class !== "ProxyVM") continue;
+    for (const n of netvmsOf(model, p)) if (!proxyOf.has(n)) proxyOf.set(n, p);
+  }
   const out: Finding[] = [];
   for (const d of domains) {
     if (!CLIENTS.has(d.class)) continue;
     for (const netvm of netvmsOf(model, d)) {
       if (netvm.class !== "NetVM") continue;
       // Suggest a ProxyVM that already sits in front of this NetVM, if the host has one.
-      const proxy = domains.find((p) => p.class === "ProxyVM" && netvmsOf(model, p).includes(netvm));
+      const proxy = proxyOf.get(netvm);
       const fix =
         proxy === undefined
           ? `put a ProxyVM with netvm: ${netvm.qube} in between and make it its netvm`

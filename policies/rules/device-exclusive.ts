@@ -7,10 +7,10 @@ import { list, sortedDomains } from "../topology";
 const NAME = "device-exclusive";
 
 export function check(model: HostModel): Finding[] {
-  const holders = new Map<string, string[]>();
+  const holders = new Map<string, Set<string>>();
   const hold = (device: string, qube: string) => {
-    const qubes = holders.get(device) ?? [];
-    if (!qubes.includes(qube)) qubes.push(qube);
+    const qubes = holders.get(device) ?? new Set<string>();
+    qubes.add(qube);
     holders.set(device, qubes);
   };
   for (const d of sortedDomains(model)) {
@@ -18,8 +18,9 @@ export function check(model: HostModel): Finding[] {
     for (const u of d.usb) hold(`USB device ${u}`, d.qube);
   }
   const out: Finding[] = [];
-  for (const [device, qubes] of [...holders].sort(([a], [b]) => (a < b ? -1 : 1))) {
-    if (qubes.length < 2) continue;
+  for (const [device, held] of [...holders].sort(([a], [b]) => (a < b ? -1 : 1))) {
+    if (held.size < 2) continue;
+    const qubes = [...held];
     // One device, one finding, filed under its first holder by name.
     const [first, ...others] = qubes;
     out.push(finding(NAME, first, `${device} is also given to ${list(others)}; a device belongs to one qube: remove it from all but one`));

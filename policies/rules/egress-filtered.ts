@@ -4,7 +4,7 @@
 import type { NwFilterRule } from "../../components/libvirt/types";
 import { isKnown, type FilterModel, type HostModel } from "../model";
 import { finding, type Finding, type Rule } from "../rule";
-import { clientInterfaces, providersOf, sortedDomains } from "../topology";
+import { clientInterfaces, findFilter, providersOf, sortedDomains } from "../topology";
 import { declaredOffline } from "./offline-means-no-nic";
 
 const NAME = "egress-filtered";
@@ -15,7 +15,7 @@ function includes(model: HostModel, filter: FilterModel, wanted: string, seen = 
   seen.add(filter.name);
   return filter.filterrefs.some((ref) => {
     if (ref.filter === wanted) return true;
-    const inner = model.filters.find((f) => f.name === ref.filter);
+    const inner = findFilter(model, ref.filter);
     return inner !== undefined && includes(model, inner, wanted, seen);
   });
 }
@@ -55,7 +55,7 @@ export function check(model: HostModel): Finding[] {
         say(`${on} has no nwfilter, so its egress is unfiltered; add a filterref to the qube's firewall filter`);
         continue;
       }
-      const filter = model.filters.find((f) => f.name === iface.filter?.name);
+      const filter = findFilter(model, iface.filter.name);
       if (filter === undefined) {
         say(`${on} refers to nwfilter "${iface.filter.name}", which is not defined; define it (the qube's firewall rules)`);
         continue;

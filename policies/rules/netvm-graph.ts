@@ -44,26 +44,37 @@ function wiring(model: HostModel, d: DomainModel): Finding[] {
   return out;
 }
 
-/** Follows each qube's netvm chain: reports each loop once, a NetVM behind a qube, and chains that stop at a ProxyVM. */
+/**
+ * Follows each qube's netvm chain: reports each loop once, a NetVM behind a qube, and chains that
+ * stop at a ProxyVM. Each domain has at most one next hop, so one walk per domain that stops at the
+ * first domain already seen is linear, however long the chains.
+ */
 function chains(model: HostModel, domains: DomainModel[]): Finding[] {
   const next = (d: DomainModel): DomainModel | undefined => netvmsOf(model, d)[0];
   const inLoop = new Map<DomainModel, DomainModel[]>();
   const deadEnds = new Map<DomainModel, Set<string>>();
+  const done = new Set<DomainModel>();
   for (const start of domains) {
-    const path: DomainModel[] = [start];
-    for (let n = next(start); n !== undefined; n = next(n)) {
-      const at = path.indexOf(n);
-      if (at >= 0) {
-        const loop = path.slice(at);
+    const walk: DomainModel[] = [];
+    const at = new Map<DomainModel, number>();
+    for (let n: DomainModel | undefined = start; n !== undefined && !done.has(n); n = next(n)) {
+      const seen = at.get(n);
+      if (seen !== undefined) {
+        const loop = walk.slice(seen);
         for (const member of loop) if (!inLoop.has(member)) inLoop.set(member, loop);
         break;
       }
-      path.push(n);
+      at.set(n, walk.length);
+      walk.push(n);
     }
-    const end = path[path.length - 1];
-    if (path.length > 1 && next(end) === undefined && end.class !== "NetVM") {
+    for (const d of walk) done.add(d);
+  }
+  // A chain stops at `end` (no netvm, not a NetVM): every qube whose netvm it is was stranded there.
+  for (const d of domains) {
+    const end = next(d);
+    if (end !== undefined && end !== d && next(end) === undefined && end.class !== "NetVM") {
       const clients = deadEnds.get(end) ?? new Set<string>();
-      clients.add(path[path.length - 2].qube);
+      clients.add(d.qube);
       deadEnds.set(end, clients);
     }
   }
@@ -72,10 +83,16 @@ function chains(model: HostModel, domains: DomainModel[]): Finding[] {
   // One loop is one cause: reported once, by the member to fix first (a NetVM whose uplink closes
   // the loop, else the first by name), read from its own view.
   const reported = new Set<DomainModel[]>();
+  // Chosen once per loop: sorting a long loop again for each member would be quadratic.
+  const reporters = new Map<DomainModel[], DomainModel>();
   for (const d of domains) {
     const loop = inLoop.get(d);
     if (loop !== undefined && !reported.has(loop)) {
-      const reporter = loop.find((m) => m.class === "NetVM") ?? [...loop].sort(byQube)[0];
+      let reporter = reporters.get(loop);
+      if (reporter === undefined) {
+        reporter = loop.find((m) => m.class === "NetVM") ?? [...loop].sort(byQube)[0];
+        reporters.set(loop, reporter);
+      }
       if (reporter === d) {
         reported.add(loop);
         const at = loop.indexOf(d);

@@ -1,7 +1,7 @@
 // root-from-template: Qubes' storage model (qubes.md "Qube classes and storage"):
 // an AppVM's root is a copy-on-write view of its template's root, discarded at
 // shutdown; only the template writes its image; private volumes are per qube.
-import { isKnown, type DiskModel, type DomainModel, type HostModel } from "../model";
+import { isKnown, type DiskModel, type DomainModel, type HostModel, type VolumeModel } from "../model";
 import { finding, type Finding, type Rule } from "../rule";
 import { findQube, sortedDomains } from "../topology";
 
@@ -34,9 +34,14 @@ export function check(model: HostModel): Finding[] {
   // A DispVM's writable disk is disposable-stateless's finding (one cause, one finding).
   const writers = new Map<string, DomainModel[]>();
   for (const d of domains.filter((x) => x.class !== "DispVM")) {
-    for (const k of d.disks.filter(writable)) writers.set(k.file, [...(writers.get(k.file) ?? []), d]);
+    for (const k of d.disks.filter(writable)) {
+      const list = writers.get(k.file);
+      if (list === undefined) writers.set(k.file, [d]);
+      else list.push(d);
+    }
   }
   const out: Finding[] = [];
+  out.push(...templateSources(model, domains));
   for (const d of domains) {
     const say = (text: string) => out.push(finding(NAME, d.qube, text));
     const root = rootDisk(d);
@@ -61,10 +66,10 @@ export function check(model: HostModel): Finding[] {
       if (owner !== undefined && owner !== d) {
         say(`${disk(k)} writes the image of template "${owner.qube}"; only the template writes its image: make the disk transient`);
       } else if (owner === undefined) {
-        // One shared volume, one finding: filed under its first writer by name.
+        // One shared volume, one finding: filed under its first writer by name (so linear).
         const all = writers.get(k.file) ?? [];
-        const others = all.filter((o) => o !== d);
-        if (others.length > 0 && all[0] === d) {
+        if (all.length > 1 && all[0] === d) {
+          const others = all.filter((o) => o !== d);
           say(`${disk(k)} is also written by ${others.map((o) => `"${o.qube}"`).join(", ")}; a private volume belongs to one qube: give each its own`);
         }
       }
@@ -82,13 +87,40 @@ export function check(model: HostModel): Finding[] {
   return out;
 }
 
+/**
+ * A template's image is imported from its volume's source; a source that is another volume
+ * (a qube's private volume, another template's root) or any file in a storage pool would hand
+ * one qube's data to every qube booting the template.
+ */
+function templateSources(model: HostModel, domains: DomainModel[]): Finding[] {
+  const byPath = new Map<string, VolumeModel>();
+  for (const v of model.volumes) if (isKnown(v.path)) byPath.set(v.path, v);
+  const dirs = model.poolDirs ?? [];
+  const out: Finding[] = [];
+  for (const t of domains) {
+    if (t.class !== "TemplateVM") continue;
+    const root = rootDisk(t);
+    const volume = root === undefined ? undefined : byPath.get(root.file);
+    const source = volume?.source;
+    if (volume === undefined || !isKnown(source) || source.startsWith("https://")) continue;
+    const other = byPath.get(source);
+    const pool = dirs.find((dir) => source.startsWith(`${dir}/`));
+    if (other !== undefined) {
+      out.push(finding(NAME, t.qube, `its image is imported from ${source}, which is the volume "${other.name}" of pool "${other.pool}"; import the template from an image under host.images, never from a qube's volume`));
+    } else if (pool !== undefined) {
+      out.push(finding(NAME, t.qube, `its image is imported from ${source}, inside the storage pool directory ${pool} (qubes' volumes); import the template from an image under host.images`));
+    }
+  }
+  return out;
+}
+
 export const rule: Rule = {
   name: NAME,
   description:
     "A qube's root disk is a discard-on-shutdown view of its template's image; only the template writes its " +
     "image; a private volume belongs to one qube. Protects against malware persisting in a root filesystem, " +
-    "one qube corrupting the template every other qube boots, and qubes reading each other's data. " +
-    "Qubes: AppVM root is a copy-on-write view of the template's root, discarded at shutdown; /rw is per qube " +
+    "one qube corrupting the template every other qube boots, and qubes reading each other's data (a template " +
+    "imported from another qube's volume or from a storage pool included). Qubes: AppVM root is a copy-on-write view of the template's root, discarded at shutdown; /rw is per qube " +
     "(user/templates/templates).",
   enforcementLevel: "mandatory",
   severity: "high",

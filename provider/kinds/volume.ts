@@ -1,11 +1,11 @@
 // bulkhead:libvirt:Volume. Create is vol-create -> fill (vol-upload of an
 // imported image or of a NoCloud seed built here) -> grow, and the volume is
 // deleted again if filling fails. Capacity is a minimum: it only ever grows.
-import { open } from "node:fs/promises";
 import type { VolumeArgs, VolumeOutputs } from "../../components/libvirt/types";
 import { parsePoolXml } from "../../components/libvirt/xml/pool";
 import { ParsedVolume, parseVolumeXml, renderVolumeXml } from "../../components/libvirt/xml/volume";
 import { imageFacts, seedFiles } from "../image";
+import { downloadedImage, httpsFetcher, localImage, type Fetcher } from "../source";
 import { makeIso9660 } from "../iso9660";
 import { volumeSchema } from "../schemas";
 import { isNotFound, virsh, withTempFile } from "../virsh";
@@ -30,18 +30,6 @@ async function remove(uri: string, pool: string, name: string): Promise<void> {
     await virsh(uri, ["vol-delete", "--pool", pool, "--vol", name]);
   } catch (e) {
     if (!isNotFound(e)) throw e;
-  }
-}
-
-async function readHeader(file: string): Promise<{ header: Buffer; size: number }> {
-  const fh = await open(file, "r");
-  try {
-    const { size } = await fh.stat();
-    const header = Buffer.alloc(32);
-    const { bytesRead } = await fh.read(header, 0, 32, 0);
-    return { header: header.subarray(0, bytesRead), size };
-  } finally {
-    await fh.close();
   }
 }
 
@@ -94,9 +82,19 @@ function buildSeed(args: VolumeArgs): Buffer | undefined {
   return args.seed ? makeIso9660("cidata", seedFiles(args.seed)) : undefined;
 }
 
-/** Replacement-forcing changes: everything but a grown capacity, new seed contents and the preserve flag. */
+/** How https:// images are fetched; tests swap in a local one (there is no network here). */
+let imageFetcher: Fetcher = httpsFetcher;
+export function setImageFetcher(fetcher: Fetcher): void {
+  imageFetcher = fetcher;
+}
+
+/**
+ * Replacement-forcing changes: everything but a grown capacity, new seed contents, the
+ * preserve flag and the allowed image directories (read only when a volume is made).
+ */
 export function volumeReplaces(changed: readonly string[], olds: VolumeArgs, news: VolumeArgs): string[] {
   return changed.filter((k) => {
+    if (k === "imageDirs") return false;
     if (k === "preserve") return false;
     if (k === "seed") return olds.seed === undefined || news.seed === undefined;
     if (k === "capacity") return typeof news.capacity === "number" && news.capacity < olds.capacity;
@@ -162,13 +160,18 @@ export const volumeHandler: KindHandler<VolumeArgs, VolumeOutputs> = {
     // Everything that can be checked before vol-create is, so most failures leave nothing to undo.
     let initial = args.capacity;
     let imported: ReturnType<typeof imageFacts> | undefined;
+    let sourceFile: string | undefined;
     if (args.source) {
-      const { header, size } = await readHeader(args.source.file);
-      imported = imageFacts(header, size);
+      const image = "url" in args.source
+        ? await downloadedImage(args.source.url, args.source.sha256, imageFetcher)
+        : await localImage(args.source.file, args.imageDirs ?? []);
+      imported = image.facts;
+      sourceFile = image.file;
+      const shown = "url" in args.source ? args.source.url : args.source.file;
       if (imported.format !== args.format) {
-        throw new Error(`source.file ${args.source.file} is a ${imported.format} image, but format is ${args.format}`);
+        throw new Error(`source ${shown} is a ${imported.format} image, but format is ${args.format}`);
       }
-      if (args.format === "raw") initial = Math.max(initial, size);
+      if (args.format === "raw") initial = Math.max(initial, image.size);
     }
     const iso = buildSeed(args);
     if (iso) initial = Math.max(initial, iso.length);
@@ -184,10 +187,11 @@ export const volumeHandler: KindHandler<VolumeArgs, VolumeOutputs> = {
         `volume ${name} already exists in pool ${pool}, and bulkhead did not make it in this stack's state; bulkhead never overwrites a volume it cannot prove it made: remove or rename it, or give the layout another host.prefix`,
       );
     }
-    await virsh(uri, ["vol-create", "--pool", pool], { xml: renderVolumeXml({ ...args, capacity: initial }) });
+    const { imageDirs: _dirs, ...spec } = args;
+    await virsh(uri, ["vol-create", "--pool", pool], { xml: renderVolumeXml({ ...spec, capacity: initial }) });
     try {
       // vol-upload writes over the new file from offset 0; a qcow2 source brings its own header.
-      if (args.source) await upload(args, args.source.file);
+      if (sourceFile !== undefined) await upload(args, sourceFile);
       if (iso) await uploadSeed(args, iso);
       if (imported?.format === "qcow2" && imported.virtualSize < args.capacity) await resize(args, args.capacity);
       const path = await volumePath(uri, pool, name);

@@ -8,7 +8,7 @@ import { cmdlineMaps, completedCount, firstError, lit, peerConfig, resourceCount
 import { simulateLayout } from "../../components/simulate";
 import { loadLayout } from "../../layout/load";
 
-const host = { prefix: "bench-peer-10-", pool: "bench-peer-10-pool", poolPath: "/var/lib/libvirt/bench-peer-10" };
+const host = { prefix: "benchpeer10-", pool: "benchpeer10-pool", poolPath: "/var/lib/libvirt/benchpeer10" };
 
 let dir: string;
 beforeAll(() => {
@@ -39,25 +39,26 @@ describe("the peer's Terraform configuration", () => {
     });
     expect(resourceCount(c)).toBe(47);
     expect(c["provider"]).toEqual({ libvirt: { uri: "qemu:///system" } });
-    expect(res.libvirt_network!["r_bench-peer-10-sys-firewall-clients"]).toEqual({ name: "bench-peer-10-sys-firewall-clients", mode: "none", autostart: true });
-    const work = res.libvirt_domain!["r_bench-peer-10-work-1"]!;
+    expect(res.libvirt_network!["r_benchpeer10-sys-firewall-clients"]).toEqual({ name: "benchpeer10-sys-firewall-clients", mode: "none", autostart: true });
+    const work = res.libvirt_domain!["r_benchpeer10-work-1"]!;
     expect(work).toMatchObject({
-      name: "bench-peer-10-work-1",
+      name: "benchpeer10-work-1",
       type: "qemu",
       memory: 160,
       running: false,
       autostart: false,
-      disk: [{ volume_id: "${libvirt_volume.r_bench-peer-10-work-1-root-overlay_qcow2.id}" }, { volume_id: "${libvirt_volume.r_bench-peer-10-work-1-private_qcow2.id}" }],
-      network_interface: [{ network_id: "${libvirt_network.r_bench-peer-10-sys-firewall-clients.id}" }],
+      disk: [{ volume_id: "${libvirt_volume.r_benchpeer10-work-1-root-overlay_qcow2.id}" }, { volume_id: "${libvirt_volume.r_benchpeer10-work-1-private_qcow2.id}" }],
+      network_interface: [{ network_id: "${libvirt_network.r_benchpeer10-sys-firewall-clients.id}" }],
       kernel: "/var/lib/bulkhead-lab/images/vmlinuz",
       cmdline: [{ console: "ttyS0" }, { panic: "-1" }],
-      cloudinit: "${libvirt_cloudinit_disk.r_bench-peer-10-work-1-seed_iso.id}",
+      cloudinit: "${libvirt_cloudinit_disk.r_benchpeer10-work-1-seed_iso.id}",
+      graphics: [{ type: "vnc", listen_type: "socket", autoport: true }],
     });
-    expect(res.libvirt_volume!["r_bench-peer-10-work-1-root-overlay_qcow2"]).toEqual({
-      name: "bench-peer-10-work-1-root-overlay.qcow2",
-      pool: "${libvirt_pool.r_bench-peer-10-pool.name}",
+    expect(res.libvirt_volume!["r_benchpeer10-work-1-root-overlay_qcow2"]).toEqual({
+      name: "benchpeer10-work-1-root-overlay.qcow2",
+      pool: "${libvirt_pool.r_benchpeer10-pool.name}",
       format: "qcow2",
-      base_volume_id: "${libvirt_volume.r_bench-peer-10-lab-root_qcow2.id}",
+      base_volume_id: "${libvirt_volume.r_benchpeer10-lab-root_qcow2.id}",
     });
     // No nwfilter, no port isolation, no transient disk anywhere in it.
     expect(JSON.stringify(c)).not.toMatch(/filterref|isolated|transient|nwfilter/);
@@ -66,12 +67,12 @@ describe("the peer's Terraform configuration", () => {
   it("carries a qube's firewall rules in its user-data, so the one-rule change changes the configuration", async () => {
     const before = await config();
     const after = await config((l) => (l.qubes["work-1"]!.firewall!.find((r) => r.dstports === 443)!.dstports = 8443));
-    const ud = (c: Record<string, unknown>) => String((c["resource"] as Res).libvirt_cloudinit_disk!["r_bench-peer-10-work-1-seed_iso"]!["user_data"]);
+    const ud = (c: Record<string, unknown>) => String((c["resource"] as Res).libvirt_cloudinit_disk!["r_benchpeer10-work-1-seed_iso"]!["user_data"]);
     expect(ud(before)).toContain('"dstportstart":443');
     expect(ud(after)).toContain('"dstportstart":8443');
     const rest = (c: Record<string, unknown>) => {
       const x = structuredClone(c);
-      delete (x["resource"] as Res).libvirt_cloudinit_disk!["r_bench-peer-10-work-1-seed_iso"]!["user_data"];
+      delete (x["resource"] as Res).libvirt_cloudinit_disk!["r_benchpeer10-work-1-seed_iso"]!["user_data"];
       return JSON.stringify(x);
     };
     expect(rest(after) === rest(before)).toBe(true);

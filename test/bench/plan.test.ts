@@ -5,7 +5,7 @@ import { parseLayout } from "../../layout/load";
 import { callCounts, planBaseline } from "../../bench/plan";
 import { benchLayout } from "../../bench/run";
 
-const host = { prefix: "bench-t-", pool: "bench-t-pool", poolPath: "/var/lib/libvirt/bench-t" };
+const host = { prefix: "bencht-", pool: "bencht-pool", poolPath: "/var/lib/libvirt/bencht" };
 // A source image larger than the declared 8 GiB, so the plan must size the volume for it.
 const facts = { fileSize: () => 10737418240, seedSize: () => 4096 };
 
@@ -35,7 +35,7 @@ describe("the baseline's call plan", () => {
     const steps = await plan();
     const at = new Map(steps.map((s, i) => [s.urn, i]));
     for (const [i, s] of steps.entries()) for (const a of s.after) expect(at.get(a)! < i).toBe(true);
-    const work = steps.find((s) => s.object === "bench-t-work-1")!;
+    const work = steps.find((s) => s.object === "bencht-work-1")!;
     expect(work.after.map((u) => u.split("::").pop())).toEqual([
       "bulkhead-work-1-fw",
       "bulkhead-work-1-private",
@@ -43,33 +43,33 @@ describe("the baseline's call plan", () => {
       "bulkhead-sys-firewall-clients",
       "bulkhead-lab-root",
     ]);
-    expect(steps.find((s) => s.object === "bench-t-pool/bench-t-lab-root.qcow2")!.after.map((u) => u.split("::").pop())).toEqual(["bulkhead-pool"]);
+    expect(steps.find((s) => s.object === "bencht-pool/bencht-lab-root.qcow2")!.after.map((u) => u.split("::").pop())).toEqual(["bulkhead-pool"]);
   });
 
   it("pins the pool's calls and the template image's size-aware create", async () => {
     const steps = await plan();
     const pool = steps.find((s) => s.type === "bulkhead:libvirt:Pool")!;
-    expect(pool.create.map((c) => c.args)).toEqual([["pool-define"], ["pool-build", "--pool", "bench-t-pool"], ["pool-start", "--pool", "bench-t-pool"], ["pool-autostart", "--pool", "bench-t-pool"]]);
-    expect(pool.create[0]!.xml).toContain("<path>/var/lib/libvirt/bench-t</path>");
-    expect(pool.remove.map((c) => c.args)).toEqual([["pool-destroy", "--pool", "bench-t-pool"], ["pool-undefine", "--pool", "bench-t-pool"]]);
-    const root = steps.find((s) => s.object === "bench-t-pool/bench-t-lab-root.qcow2")!;
+    expect(pool.create.map((c) => c.args)).toEqual([["pool-define"], ["pool-build", "--pool", "bencht-pool"], ["pool-start", "--pool", "bencht-pool"], ["pool-autostart", "--pool", "bencht-pool"]]);
+    expect(pool.create[0]!.xml).toContain("<path>/var/lib/libvirt/bencht</path>");
+    expect(pool.remove.map((c) => c.args)).toEqual([["pool-destroy", "--pool", "bencht-pool"], ["pool-undefine", "--pool", "bencht-pool"]]);
+    const root = steps.find((s) => s.object === "bencht-pool/bencht-lab-root.qcow2")!;
     expect(root.create.map((c) => c.args)).toEqual([
-      ["vol-create", "--pool", "bench-t-pool"],
-      ["vol-upload", "--pool", "bench-t-pool", "--vol", "bench-t-lab-root.qcow2", "--file", "/var/lib/bulkhead-lab/images/root.img"],
+      ["vol-create", "--pool", "bencht-pool"],
+      ["vol-upload", "--pool", "bencht-pool", "--vol", "bencht-lab-root.qcow2", "--file", "/var/lib/bulkhead-lab/images/root.img"],
     ]);
     expect(root.create[0]!.xml).toBe(
-      '<volume type="file">\n  <name>bench-t-lab-root.qcow2</name>\n  <capacity unit="bytes">10737418240</capacity>\n  <allocation unit="bytes">0</allocation>\n  <target>\n    <format type="raw"/>\n  </target>\n</volume>\n',
+      '<volume type="file">\n  <name>bencht-lab-root.qcow2</name>\n  <capacity unit="bytes">10737418240</capacity>\n  <allocation unit="bytes">0</allocation>\n  <target>\n    <format type="raw"/>\n  </target>\n</volume>\n',
     );
   });
 
   it("uploads each seed and defines each filter with the project's XML, never starting a qube", async () => {
     const steps = await plan();
-    const seed = steps.find((s) => s.object === "bench-t-pool/bench-t-work-1-seed.iso")!;
-    expect(seed.create[1]!.args).toEqual(["vol-upload", "--pool", "bench-t-pool", "--vol", "bench-t-work-1-seed.iso"]);
-    expect(seed.create[1]!.seed?.metaData).toBe("instance-id: bench-t-work-1\nlocal-hostname: work-1\n");
-    const fw = steps.find((s) => s.object === "bench-t-work-1-fw")!;
+    const seed = steps.find((s) => s.object === "bencht-pool/bencht-work-1-seed.iso")!;
+    expect(seed.create[1]!.args).toEqual(["vol-upload", "--pool", "bencht-pool", "--vol", "bencht-work-1-seed.iso"]);
+    expect(seed.create[1]!.seed?.metaData).toBe("instance-id: bencht-work-1\nlocal-hostname: work-1\n");
+    const fw = steps.find((s) => s.object === "bencht-work-1-fw")!;
     expect(fw.create.map((c) => c.args)).toEqual([["nwfilter-define"]]);
-    expect(fw.create[0]!.xml?.startsWith('<filter name="bench-t-work-1-fw" chain="root">')).toBe(true);
+    expect(fw.create[0]!.xml?.startsWith('<filter name="bencht-work-1-fw" chain="root">')).toBe(true);
     expect(steps.flatMap((s) => s.create).filter((c) => c.args[0] === "start" || c.args[0] === "autostart")).toEqual([]);
   });
 });

@@ -113,6 +113,15 @@ describe("the peer", () => {
     expect(g.find((x) => x.name.startsWith("peak memory"))).toMatchObject({ figure: "10: 820 MiB vs 160 MiB; 200: 820 MiB vs 160 MiB", met: false });
   });
 
+  it("does not count a peer that never finished as beaten", () => {
+    const failed: PeerResult = { resources: 47, modes: [{ parallelism: 1, phases: { deploy: { outcome: "failed", seconds: 3, completed: 5, error: "Error: x" } } }] };
+    expect(goals([result(10, { peer: failed })]).find((x) => x.name.startsWith("deploy faster"))).toMatchObject({
+      figure: "10: 50.0 s vs peer never finished (no comparison)",
+      met: false,
+    });
+    expect(peerCell({ outcome: "failed", seconds: 1, completed: 0, error: "E".repeat(200) })).toBe(`failed after 0 resources (1.0 s): ${"E".repeat(160)}…`);
+  });
+
   it("writes failures and hangs as results, with the error escaped for the table", () => {
     expect(peerCell(peer(1, 1).modes[0]!.phases.deploy)).toBe("hung after 83 resources (130.5 s)");
     expect(peerCell(peer(1, 1).modes[1]!.phases.change)).toBe("failed after 0 resources (2.0 s): Error: a \\| b");

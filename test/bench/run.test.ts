@@ -1,7 +1,7 @@
 import { describe, expect, it } from "vitest";
 import { benchLayout, changeOneRule, parseArgs } from "../../bench/run";
 
-const host = { prefix: "bench-10-", pool: "bench-10-pool", poolPath: "/var/lib/libvirt/bench-10" };
+const host = { prefix: "bench10-", pool: "bench10-pool", poolPath: "/var/lib/libvirt/bench10" };
 
 describe("bench options and layouts", () => {
   it("defaults to 10, 50 and 200 qubes at 4 x CPUs, like pulumi up", () => {

@@ -59,11 +59,11 @@ describe("GitHub: .github/workflows/preview.yml", () => {
     const wf = parse(readFileSync(WORKFLOW, "utf8")) as { jobs: Record<string, { steps: Obj[]; permissions: Obj }> };
     const check = wf.jobs.check.steps;
     const sarif = check.find((s) => String(s.run ?? "").includes("--format sarif"));
-    expect(sarif?.run).toBe('npx bulkhead check --format sarif stacks/*.yaml > bulkhead.sarif || test "$?" -le 2');
+    expect(sarif?.run).toBe('bin/bulkhead check --format sarif stacks/*.yaml > bulkhead.sarif || test "$?" -le 2');
     const upload = check.find((s) => String(s.uses ?? "").startsWith("github/codeql-action/upload-sarif@"));
     expect((upload?.with as Obj).sarif_file).toBe("bulkhead.sarif");
     expect(check.indexOf(upload as Obj)).toBeGreaterThan(check.indexOf(sarif as Obj));
-    expect(check.at(-1)?.run).toBe("npx bulkhead check --format github stacks/*.yaml");
+    expect(check.at(-1)?.run).toBe("bin/bulkhead check --format github stacks/*.yaml");
     expect(wf.jobs.check.permissions["security-events"]).toBe("write");
     const pulumi = wf.jobs.preview.steps.find((s) => String(s.uses ?? "").startsWith("pulumi/actions@"));
     expect(pulumi?.with).toMatchObject({ command: "preview", policyPacks: "policies", "comment-on-pr": true });
@@ -121,8 +121,8 @@ describe("GitLab: ci/bulkhead.gitlab-ci.yml (structural)", () => {
     const byName = Object.fromEntries(jobs);
     const check = byName["bulkhead-check"].script as string[];
     expect(check).toEqual([
-      'npx bulkhead check --format sarif stacks/*.yaml > bulkhead.sarif || test "$?" -le 2',
-      "npx bulkhead check stacks/*.yaml",
+      'bin/bulkhead check --format sarif stacks/*.yaml > bulkhead.sarif || test "$?" -le 2',
+      "bin/bulkhead check stacks/*.yaml",
     ]);
     const preview = (byName["bulkhead-preview"].script as string[]).join("\n");
     expect(preview).toContain("pulumi preview --policy-pack policies --non-interactive");

@@ -23,7 +23,7 @@ import { evaluate } from "../../policies/evaluate";
 import { fromLiveHost, fromResources } from "../../policies/model";
 
 const LAYOUT = `version: 1
-host: { domainType: qemu, pool: a-pool, poolPath: /srv/a, prefix: "a-" }
+host: { domainType: qemu, pool: a-pool, poolPath: /srv/a, prefix: "a-", images: [/srv] }
 defaults: { template: t, netvm: sys-firewall, memory: 128, vcpus: 1 }
 templates:
   t: { image: /srv/src.img, format: raw }
@@ -269,14 +269,14 @@ describe("bulkhead audit (the command)", () => {
   };
 
   test("an unreachable host: exit 2 and one line naming the URI and the fix", async () => {
-    // Port 1 on loopback refuses at once: nothing listens there.
-    const r = await run(["audit", "--uri", "qemu+tcp://127.0.0.1:1/system", "--json"]);
+    // TLS without a CA certificate fails at once, before it even dials.
+    const r = await run(["audit", "--uri", "qemu+tls://127.0.0.1:1/system", "--json"]);
     expect(r).toEqual({
       code: 2,
       stdout: "",
       stderr:
-        "bulkhead audit: cannot reach libvirt at qemu+tcp://127.0.0.1:1/system: failed to connect to the hypervisor: " +
-        "unable to connect to server at '127.0.0.1:1': Connection refused; check that libvirtd runs there and that you " +
+        "bulkhead audit: cannot reach libvirt at qemu+tls://127.0.0.1:1/system: failed to connect to the hypervisor: " +
+        "Cannot read CA certificate '/etc/pki/CA/cacert.pem': No such file or directory; check that libvirtd runs there and that you " +
         "may connect (root or group libvirt), or pass --uri\n",
     });
   });

@@ -6,7 +6,7 @@ const yaml = `
 version: 1
 defaults: { template: deb, netvm: sys-firewall }
 templates:
-  deb: { image: /images/deb.qcow2 }
+  deb: { image: /var/lib/libvirt/images/deb.qcow2 }
 qubes:
   sys-net: { class: NetVM, label: red, uplink: { bridge: br0 } }
   sys-firewall: { class: ProxyVM, label: green, netvm: sys-net }

@@ -11,6 +11,7 @@ export const host: ResolvedHost = {
   pool: "bulkhead",
   poolPath: "/var/lib/libvirt/bulkhead",
   prefix: "",
+  images: ["/var/lib/libvirt/images"],
 };
 
 export const debian: ResolvedTemplate = {

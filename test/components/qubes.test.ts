@@ -114,6 +114,7 @@ describe("StandaloneVM", () => {
     expect(inputs(records, "legacy-root")).toEqual({
       uri: "qemu:///system",
       name: "legacy-root.qcow2",
+      imageDirs: ["/var/lib/libvirt/images"],
       pool: "bulkhead",
       capacity: 8 * GiB,
       format: "qcow2",

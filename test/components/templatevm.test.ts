@@ -18,6 +18,7 @@ describe("TemplateVM", () => {
     expect(inputs(records, "debian-12-root")).toEqual({
       uri: "qemu:///system",
       name: "debian-12-root.qcow2",
+      imageDirs: ["/var/lib/libvirt/images"],
       pool: "bulkhead",
       capacity: 8 * GiB,
       format: "qcow2",

@@ -30,7 +30,7 @@ const reason = skipReason();
 
 const URI = "qemu:///system";
 const tag = randomBytes(3).toString("hex");
-const prefix = `bhtest-e2e-${tag}-`;
+const prefix = `bhteste2e${tag}-`;
 const pool = `bhtest-e2e-${tag}-pool`;
 const poolPath = `/var/lib/libvirt/bhtest-e2e-${tag}`;
 const stack = `e2e-${tag}`;

@@ -1,5 +1,5 @@
 // Test access to the lab's libvirtd: start it if needed, name test objects
-// with a per-file `bhtest-` prefix, and remove every object with that prefix.
+// with a per-file `bhtest` prefix, and remove every object with that prefix.
 import { randomBytes } from "node:crypto";
 import { ensureLabHost } from "../../lab/host";
 import { isNotFound, virsh } from "../../provider/virsh";
@@ -10,7 +10,9 @@ export async function labUri(): Promise<string> {
 
 /** A prefix unique to one test file's run, so parallel files never clean up each other's objects. */
 export function testPrefix(tag: string): string {
-  return `bhtest-${tag}-${randomBytes(3).toString("hex")}-`;
+  // A layout prefix is letters and digits then one "-" (docs/layout.md host.prefix).
+  if (!/^[a-z]{1,6}$/.test(tag)) throw new Error(`test prefix tag ${tag}: 1 to 6 lowercase letters`);
+  return `bhtest${tag}${randomBytes(2).toString("hex")}-`;
 }
 
 export function urn(kind: string, name: string): string {
@@ -45,7 +47,7 @@ async function quietly(p: Promise<unknown>): Promise<void> {
 
 /** Removes every domain, network, filter, volume and pool whose name starts with `prefix`. */
 export async function cleanupPrefix(uri: string, prefix: string): Promise<void> {
-  if (!prefix.startsWith("bhtest-")) throw new Error(`refusing to clean up non-test prefix ${prefix}`);
+  if (!prefix.startsWith("bhtest")) throw new Error(`refusing to clean up non-test prefix ${prefix}`);
   const mine = (list: string[]) => list.filter((n) => n.startsWith(prefix));
   for (const d of mine(await names(uri, ["list", "--all", "--name"]))) {
     await quietly(virsh(uri, ["destroy", "--domain", d]));

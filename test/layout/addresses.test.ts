@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { assignAddresses, fnv1a32, hostNumbers, macFor, type AddressInput } from "../../layout/addresses";
+import { assignAddresses, fnv1a32, hostNumbers, macFor, uniqueMacs, type AddressInput } from "../../layout/addresses";
 
 const dns = ["10.139.1.1", "10.139.1.2"];
 
@@ -30,10 +30,53 @@ describe("hostNumbers", () => {
     // qabu and qacy both hash to 254.
     expect(hostNumbers(["qacy", "qabu"])).toEqual(new Map([["qabu", 254], ["qacy", 2]]));
   });
+  it("lets a newcomer move only the qube it collides with, never one holding its own number", () => {
+    // work and qaba hash to 252, xanc to 253: qaba takes 252 (first by name), work moves, xanc stays.
+    expect(hostNumbers(["work", "xanc"])).toEqual(new Map([["work", 252], ["xanc", 253]]));
+    expect(hostNumbers(["work", "xanc", "qaba"])).toEqual(new Map([["qaba", 252], ["xanc", 253], ["work", 254]]));
+  });
   it("fills all 253 numbers without repeating one", () => {
     const names = Array.from({ length: 253 }, (_, i) => `q${i}`);
     const numbers = [...hostNumbers(names).values()].sort((a, b) => a - b);
     expect(numbers).toEqual(Array.from({ length: 253 }, (_, i) => i + 2));
+  });
+});
+
+describe("uniqueMacs", () => {
+  it("keeps sha256's pick and moves the later of two that collide to the next free MAC", () => {
+    // q398 and q10102 share the first three bytes of their sha256 (ba c6 0e).
+    expect(macFor("q398")).toBe(macFor("q10102"));
+    expect(uniqueMacs(["q398", "q10102", "work"])).toEqual(
+      new Map([
+        ["q10102", "52:54:00:ba:c6:0e"],
+        ["q398", "52:54:00:ba:c6:0f"],
+        ["work", "52:54:00:00:e1:3e"],
+      ]),
+    );
+  });
+});
+
+describe("assignAddresses gives every interface of a layout its own MAC", () => {
+  it("two clients of one ProxyVM whose hashes collide", () => {
+    const plan = assignAddresses("", [
+      { name: "sys-net", class: "NetVM", netvm: null, uplink: true },
+      { name: "sys-firewall", class: "ProxyVM", netvm: "sys-net" },
+      { name: "q398", class: "AppVM", netvm: "sys-firewall" },
+      { name: "q10102", class: "AppVM", netvm: "sys-firewall" },
+      { name: "debian-12", class: "TemplateVM", netvm: "sys-firewall" },
+    ]);
+    expect(plan.addressing.get("q10102")?.mac).toBe("52:54:00:ba:c6:0e");
+    expect(plan.addressing.get("q398")?.mac).toBe("52:54:00:ba:c6:0f");
+    const macs = [
+      ...[...plan.addressing.values()].map((a) => a.mac),
+      ...[...plan.provides.values()].map((p) => p.mac),
+      ...plan.uplinkMacs.values(),
+    ];
+    expect(macs.length).toBe(7);
+    expect(new Set(macs).size).toBe(7);
+    const ips = [...plan.addressing.values()].map((a) => a.ip);
+    expect(new Set(ips).size).toBe(ips.length);
+    expect(plan.addressing.get("debian-12")?.gateway).toBe("10.137.0.1");
   });
 });
 

@@ -47,7 +47,7 @@ describe("parseLayout on arbitrary input", () => {
     );
     fc.assert(
       fc.property(fc.dictionary(fc.constantFrom("sys-net", "sys-firewall", "work", "dvm", "x"), qube), (qubes) => {
-        const layout = { version: 1, templates: { "debian-12": { image: "/d.qcow2" } }, qubes };
+        const layout = { version: 1, templates: { "debian-12": { image: "/var/lib/libvirt/images/d.qcow2" } }, qubes };
         expect(["loaded", "LayoutError"]).toContain(outcome(stringify(layout)));
       }),
       { numRuns: 300, seed: 42 },

@@ -15,7 +15,7 @@ const noDevices = { pci: [], usb: [] };
 
 const base = `version: 1
 templates:
-  debian-12: { image: /images/debian-12.qcow2 }
+  debian-12: { image: /var/lib/libvirt/images/debian-12.qcow2 }
 defaults: { template: debian-12, netvm: sys-firewall }
 qubes:
   sys-net: { class: NetVM, uplink: { bridge: br0 } }
@@ -32,6 +32,7 @@ describe("stacks/dev.yaml", () => {
       pool: "bulkhead-dev",
       poolPath: "/var/lib/libvirt/bulkhead-dev",
       prefix: "dev-",
+      images: ["/var/lib/bulkhead-lab/images"],
       memory: 3072,
     });
     expect(layout.templates).toEqual([
@@ -80,6 +81,7 @@ describe("stacks/dev.yaml", () => {
       templateForDispvms: false,
       firewall: [],
       uplink: { kind: "network", network: "bulkhead-lab-uplink" },
+      uplinkMac: "52:54:00:25:48:50",
       devices: noDevices,
       provides: {
         network: "dev-sys-net-clients",
@@ -141,7 +143,7 @@ describe("defaults", () => {
   it("applies host, class and qube defaults", () => {
     const layout = parse(`version: 1
 templates:
-  t: { image: /t.qcow2 }
+  t: { image: /var/lib/libvirt/images/t.qcow2 }
 qubes:
   vault: { class: AppVM, template: t }
   sys-usb: { class: UsbVM, template: t }
@@ -152,10 +154,11 @@ qubes:
       pool: "bulkhead",
       poolPath: "/var/lib/libvirt/bulkhead",
       prefix: "",
+      images: ["/var/lib/libvirt/images"],
     });
     expect(layout.templates[0]).toEqual({
       name: "t",
-      image: "/t.qcow2",
+      image: "/var/lib/libvirt/images/t.qcow2",
       format: "qcow2",
       memory: 1024,
       vcpus: 2,
@@ -257,6 +260,7 @@ describe("every key", () => {
       pool: "qubes",
       poolPath: "/srv/qubes",
       prefix: "t-",
+      images: ["/srv/images", "/images"],
       memory: 8192,
     });
     expect(layout.templates.map((t) => t.name)).toEqual(["fedora", "kernel-boot"]);
@@ -316,7 +320,7 @@ describe("error collection", () => {
     expect(
       issues(`version: 1
 templates:
-  t: { image: /t.qcow2, fromat: raw }
+  t: { image: /var/lib/libvirt/images/t.qcow2, fromat: raw }
 qubes:
   a: { class: AppVM, template: t, labl: red }
   b: { class: AppVM, template: t, memory: -1 }

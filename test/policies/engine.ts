@@ -15,7 +15,7 @@ export const repo = path.resolve(__dirname, "..", "..");
 export const corpus = path.join(repo, "test", "fixtures", "violations");
 const cli = path.join(repo, "dist", "cli", "main.js");
 /** Nothing listens on port 1: a provider that tried to reach libvirt would fail the preview. */
-export const NOWHERE = "qemu+tcp://127.0.0.1:1/system";
+export const NOWHERE = "qemu+tls://127.0.0.1:1/system";
 
 export function engineCache(): string {
   const goMod = fs.readFileSync(path.join(repo, "engine", "go.mod"), "utf8");

@@ -1,6 +1,7 @@
 // A correct small layout's libvirt resources, written the way the components
 // write them (see the conventions in policies/README.md). Violating cases take
 // this and change one thing.
+import { createHash } from "node:crypto";
 import type {
   DiskSpec,
   DomainArgs,
@@ -31,11 +32,17 @@ function disk(file: string, dev: string, serial: string, transient: boolean): Di
   return d;
 }
 
+/** A MAC per port, distinct for every port of the fixtures (client-port-isolation checks it). */
+function fixtureMac(seed: string): string {
+  const tail = [...createHash("sha256").update(seed).digest().subarray(0, 3)].map((b) => b.toString(16).padStart(2, "0"));
+  return ["52", "54", "00", ...tail].join(":");
+}
+
 export function clientPort(prefix: string, qube: string, provider: string, ip: string): InterfaceSpec {
   return {
     type: "network",
     source: { network: `${prefix}${provider}-clients` },
-    mac: { address: "52:54:00:00:00:01" },
+    mac: { address: fixtureMac(`${prefix}${qube}->${provider}`) },
     model: { type: "virtio" },
     filterref: { filter: `${prefix}${qube}-fw`, parameters: { IP: ip } },
   };
@@ -45,7 +52,7 @@ export function providerPort(prefix: string, provider: string): InterfaceSpec {
   return {
     type: "network",
     source: { network: `${prefix}${provider}-clients` },
-    mac: { address: "52:54:00:00:00:02" },
+    mac: { address: fixtureMac(`${prefix}${provider}:clients`) },
     model: { type: "virtio" },
     port: { isolated: false },
   };

@@ -31,8 +31,8 @@ describe("fromResources", () => {
         { file: `${POOL_PATH}/lab-sys-firewall-private.qcow2`, device: "disk", target: "vdb", serial: "private", transient: false, readonly: false },
       ],
       interfaces: [
-        { type: "network", network: "lab-sys-net-clients", bridge: undefined, dev: undefined, portIsolated: undefined, filter: { name: "lab-sys-firewall-fw", parameters: { IP: "10.137.0.2" } } },
-        { type: "network", network: "lab-sys-firewall-clients", bridge: undefined, dev: undefined, portIsolated: false, filter: undefined },
+        { type: "network", network: "lab-sys-net-clients", bridge: undefined, dev: undefined, portIsolated: undefined, mac: "52:54:00:17:ca:ec", filter: { name: "lab-sys-firewall-fw", parameters: { IP: "10.137.0.2" } } },
+        { type: "network", network: "lab-sys-firewall-clients", bridge: undefined, dev: undefined, portIsolated: false, mac: "52:54:00:d6:c3:e6", filter: undefined },
       ],
       pci: ["0000:03:1f.2"],
       usb: ["046d:c52b"],

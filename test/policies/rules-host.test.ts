@@ -66,6 +66,32 @@ describe("device-exclusive", () => {
   });
 });
 
+describe("root-from-template: where a template's image comes from", () => {
+  const rootVolume = (rs: ResourceInput[]) => rs.find((r) => r.type === "bulkhead:libvirt:Volume" && r.name === "debian-12-root.qcow2")!;
+
+  it("accepts an image from an image directory", () => {
+    const rs = layoutResources();
+    rootVolume(rs).inputs.source = { file: "/var/lib/libvirt/images/debian-12.qcow2" };
+    expect(run(rs)).toEqual([]);
+  });
+
+  it("reports a template imported from another qube's private volume", () => {
+    const rs = layoutResources();
+    rootVolume(rs).inputs.source = { file: vol("work-private.qcow2") };
+    expect(run(rs)).toEqual([
+      mandatory("root-from-template", "debian-12", `debian-12: its image is imported from ${vol("work-private.qcow2")}, which is the volume "work-private.qcow2" of pool "bulkhead"; import the template from an image under host.images, never from a qube's volume`),
+    ]);
+  });
+
+  it("reports a template imported from a file inside a storage pool", () => {
+    const rs = layoutResources();
+    rootVolume(rs).inputs.source = { file: vol("left-behind.qcow2") };
+    expect(run(rs)).toEqual([
+      mandatory("root-from-template", "debian-12", `debian-12: its image is imported from ${vol("left-behind.qcow2")}, inside the storage pool directory ${vol("").replace(/\/$/, "")} (qubes' volumes); import the template from an image under host.images`),
+    ]);
+  });
+});
+
 describe("root-from-template", () => {
   it("reports a root that persists across shutdown", () => {
     const rs = layoutResources();

@@ -110,7 +110,8 @@ describe("template-offline", () => {
 describe("offline-means-no-nic", () => {
   it("reports a vault with a network interface", () => {
     const rs = layoutResources();
-    domainOf(rs, "vault").devices.interfaces = [clientPort("", "work", "sys-firewall", "10.137.1.11")];
+    // work's filter, a MAC and an address of its own: only the interface itself is wrong.
+    domainOf(rs, "vault").devices.interfaces = [{ ...clientPort("", "work", "sys-firewall", "10.137.1.11"), mac: { address: "52:54:00:00:00:0d" } }];
     expect(run(rs)).toEqual([
       mandatory("offline-means-no-nic", "vault", 'vault: AppVM "vault" has no netvm but has a network interface (network "sys-firewall-clients"); remove the interface, or give it a netvm'),
     ]);
@@ -136,10 +137,37 @@ describe("client-port-isolation", () => {
 
   it("reports a network serving two providers", () => {
     const rs = layoutResources();
-    domainOf(rs, "sys-net").devices.interfaces.push(providerPort("", "sys-firewall"));
+    domainOf(rs, "sys-net").devices.interfaces.push({ ...providerPort("", "sys-firewall"), mac: { address: "52:54:00:00:00:0c" } });
     expect(only("client-port-isolation", rs)).toEqual([
       mandatory("client-port-isolation", "sys-firewall", 'sys-firewall: network "sys-firewall-clients" carries clients of 2 providers (sys-firewall, sys-net); give each provider its own client network'),
     ]);
+  });
+});
+
+describe("client-port-isolation: one MAC and one address per port", () => {
+  it("reports two clients of one network with the same MAC, each naming the other", () => {
+    const rs = layoutResources();
+    domainOf(rs, "dvm").devices.interfaces[0].mac = { ...domainOf(rs, "work").devices.interfaces[0].mac };
+    const mac = domainOf(rs, "work").devices.interfaces[0].mac.address;
+    expect(run(rs)).toEqual([
+      mandatory("client-port-isolation", "dvm", `dvm: MAC ${mac} on network "sys-firewall-clients" is also used by work; every port needs its own MAC: remove the mac override or pick another`),
+      mandatory("client-port-isolation", "work", `work: MAC ${mac} on network "sys-firewall-clients" is also used by dvm; every port needs its own MAC: remove the mac override or pick another`),
+    ]);
+  });
+
+  it("reports two clients of one network with the same address", () => {
+    const rs = layoutResources();
+    domainOf(rs, "dvm").devices.interfaces[0].filterref!.parameters = { IP: "10.137.1.2" };
+    expect(only("client-port-isolation", rs)).toEqual([
+      mandatory("client-port-isolation", "dvm", 'dvm: address 10.137.1.2 on network "sys-firewall-clients" is also used by work; every port needs its own address: give each qube its own IP'),
+      mandatory("client-port-isolation", "work", 'work: address 10.137.1.2 on network "sys-firewall-clients" is also used by dvm; every port needs its own address: give each qube its own IP'),
+    ]);
+  });
+
+  it("does not mind one MAC on two different networks", () => {
+    const rs = layoutResources();
+    domainOf(rs, "work").devices.interfaces[0].mac = { ...domainOf(rs, "sys-firewall").devices.interfaces[0].mac };
+    expect(run(rs)).toEqual([]);
   });
 });
 

@@ -6,7 +6,7 @@ const NOW = 1_700_000_000;
 const dev = () =>
   parseLayout(
     `version: 1
-host: { domainType: qemu, prefix: "dev-" }
+host: { domainType: qemu, prefix: "dev-", images: [/img] }
 defaults: { template: lab, netvm: sys-firewall }
 templates:
   lab: { image: /img/root.img, format: raw }

@@ -6,7 +6,7 @@ import { cellText, matrix } from "../../prove/report";
 
 const layout = parseLayout(
   `version: 1
-host: { domainType: qemu, prefix: "t-" }
+host: { domainType: qemu, prefix: "t-", images: [/img] }
 defaults: { template: lab, netvm: sys-firewall }
 templates:
   lab: { image: /img/root.img, format: raw }

@@ -1,7 +1,7 @@
 // The persistent virsh session: virsh's own tokenizer must receive every value
 // as exactly one argument (hostile values included), outputs must equal those
 // of a virsh process per call, and a session that dies or hangs is replaced.
-import { chmodSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { chmodSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
@@ -84,6 +84,26 @@ describe("a virsh session on the lab host", () => {
     } finally {
       useSessions(undefined);
       pool.close();
+    }
+  });
+});
+
+describe("the call log", () => {
+  it("writes one line per call with BULKHEAD_VIRSH_LOG, the object's name taken from its XML", async () => {
+    const uri = await labUri();
+    const dir = mkdtempSync(join(tmpdir(), "bhtest-log-"));
+    const file = join(dir, "calls.log");
+    process.env["BULKHEAD_VIRSH_LOG"] = file;
+    try {
+      await virsh(uri, ["version"]);
+      await virsh(uri, ["nwfilter-dumpxml", "--nwfilter", "no such"], { xml: '<filter name="bhtest-f"/>' }).catch(() => undefined);
+      const lines = readFileSync(file, "utf8").split("\n");
+      expect(lines[0]).toBe(`- | -c ${uri} version`);
+      expect(lines[1]).toMatch(new RegExp(`^bhtest-f \\| -c ${uri} nwfilter-dumpxml --nwfilter no such --file /`));
+      expect(lines.length).toBe(3);
+    } finally {
+      delete process.env["BULKHEAD_VIRSH_LOG"];
+      rmSync(dir, { recursive: true, force: true });
     }
   });
 });

@@ -1,0 +1,162 @@
+// `bulkhead check` at the size limits (issue 12: linear checks): a valid 5,000-qube layout,
+// and hostile layouts up to the loader's 1 MiB that used to take minutes (misspelt names
+// against a thousand candidates, thousands of AppVMs straight on NetVMs, a long ProxyVM
+// chain, one device given to thousands of qubes). Each is timed as a whole `bulkhead check`
+// process; no lab needed. Part of `npm run bench`, and alone:
+//
+//   node dist/bench/check.js
+import { execFile } from "node:child_process";
+import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { MAX_LAYOUT_BYTES } from "../layout/source";
+
+export interface CheckCase {
+  name: string;
+  /** The goal: at most this many seconds. */
+  limitS: number;
+  /** bulkhead check's exit status this layout must give (0 valid, 1 violations, 2 invalid). */
+  exit: 0 | 1 | 2;
+  yaml: string;
+}
+
+export interface CheckRow {
+  name: string;
+  bytes: number;
+  qubes: number;
+  exit: number;
+  expectedExit: number;
+  seconds: number;
+  limitS: number;
+}
+
+const HEAD = `version: 1
+host: { prefix: "chk-", pool: chk, poolPath: /var/lib/libvirt/chk, domainType: qemu }
+templates:
+  debian-12: { image: /var/lib/libvirt/images/debian-12.qcow2 }
+defaults: { template: debian-12 }
+qubes:
+  sys-net: { class: NetVM, uplink: { network: default } }
+`;
+
+const pad = (i: number) => String(i).padStart(4, "0");
+
+/** 5,000 qubes: 25 ProxyVMs behind one NetVM, 199 AppVMs behind each, each with two rules. */
+export function validLayout(qubes = 5000): string {
+  const proxies = 25;
+  const lines = [HEAD];
+  for (let p = 0; p < proxies; p++) lines.push(`  fw${pad(p)}: { class: ProxyVM, netvm: sys-net }\n`);
+  for (let i = 0; i < qubes - proxies - 1; i++) {
+    lines.push(`  app${pad(i)}: { class: AppVM, netvm: fw${pad(i % proxies)}, firewall: [{ action: accept, specialtarget: dns }, { action: accept, proto: tcp, dstports: 443 }] }\n`);
+  }
+  return lines.join("");
+}
+
+/** Appends `line(i)` until the next would pass 1 MiB or `line` gives "". */
+function fill(head: string, line: (i: number) => string): string {
+  const parts = [head];
+  let bytes = Buffer.byteLength(head);
+  for (let i = 0; ; i++) {
+    const l = line(i);
+    if (l === "") break;
+    bytes += Buffer.byteLength(l);
+    if (bytes > MAX_LAYOUT_BYTES) break;
+    parts.push(l);
+  }
+  return parts.join("");
+}
+
+/** 999 ProxyVMs (the hint's candidate cap is 1,000) and AppVMs naming each one misspelt, to 1 MiB. */
+export function misspeltNetvms(): string {
+  let head = HEAD;
+  for (let p = 0; p < 999; p++) head += `  prx${pad(p)}: { class: ProxyVM, netvm: sys-net }\n`;
+  return fill(head, (i) => `  a${i}: { class: AppVM, netvm: prx${pad(i % 999)}x }\n`);
+}
+
+/** As many AppVMs straight on NetVMs as 1 MiB holds (253 per NetVM): clients-behind-proxy on each. */
+export function clientsOnNetvms(): string {
+  let head = HEAD;
+  for (let n = 0; n < 40; n++) head += `  net${pad(n)}: { class: NetVM, uplink: { network: default } }\n`;
+  return fill(head, (i) => (i < 40 * 253 ? `  a${i}: { class: AppVM, netvm: net${pad(i % 40)} }\n` : ""));
+}
+
+/** A ProxyVM chain as long as 1 MiB holds: loops, ordering and numbering (too many providers: exit 2). */
+export function longChain(): string {
+  return fill(HEAD, (i) => `  p${i}: { class: ProxyVM, netvm: ${i === 0 ? "sys-net" : `p${i - 1}`} }\n`);
+}
+
+/** One PCI device given to every qube 1 MiB holds (device-exclusive names the others). */
+export function oneDeviceEverywhere(): string {
+  return fill(HEAD, (i) => `  a${i}: { class: AppVM, netvm: null, devices: { pci: ["0000:03:00.0"] } }\n`);
+}
+
+export function checkCases(): CheckCase[] {
+  return [
+    { name: "valid, 5,000 qubes", limitS: 3, exit: 0, yaml: validLayout() },
+    { name: "hostile: misspelt netvms against 999 candidates", limitS: 5, exit: 2, yaml: misspeltNetvms() },
+    { name: "hostile: AppVMs straight on NetVMs", limitS: 5, exit: 1, yaml: clientsOnNetvms() },
+    { name: "hostile: one long ProxyVM chain", limitS: 5, exit: 2, yaml: longChain() },
+    { name: "hostile: one PCI device on every qube", limitS: 5, exit: 1, yaml: oneDeviceEverywhere() },
+  ];
+}
+
+function timeCheck(cli: string, file: string): Promise<{ seconds: number; exit: number }> {
+  return new Promise((resolve) => {
+    const t0 = performance.now();
+    execFile(process.execPath, [cli, "check", "--json", file], { maxBuffer: 512 * 1024 * 1024 }, (error) => {
+      const code = error === null ? 0 : typeof (error as { code?: unknown }).code === "number" ? (error as { code: number }).code : -1;
+      resolve({ seconds: (performance.now() - t0) / 1000, exit: code });
+    });
+  });
+}
+
+/** Times `bulkhead check` (the compiled CLI `cli`) on every case. */
+export async function runCheckCases(cli: string, log: (s: string) => void = () => undefined): Promise<CheckRow[]> {
+  const dir = mkdtempSync(join(tmpdir(), "bulkhead-bench-check-"));
+  try {
+    const rows: CheckRow[] = [];
+    for (const c of checkCases()) {
+      const file = join(dir, "layout.yaml");
+      writeFileSync(file, c.yaml);
+      const { seconds, exit } = await timeCheck(cli, file);
+      const qubes = (c.yaml.match(/^ {2}[a-z]/gm) ?? []).length - 1; // lines under qubes:, minus the template
+      rows.push({ name: c.name, bytes: Buffer.byteLength(c.yaml), qubes, exit, expectedExit: c.exit, seconds, limitS: c.limitS });
+      log(`check ${c.name}: ${seconds.toFixed(2)} s, exit ${exit}`);
+    }
+    return rows;
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+}
+
+/** The Markdown rows: case, size, exit status, time, goal. */
+export function checkTable(rows: readonly CheckRow[]): string[][] {
+  return [
+    ["layout", "bytes", "qubes", "exit (expected)", "bulkhead check", "goal", "met"],
+    ...rows.map((r) => [
+      r.name,
+      String(r.bytes),
+      String(r.qubes),
+      `${r.exit} (${r.expectedExit})`,
+      `${r.seconds.toFixed(2)} s`,
+      `under ${r.limitS} s`,
+      r.seconds < r.limitS && r.exit === r.expectedExit ? "yes" : "**no**",
+    ]),
+  ];
+}
+
+if (require.main === module) {
+  const cli = join(__dirname, "..", "cli", "main.js");
+  runCheckCases(cli, (s) => console.error(s)).then(
+    (rows) => {
+      const line = (r: readonly string[]) => `| ${r.join(" | ")} |`;
+      const [head, ...body] = checkTable(rows);
+      console.log([line(head), line(head.map(() => "---")), ...body.map(line)].join("\n"));
+      process.exit(rows.every((r) => r.seconds < r.limitS && r.exit === r.expectedExit) ? 0 : 1);
+    },
+    (e: unknown) => {
+      console.error(e instanceof Error ? e.message : String(e));
+      process.exit(1);
+    },
+  );
+}
