@@ -92,11 +92,15 @@ function setup(n: number, tag = ""): Bench {
   };
 }
 
-/** The generated lab layout of `n` qubes, under the bench's own prefix and pool, with nothing autostarting. */
+/** The generated lab layout of `n` qubes, under the bench's own prefix and pool, with nothing autostarting and no data kept. */
 export function benchLayout(n: number, host: { prefix: string; pool: string; poolPath: string }): ReturnType<typeof generateLayout> {
   const l = generateLayout(n, { lab: true });
   Object.assign(l.host, host);
-  for (const [k, q] of Object.entries(l.qubes)) l.qubes[k] = { ...q, autostart: false } as typeof q;
+  // The bench destroys and redeploys: its qubes opt in to losing their (empty) private volumes,
+  // so a destroy removes them as every other object (docs/layout.md, discard_data).
+  for (const [k, q] of Object.entries(l.qubes)) {
+    l.qubes[k] = { ...q, autostart: false, ...(q.class === "DispVM" ? {} : { discard_data: true }) } as typeof q;
+  }
   return l;
 }
 

@@ -207,6 +207,9 @@ interface PendingOperation {
   resource: { urn: string; type: string; id?: string; inputs?: Record<string, unknown> };
 }
 
+/** Kinds whose id is the UUID bulkhead gives the object before defining it. */
+const UUID_KINDS = new Set(["bulkhead:libvirt:Domain", "bulkhead:libvirt:Network", "bulkhead:libvirt:NwFilter"]);
+
 /** Order in which half-made objects are removed: users before what they use. */
 const REMOVAL_ORDER = ["bulkhead:libvirt:Domain", "bulkhead:libvirt:Volume", "bulkhead:libvirt:NwFilter", "bulkhead:libvirt:Network", "bulkhead:libvirt:Pool"];
 
@@ -267,7 +270,10 @@ export async function recoverInterrupted(stack: string, opts: PulumiOptions = {}
     if (handler === undefined) continue;
     const kind = o.type.split(":").pop() ?? o.type;
     const name = String(o.inputs["name"]);
-    if (o.existed !== false) {
+    // Proof that the run made it: the name was free before the create (pools, volumes), or a UUID
+    // the run gave it (domains, networks, filters: their delete removes only the object that has it).
+    const proven = o.existed === false || (o.existed === undefined && UUID_KINDS.has(o.type) && o.id !== "");
+    if (!proven) {
       // Adopted (the name was taken before the run: a host's pool, a qube's kept data), or a
       // journal too old to say: not provably the run's own, so it stays; the next create adopts or refuses it.
       did.push(`left ${kind} ${name} alone: ${o.existed === true ? "it existed before the interrupted run (adopted)" : "the journal cannot prove the interrupted run made it"}`);

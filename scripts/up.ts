@@ -214,7 +214,7 @@ async function deploy(stack: string, argv: string[]): Promise<number> {
     return 1;
   }
   done();
-  for (const line of keptDataLines(before, await stateResources(stack))) console.log(`      ${line}`);
+  const kept = keptDataLines(before, await stateResources(stack));
 
   const qubes = await stackOutputs(stack);
   const autostart = Object.values(qubes).filter((q) => q.autostart && q.class !== "TemplateVM").map((q) => q.name);
@@ -238,6 +238,7 @@ async function deploy(stack: string, argv: string[]): Promise<number> {
   done = steps.start("summary");
   const sum = await summary(t, qubes, local);
   console.log(sum.text);
+  if (kept.length > 0) console.log(`\n${kept.join("\n")}`);
   done();
   console.log(`\nlayout picture: ${relative(process.cwd(), picture) || picture}`);
   const problems: string[] = [];

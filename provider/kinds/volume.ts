@@ -111,10 +111,18 @@ const size = (bytes: number) => (bytes % GIB === 0 ? `${bytes / GIB} GiB` : byte
  * fails before any step of the update runs.
  */
 export function preserveViolations(olds: Partial<VolumeArgs>, news: Partial<VolumeArgs>): { property: string; reason: string }[] {
-  if (news.preserve !== true || olds.name === undefined || olds.capacity === undefined) return [];
+  if ((news.preserve !== true && olds.preserve !== true) || olds.name === undefined || olds.capacity === undefined) return [];
   const changed = changedKeysOf(olds, news);
   const replaced = volumeReplaces(changed, olds as VolumeArgs, news as VolumeArgs);
-  const optIn = "or set `discard_data: true` on the qube (it lets `up` recreate the volume empty)";
+  if (news.preserve !== true) {
+    // Opted in by this very change: the deployed volume is still kept (retained) on replace, so
+    // the opt-in must be deployed on its own first.
+    return replaced.map((k) => ({
+      property: k,
+      reason: `volume ${olds.name} still holds a qube's data under the deployed settings: deploy \`discard_data: true\` on its own first, then this change (${k}) recreates the volume empty`,
+    }));
+  }
+  const optIn = "or set `discard_data: true` on the qube and deploy it (then the change recreates the volume empty)";
   return replaced.map((k) => {
     if (k === "capacity") {
       return {

@@ -246,7 +246,8 @@ describe.skipIf(reason !== undefined).sequential(`a qube's data and faults, agai
     expect(r.code, text(r)).toBe(0);
     expect(await markerIntact()).toBe(true);
 
-    const b = { ...a, work: { ...a.work, template: "lab2", netvm: null } };
+    // Offline now: an offline qube takes no firewall (a layout error otherwise).
+    const b = { ...a, work: { ...a.work, template: "lab2", netvm: null, firewall: undefined } };
     writeLayout(b);
     const steps = await previewSteps();
     expect(steps.filter((s) => s.includes("work-private"))).toEqual([]);
@@ -279,7 +280,7 @@ describe.skipIf(reason !== undefined).sequential(`a qube's data and faults, agai
     const p = await run(["preview", "--stack", stack]);
     expect(p.code, text(p)).not.toBe(0);
     expect(text(p)).toContain(`volume ${prefix}work-private.qcow2 holds a qube's data and would shrink from 96 MiB to 32 MiB`);
-    expect(text(p)).toContain("Set `private` back to at least 96 MiB, or set `discard_data: true` on the qube");
+    expect(text(p)).toContain("Set `private` back to at least 96 MiB, or set `discard_data: true` on the qube and deploy it");
     const r = await npmRunUp();
     expect(r.code, r.out).toBe(1);
     // Nothing changed: not even the qube added in the same change.

@@ -166,12 +166,19 @@ describe("Volume", () => {
         property: "capacity",
         reason:
           `volume ${args.name} holds a qube's data and would shrink from 64 MiB to 32 MiB: a volume is only ever grown, since shrinking means recreating it empty. ` +
-          "Set `private` back to at least 64 MiB, or set `discard_data: true` on the qube (it lets `up` recreate the volume empty)",
+          "Set `private` back to at least 64 MiB, or set `discard_data: true` on the qube and deploy it (then the change recreates the volume empty)",
       },
     ]);
     expect((await provider.check(u, created.outs, { ...args, format: "raw" })).failures?.map((f) => f.property)).toEqual(["format"]);
-    // Opted in (no preserve): the shrink is allowed, as a replacement.
-    expect((await provider.check(u, created.outs, { ...smaller, preserve: undefined })).failures).toEqual([]);
+    // Opting in and shrinking in one change: the deployed volume is still retained, so refused too;
+    // once the opt-in is deployed (no preserve in the state), the shrink is allowed, as a replacement.
+    expect((await provider.check(u, created.outs, { ...smaller, preserve: undefined })).failures).toEqual([
+      {
+        property: "capacity",
+        reason: `volume ${args.name} still holds a qube's data under the deployed settings: deploy \`discard_data: true\` on its own first, then this change (capacity) recreates the volume empty`,
+      },
+    ]);
+    expect((await provider.check(u, { ...created.outs, preserve: undefined }, { ...smaller, preserve: undefined })).failures).toEqual([]);
     // Growing is fine, and done in place: the data stays.
     const bigger = { ...args, capacity: 128 * MiB };
     expect((await provider.check(u, created.outs, bigger)).failures).toEqual([]);

@@ -3,7 +3,9 @@
 import { rmSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
-import { WORK_DIR, keptVolumes, lockStack, type StateResource } from "../../scripts/pulumi";
+import { BulkheadProvider } from "../../provider/provider";
+import { WORK_DIR, keptVolumes, lockStack, missingOnHost, type StateResource } from "../../scripts/pulumi";
+import { cleanupPrefix, labUri, testPrefix, urn } from "../helpers/libvirt";
 
 describe("lockStack", () => {
   const stack = `guards-${process.pid}`;
@@ -39,5 +41,28 @@ describe("keptVolumes", () => {
   it("lists the volumes holding data that left the state (retained on the host), not the others", () => {
     const before = [vol("work-private", true), vol("mail-private", true), vol("lab-root", undefined), vol("old-private", undefined)];
     expect(keptVolumes(before, [vol("work-private", true)])).toEqual([{ name: "mail-private.qcow2", pool: "bulkhead", uri: "qemu:///system" }]);
+  });
+});
+
+describe("missingOnHost", () => {
+  it("names exactly the state's objects the host does not hold (by UUID, or pool and name)", async () => {
+    const uri = await labUri();
+    const prefix = testPrefix("miss");
+    const provider = new BulkheadProvider();
+    try {
+      const f = await provider.create(urn("NwFilter", "f"), { uri, name: `${prefix}fw`, rules: [] });
+      const state = (type: string, id: string, inputs: Record<string, unknown>): StateResource => ({ urn: `urn:pulumi:t::bulkhead::${type}::x`, type, id, inputs });
+      const resources = [
+        state("bulkhead:libvirt:NwFilter", f.id, { uri, name: `${prefix}fw` }),
+        // Same name, but the state's UUID is not the live one: the state's object is gone.
+        state("bulkhead:libvirt:NwFilter", "00000000-0000-4000-8000-0000000000cc", { uri, name: `${prefix}fw` }),
+        state("bulkhead:libvirt:Domain", "00000000-0000-4000-8000-0000000000dd", { uri, name: `${prefix}gone` }),
+        state("bulkhead:libvirt:Pool", "x", { uri, name: `${prefix}nopool` }),
+        state("bulkhead:libvirt:Volume", "/x", { uri, pool: `${prefix}nopool`, name: `${prefix}v.qcow2` }),
+      ];
+      expect(await missingOnHost(resources)).toEqual([`NwFilter ${prefix}fw`, `Domain ${prefix}gone`, `Pool ${prefix}nopool`, `Volume ${prefix}v.qcow2`]);
+    } finally {
+      await cleanupPrefix(uri, prefix);
+    }
   });
 });
