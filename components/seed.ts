@@ -144,7 +144,11 @@ export function userData(guest: GuestSpec, env: string): string {
   if (guest.private === true) {
     // Formatted only while it holds no filesystem (a person's home is never reformatted), then
     // mounted at /rw, as Qubes does. The lab's busybox init does the same from bulkhead.env.
-    config.fs_setup = [{ device: PRIVATE_DEVICE, partition: "none", filesystem: "ext4", label: "private", overwrite: false }];
+    // partition "auto", not "none": cloud-init 22.4's mkfs checks for an existing filesystem only
+    // for auto/any (a labelled ext4 is reused); with "none" it formats the device every time it runs,
+    // and on a transient root every boot is cloud-init's first: the private volume was wiped at each
+    // boot (found by `bulkhead prove --stack stock`'s storage checks).
+    config.fs_setup = [{ device: PRIVATE_DEVICE, partition: "auto", filesystem: "ext4", label: "private", overwrite: false }];
     config.mounts = [[PRIVATE_DEVICE, "/rw", "ext4", "defaults,nofail", "0", "2"]];
   }
   const mine = guest.cloudInit;

@@ -33,7 +33,7 @@ describe("qubeSeed", () => {
         "locale: C.UTF-8",
         "fs_setup:",
         "  - device: /dev/disk/by-id/virtio-private",
-        "    partition: none",
+        "    partition: auto",
         "    filesystem: ext4",
         "    label: private",
         "    overwrite: false",
@@ -120,7 +120,7 @@ describe("qubeSeed", () => {
     expect(parse(seed.userData)).toEqual({
       hostname: "sys-firewall",
       locale: "C.UTF-8",
-      fs_setup: [{ device: "/dev/disk/by-id/virtio-private", partition: "none", filesystem: "ext4", label: "private", overwrite: false }],
+      fs_setup: [{ device: "/dev/disk/by-id/virtio-private", partition: "auto", filesystem: "ext4", label: "private", overwrite: false }],
       mounts: [["/dev/disk/by-id/virtio-private", "/rw", "ext4", "defaults,nofail", "0", "2"]],
       write_files: [
         { path: ENV_PATH, permissions: "0644", content: env },
@@ -278,7 +278,7 @@ describe("the layout's cloud_init in the user-data", () => {
         "locale: C.UTF-8",
         "fs_setup:",
         "  - device: /dev/disk/by-id/virtio-private",
-        "    partition: none",
+        "    partition: auto",
         "    filesystem: ext4",
         "    label: private",
         "    overwrite: false",
