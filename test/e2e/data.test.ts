@@ -37,7 +37,7 @@ const reason = skipReason();
 
 const URI = "qemu:///system";
 const tag = randomBytes(3).toString("hex");
-const prefix = `bhtest-data-${tag}-`;
+const prefix = `bhtestdata${tag}-`;
 const pool = `bhtest-data-${tag}-pool`;
 const poolPath = `/var/lib/libvirt/bhtest-data-${tag}`;
 const stack = `data-${tag}`;
@@ -75,7 +75,7 @@ function writeLayout(qubes: Record<string, Qube>): void {
   const used = new Set(Object.values(qubes).map((q) => q.template ?? "lab"));
   const lines = [
     "version: 1",
-    `host: { uri: "${URI}", domainType: qemu, pool: ${pool}, poolPath: ${poolPath}, prefix: ${prefix}, memory: 2048 }`,
+    `host: { uri: "${URI}", domainType: qemu, pool: ${pool}, poolPath: ${poolPath}, prefix: ${prefix}, memory: 2048, images: ["${image}"] }`,
     "defaults: { template: lab, netvm: sys-firewall, memory: 128, vcpus: 1 }",
     "templates:",
     ...[...used].sort().flatMap(template),
