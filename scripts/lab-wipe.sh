@@ -46,15 +46,16 @@ for ns in "${namespaces[@]}"; do
 done
 
 # 3. State. /etc/libvirt keeps the packages' own files (libvirtd.conf, qemu.conf and the nwfilters
-#    libvirt-daemon-config-nwfilter ships); only definitions libvirt wrote at run time go.
+#    libvirt-daemon-config-nwfilter installs); only definitions libvirt wrote at run time go.
 rm -rf /var/log/libvirt /run/libvirt /var/run/libvirt /var/lib/libvirt /var/cache/libvirt \
   /var/lib/bulkhead-lab /run/bulkhead-lab /var/run/libvirtd.pid /var/run/virtlogd.pid
 rm -rf /etc/libvirt/qemu /etc/libvirt/storage /etc/libvirt/secrets
-if [ -d /etc/libvirt/nwfilter ]; then
-  shipped="$(dpkg-query -L libvirt-daemon-config-nwfilter 2>/dev/null | grep '^/etc/libvirt/nwfilter/' || true)"
-  for f in /etc/libvirt/nwfilter/*.xml; do
-    [ -e "$f" ] || continue
-    grep -qxF -- "$f" <<<"$shipped" || rm -f -- "$f"
-  done
+# The nwfilters a fresh machine has are the ones libvirt-daemon-config-nwfilter's postinst copied
+# from /usr/share/libvirt/nwfilter into /etc (dpkg does not list the copies): every filter goes,
+# then those come back, as on a machine where bulkhead never ran.
+rm -f /etc/libvirt/nwfilter/*.xml
+if [ -d /usr/share/libvirt/nwfilter ]; then
+  mkdir -p /etc/libvirt/nwfilter
+  cp /usr/share/libvirt/nwfilter/*.xml /etc/libvirt/nwfilter/
 fi
 echo "lab-wipe: lab and libvirt state removed (packages and build caches kept)"
