@@ -56,7 +56,7 @@ const BASE: Record<string, Qube> = {
 function writeLayout(qubes: Record<string, Qube>, uri = URI): void {
   const lines = [
     "version: 1",
-    `host: { uri: "${uri}", domainType: qemu, pool: ${pool}, poolPath: ${poolPath}, prefix: ${prefix}, memory: 2048 }`,
+    `host: { uri: "${uri}", domainType: qemu, pool: ${pool}, poolPath: ${poolPath}, prefix: ${prefix}, memory: 2048, images: ["/var/lib/bulkhead-lab/images"] }`,
     "defaults: { template: lab, netvm: sys-firewall, memory: 128, vcpus: 1 }",
     "templates:",
     "  lab:",

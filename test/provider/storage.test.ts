@@ -2,7 +2,7 @@ import { bulkheadPoolUuid } from "../../provider/kinds/pool";
 import { execFile } from "node:child_process";
 import { mkdtemp, readFile, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
-import { join } from "node:path";
+import { dirname, join } from "node:path";
 import { promisify } from "node:util";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { PoolArgs, VolumeArgs } from "../../components/libvirt/types";
@@ -106,7 +106,7 @@ describe("Volume", () => {
   it("imports a qcow2 image and grows it to the declared capacity", async () => {
     const image = join(dir, "template.qcow2");
     await run("qemu-img", ["create", "-f", "qcow2", image, "32M"]);
-    const args: VolumeArgs = { uri, pool: pool.name, name: `${prefix}root.qcow2`, capacity: 48 * 1024 * 1024, format: "qcow2", source: { file: image } };
+    const args: VolumeArgs = { uri, pool: pool.name, name: `${prefix}root.qcow2`, capacity: 48 * 1024 * 1024, format: "qcow2", source: { file: image }, imageDirs: [dirname(image)] };
     const created = await provider.create(urn("Volume", args.name), args);
     const live = await volInfo(args.name);
     expect([live.format, live.capacity]).toEqual(["qcow2", 48 * 1024 * 1024]);
@@ -135,16 +135,16 @@ describe("Volume", () => {
   });
 
   it("an import from a missing file leaves nothing behind", async () => {
-    const args: VolumeArgs = { uri, pool: pool.name, name: `${prefix}missing.qcow2`, capacity: 1024 * 1024, format: "qcow2", source: { file: join(dir, "nope.qcow2") } };
-    await expect(provider.create(urn("Volume", args.name), args)).rejects.toThrow("ENOENT");
+    const args: VolumeArgs = { uri, pool: pool.name, name: `${prefix}missing.qcow2`, capacity: 1024 * 1024, format: "qcow2", source: { file: join(dir, "nope.qcow2") }, imageDirs: [dir] };
+    await expect(provider.create(urn("Volume", args.name), args)).rejects.toThrow(`source.file ${join(dir, "nope.qcow2")}: no such file`);
     expect(await exists(uri, "volume", `${pool.name}/${args.name}`)).toBe(false);
   });
 
   it("an import whose format does not match the file is refused before anything is made", async () => {
     const raw = join(dir, "disk.raw");
     await writeFile(raw, Buffer.alloc(4096));
-    const args: VolumeArgs = { uri, pool: pool.name, name: `${prefix}wrong.qcow2`, capacity: 4096, format: "qcow2", source: { file: raw } };
-    await expect(provider.create(urn("Volume", args.name), args)).rejects.toThrow(`source.file ${raw} is a raw image, but format is qcow2`);
+    const args: VolumeArgs = { uri, pool: pool.name, name: `${prefix}wrong.qcow2`, capacity: 4096, format: "qcow2", source: { file: raw }, imageDirs: [dirname(raw)] };
+    await expect(provider.create(urn("Volume", args.name), args)).rejects.toThrow(`source ${raw} is a raw image, but format is qcow2`);
     expect(await exists(uri, "volume", `${pool.name}/${args.name}`)).toBe(false);
   });
 
