@@ -4,7 +4,7 @@
 import { execFile } from "node:child_process";
 import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
-import { join } from "node:path";
+import { dirname, join } from "node:path";
 import { promisify } from "node:util";
 import { afterAll, beforeAll, describe, expect, test } from "vitest";
 import type { AuditReport } from "../../cli/audit";
@@ -33,6 +33,7 @@ host:
   pool: ${JSON.stringify(`${prefix}pool`)}
   poolPath: ${JSON.stringify(poolPath)}
   prefix: ${JSON.stringify(prefix)}
+  images: [${JSON.stringify(dirname(image))}]
 defaults: { template: tpl, netvm: sys-firewall, memory: 128, vcpus: 1 }
 templates:
   tpl: { image: ${JSON.stringify(image)}, format: raw }
