@@ -29,7 +29,7 @@ describe("check's text output", () => {
     const text = formatCheckText(invalidReport("hostile.yaml", issues));
     expect(text).toBe(
       "hostile.yaml: invalid layout\n" +
-        '  qubes.vault.\\x1b[2J\\x0aqubes.vault: ok (line 5): unknown key "\\x1b[2J\\x0aqubes.vault: ok"; allowed here: class, template, netvm, label, memory, maxmem, vcpus, autostart, private, discard_data, renamed_from, template_for_dispvms, firewall, uplink, devices, display, kernelopts, cloud_init\n' +
+        '  qubes.vault.\\x1b[2J\\x0aqubes.vault: ok (line 5): unknown key "\\x1b[2J\\x0aqubes.vault: ok"; allowed here: class, template, netvm, label, memory, maxmem, vcpus, autostart, private, discard_data, renamed_from, template_for_dispvms, provides_network, firewall, uplink, devices, display, kernelopts, cloud_init\n' +
         "1 error; nothing was simulated\n",
     );
     expect(text.includes("\u001b")).toBe(false);
