@@ -337,6 +337,8 @@ describe.skipIf(reason !== undefined).sequential(`a qube's data and faults, agai
     expect(r.out).toContain("the host lacks 1 object(s) the state holds (Volume bhtest");
     expect(r.out).toContain("pulumi up --refresh");
     expect(await hostObjects()).toEqual(expectedObjects(BASE));
+    const again = await previewNoChanges();
+    expect(again.code, text(again)).toBe(0);
     expect(await markerIntact()).toBe(true);
     notes.push(`volume deleted by hand: refresh saw it, up recreated it; ${seconds.toFixed(1)} s`);
   }, 300_000);
@@ -349,6 +351,7 @@ describe.skipIf(reason !== undefined).sequential(`a qube's data and faults, agai
     let childOut = "";
     child.stdout.on("data", (d: Buffer) => (childOut += d.toString()));
     child.stderr.on("data", (d: Buffer) => (childOut += d.toString()));
+    const t0 = Date.now();
     const exited = new Promise<number | null>((res) => child.on("close", res));
     const lock = path.join(WORK_DIR, "locks", `${stack}.lock`);
     const deadline = Date.now() + 60_000;
@@ -357,9 +360,13 @@ describe.skipIf(reason !== undefined).sequential(`a qube's data and faults, agai
       new RegExp(`^stack ${stack} is busy: \`npm run up ${stack}\` \\(pid ${child.pid}\\) has been running since .*; wait for it to finish, then run this again$`),
     );
     expect(await exited, childOut).toBe(0);
+    const seconds = (Date.now() - t0) / 1000;
     expect(fs.existsSync(lock)).toBe(false);
     expect(await hostObjects()).toEqual(expectedObjects(BASE));
-    notes.push("two ups at once: the second refused at once (lock held by the first's pid); the first converged");
+    const again = await previewNoChanges();
+    expect(again.code, text(again)).toBe(0);
+    expect(await markerIntact()).toBe(true);
+    notes.push(`two ups at once: the second refused at once (lock held by the first's pid); the first converged in ${seconds.toFixed(1)} s`);
   }, 300_000);
 
   it("fault: the provider process killed mid-up; the next run removes what it half-made and converges", async () => {
