@@ -396,6 +396,38 @@ describe.skipIf(reason !== undefined).sequential(`a qube's data and faults, agai
     BASE.a2 = grown.a2;
   }, 600_000);
 
+  it("fault: the provider's connection to libvirtd lost mid-up (its virsh sessions killed); the next run converges", async () => {
+    // What the provider sees when libvirtd dies under it: the command in flight fails with
+    // the session's exit, and the next command starts a new session. (Killing the lab's
+    // libvirtd itself would break every other run on the shared lab.)
+    const grown = { ...BASE, b1: { class: "AppVM" }, b2: { class: "AppVM" } };
+    writeLayout(grown);
+    let enginePid = 0;
+    const t0 = Date.now();
+    const running = up({ onSpawn: (p) => (enginePid = p) });
+    const deadline = Date.now() + 120_000;
+    let killed = 0;
+    while (Date.now() < deadline && killed === 0) {
+      if ((await hostObjects()).some((o) => / b\d/.test(o))) {
+        const provider = childrenOf(enginePid).find((c) => c.cmd.includes("pulumi-resource-bulkhead") || c.cmd.includes("provider/main.js"));
+        for (const v of provider === undefined ? [] : childrenOf(provider.pid).filter((c) => /(^|\/)virsh /.test(c.cmd))) {
+          process.kill(v.pid, "SIGKILL");
+          killed++;
+        }
+      }
+      await new Promise((res) => setTimeout(res, 25));
+    }
+    expect(killed).toBeGreaterThan(0);
+    const r = await running;
+    const first = (Date.now() - t0) / 1000;
+    const seconds = await converge(grown);
+    notes.push(
+      `libvirt connection lost mid-up (${killed} virsh session(s) killed): that up exited ${String(r.code)} after ${first.toFixed(1)} s; recovery + up converged in ${seconds.toFixed(1)} s`,
+    );
+    BASE.b1 = grown.b1;
+    BASE.b2 = grown.b2;
+  }, 600_000);
+
   it("fault: every object removed behind bulkhead's back; `npm run up` sees the host is empty and recreates everything", async () => {
     // This stack's objects only, by name (the lab is shared): as `npm run lab:stop` would leave the host.
     await cleanupPrefix(URI, prefix);
