@@ -17,7 +17,7 @@ import { join } from "node:path";
 import { promisify } from "node:util";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { FILTER_GUARD, LAB_NAMESPACE, ensureFilterGuard } from "../../lab/host";
-import { virsh } from "../../provider/virsh";
+import { virsh } from "../../libvirt/virsh";
 import { labUri } from "../helpers/libvirt";
 
 const execp = promisify(execFile);
