@@ -31,8 +31,9 @@ const reason = skipReason();
 const URI = "qemu:///system";
 const tag = randomBytes(3).toString("hex");
 const prefix = `bhteste2e${tag}-`;
-const pool = `bhtest-e2e-${tag}-pool`;
-const poolPath = `/var/lib/libvirt/bhtest-e2e-${tag}`;
+// Under the prefix, as every object of the layout, so cleanupPrefix removes it too.
+const pool = `${prefix}pool`;
+const poolPath = `/var/lib/libvirt/${prefix}pool`;
 const stack = `e2e-${tag}`;
 const work = fs.mkdtempSync(path.join(os.tmpdir(), "bulkhead-e2e-"));
 const layoutFile = path.join(work, "layout.yaml");
