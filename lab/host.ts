@@ -16,7 +16,9 @@ export const LIBVIRT_DIRS = [
   "/var/lib/libvirt/images",
   "/var/cache/libvirt/qemu",
 ] as const;
-const PID_FILES = { libvirtd: "/var/run/libvirtd.pid", virtlogd: "/var/run/virtlogd.pid" };
+/** Where the lab's libvirtd writes its pid (the data e2e test kills it there). */
+export const LIBVIRTD_PID_FILE = "/var/run/libvirtd.pid";
+const PID_FILES = { libvirtd: LIBVIRTD_PID_FILE, virtlogd: "/var/run/virtlogd.pid" };
 
 interface RunResult {
   ok: boolean;
@@ -93,7 +95,13 @@ function pidOf(daemon: keyof typeof PID_FILES): number | undefined {
   if (!Number.isInteger(pid) || pid <= 0) return undefined;
   try {
     process.kill(pid, 0);
-    return pid;
+  } catch {
+    return undefined;
+  }
+  // A killed daemon nobody has reaped yet still answers kill(0): it is gone all the same.
+  try {
+    const stat = readFileSync(`/proc/${String(pid)}/stat`, "utf8");
+    return stat.slice(stat.lastIndexOf(")") + 2).startsWith("Z") ? undefined : pid;
   } catch {
     return undefined;
   }
