@@ -6,7 +6,6 @@
 // start (autostart: false), so the host's memory is not the limit.
 //
 //   node dist/bench/run.js [--sizes 10,50,200] [--parallel N] [--out BENCHMARKS.md]
-import { execFile } from "node:child_process";
 import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from "node:fs";
 import { open } from "node:fs/promises";
 import { availableParallelism, cpus, loadavg, release, tmpdir, totalmem } from "node:os";
@@ -15,6 +14,7 @@ import { stringify } from "yaml";
 import { simulateLayout } from "../components/simulate";
 import { makeIso9660 } from "../provider/iso9660";
 import { seedFiles } from "../provider/image";
+import { execResult } from "../libvirt/exec";
 import { isNotFound, virsh } from "../libvirt/virsh";
 import { LAB_URI, startLab } from "../lab/lab";
 import { loadLayout } from "../layout/load";
@@ -203,11 +203,11 @@ async function warm(file: string): Promise<void> {
   }
 }
 
-function time(file: string, args: string[]): Promise<number> {
-  return new Promise((res, rej) => {
-    const t0 = performance.now();
-    execFile(file, args, { cwd: REPO, maxBuffer: 64 * 1024 * 1024 }, (err, _o, stderr) => (err ? rej(new Error(`${file} ${args.join(" ")}: ${String(stderr)}`)) : res(seconds(t0))));
-  });
+async function time(file: string, args: string[]): Promise<number> {
+  const t0 = performance.now();
+  const r = await execResult(file, args, { cwd: REPO, timeoutMs: 0 });
+  if (!r.ok) throw new Error(`${file} ${args.join(" ")}: ${r.stderr}`);
+  return seconds(t0);
 }
 
 async function benchSize(n: number, parallel: number): Promise<SizeResult> {

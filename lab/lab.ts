@@ -5,7 +5,6 @@
 // records that the lab started the daemons, so stopLab never stops a libvirtd
 // someone else runs. Programs run with argument arrays; XML comes from the
 // project's renderers.
-import { execFile, spawn } from "node:child_process";
 import { existsSync, readFileSync } from "node:fs";
 import { mkdir, readdir, rm, rmdir, writeFile } from "node:fs/promises";
 import { join, resolve } from "node:path";
@@ -14,6 +13,7 @@ import { parseNetworkXml, renderNetworkXml } from "../libvirt/xml/network";
 import { parsePoolXml } from "../libvirt/xml/pool";
 import { serialLogPath } from "../components/naming";
 import { bulkheadPoolUuid } from "../provider/kinds/pool";
+import { execResult, spawnLines } from "../libvirt/exec";
 import { isNotFound, virsh } from "../libvirt/virsh";
 import { LAB_NAMESPACE, LAB_URI, ensureLabHost, stopLabHost } from "./host";
 import { INET_NAMESPACE, ensureInternet, namespaces, stopInternet } from "./internet";
@@ -49,39 +49,11 @@ export const LAB_PACKAGES = [
 
 export type Progress = (line: string) => void;
 
-interface Result {
-  ok: boolean;
-  code: number | null;
-  stdout: string;
-  stderr: string;
-}
-
-function run(file: string, args: string[], opts: { timeoutMs?: number; env?: NodeJS.ProcessEnv } = {}): Promise<Result> {
-  return new Promise((res) => {
-    execFile(file, args, { timeout: opts.timeoutMs ?? 60_000, env: opts.env, maxBuffer: 64 * 1024 * 1024 }, (error, stdout, stderr) => {
-      const code = error ? (typeof (error as { code?: unknown }).code === "number" ? ((error as { code: number }).code) : null) : 0;
-      res({ ok: !error, code, stdout: String(stdout), stderr: String(stderr) });
-    });
-  });
-}
+const run = execResult;
 
 /** Runs a long program, handing each line it prints to `progress`. */
 function runStreaming(file: string, args: string[], progress: Progress, env?: NodeJS.ProcessEnv): Promise<void> {
-  return new Promise((res, rej) => {
-    const child = spawn(file, args, { stdio: ["ignore", "pipe", "pipe"], env: env ?? process.env });
-    let tail: string[] = [];
-    const onData = (d: Buffer) => {
-      for (const line of d.toString().split("\n")) {
-        if (line.trim() === "") continue;
-        progress(line);
-        tail = [...tail.slice(-20), line];
-      }
-    };
-    child.stdout.on("data", onData);
-    child.stderr.on("data", onData);
-    child.on("error", rej);
-    child.on("close", (code) => (code === 0 ? res() : rej(new Error(`${file} ${args.join(" ")} failed (exit ${String(code)}):\n${tail.join("\n")}`))));
-  });
+  return spawnLines(file, args, progress, { env });
 }
 
 async function installed(pkg: string): Promise<boolean> {

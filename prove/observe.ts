@@ -8,7 +8,6 @@
 // uploaded over the seed volume, the qube restarted, and its serial console
 // read for the results. Seeds are restored afterwards, and qubes that were off
 // are shut off again. Runs only programs with argument arrays (virsh).
-import { execFile } from "node:child_process";
 import { createHash } from "node:crypto";
 import { createReadStream, existsSync, readFileSync, statSync } from "node:fs";
 import { parseDomainXml } from "../libvirt/xml/domain";
@@ -18,6 +17,7 @@ import { LAB_NAMESPACE, LAB_URI } from "../lab/host";
 import type { ResolvedHost, ResolvedLayout, ResolvedQube } from "../layout/model";
 import { seedFiles } from "../provider/image";
 import { makeIso9660 } from "../provider/iso9660";
+import { execResult } from "../libvirt/exec";
 import { virsh, withTempFile } from "../libvirt/virsh";
 import { agentProbes, agentReady } from "./agent";
 import { expectedFlows, LAB_WORLD, sourcesOf, type Flow, type Verdict, type World } from "./expected";
@@ -91,7 +91,7 @@ export interface ObserveOptions {
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 function ip(args: readonly string[]): Promise<{ ok: boolean; stderr: string }> {
-  return new Promise((res) => execFile("ip", args, { timeout: 30_000 }, (err, _out, stderr) => res({ ok: err === null, stderr: String(stderr) })));
+  return execResult("ip", args, { timeoutMs: 30_000 });
 }
 
 /** Puts `addresses` on the loopback of namespace `ns`; returns the undo (only what it added). */

@@ -2,7 +2,7 @@
 // `pulumi` with argument arrays: the pinned CLI and our language host on PATH,
 // a local file backend under the checkout, a passphrase with a lab default, and
 // nothing from the user's ~/.pulumi or the web.
-import { execFile, spawn } from "node:child_process";
+import { spawn } from "node:child_process";
 import { existsSync, mkdirSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from "node:fs";
 import { hostname } from "node:os";
 import { delimiter, join, resolve } from "node:path";
@@ -10,6 +10,7 @@ import { ownerOfUrn } from "../libvirt/xml/owner";
 import { JOURNAL_DIR_ENV, type JournalEntry, journalKey, journalsOf, readJournal, unfinishedCreates } from "../provider/journal";
 import { unwrapSecrets } from "../provider/kinds/kind";
 import { HANDLERS } from "../provider/provider";
+import { exec } from "../libvirt/exec";
 import { isNotFound, virsh } from "../libvirt/virsh";
 
 /** The checkout (dist/scripts/pulumi.js and scripts/pulumi.ts both sit two levels down). */
@@ -172,12 +173,7 @@ export async function selectStack(stack: string, opts: PulumiOptions = {}): Prom
 
 /** Runs a program and returns its stdout (no shell; throws on failure). */
 export function capture(file: string, args: readonly string[], timeoutMs = 60_000): Promise<string> {
-  return new Promise((res, rej) => {
-    execFile(file, args, { timeout: timeoutMs, maxBuffer: 16 * 1024 * 1024 }, (err, stdout, stderr) => {
-      if (err) rej(new Error(`${file} ${args.join(" ")} failed: ${String(stderr).trim() || err.message}`));
-      else res(String(stdout));
-    });
-  });
+  return exec(file, args, { timeoutMs, maxBuffer: 16 * 1024 * 1024 });
 }
 
 /** Removes the journals of one engine run (every stack it touched). */
