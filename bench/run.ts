@@ -15,7 +15,7 @@ import { simulateLayout } from "../components/simulate";
 import { makeIso9660 } from "../provider/iso9660";
 import { seedFiles } from "../provider/image";
 import { execResult } from "../libvirt/exec";
-import { isNotFound, virsh } from "../libvirt/virsh";
+import { virsh, virshIfExists } from "../libvirt/virsh";
 import { LAB_URI, startLab } from "../lab/lab";
 import { loadLayout } from "../layout/load";
 import { generateLayout } from "../scripts/gen-layout";
@@ -157,7 +157,7 @@ async function cleanup(b: Bench): Promise<void> {
     await quietly(virsh(LAB_URI, ["nwfilter-undefine", "--nwfilter", f]));
   }
   if ((await names(["pool-list", "--all", "--name"])).includes(b.pool)) {
-    const vols = await virsh(LAB_URI, ["vol-list", "--pool", b.pool]).catch((e: unknown) => (isNotFound(e) ? "" : Promise.reject(e)));
+    const vols = (await virshIfExists(LAB_URI, ["vol-list", "--pool", b.pool])) ?? "";
     for (const v of vols.split("\n").slice(2).map((l) => l.trim().split(/\s+/)[0] ?? "").filter((v) => v !== "")) {
       await quietly(virsh(LAB_URI, ["vol-delete", "--pool", b.pool, "--vol", v]));
     }

@@ -11,7 +11,7 @@ import { parseNwFilterXml } from "../libvirt/xml/nwfilter";
 import { child, children, parseXml, requireAttr, text } from "../libvirt/xml/xml";
 import type { EvaluateOptions, Violation } from "../policies/evaluate";
 import type { LiveHost } from "../policies/model";
-import { isNotFound, virsh, VirshError } from "../libvirt/virsh";
+import { virsh, virshIfExists, VirshError } from "../libvirt/virsh";
 
 export const DEFAULT_URI = "qemu:///system";
 
@@ -206,13 +206,8 @@ async function mapLimit<T, R>(items: readonly T[], limit: number, fn: (item: T) 
 const lines = (s: string): string[] => s.split("\n").map((l) => l.trim()).filter((l) => l !== "");
 
 /** One object's XML, or undefined when it vanished between listing and reading (a concurrent delete). */
-async function dump(uri: string, args: string[]): Promise<string | undefined> {
-  try {
-    return await virsh(uri, args);
-  } catch (e) {
-    if (isNotFound(e)) return undefined;
-    throw e;
-  }
+function dump(uri: string, args: string[]): Promise<string | undefined> {
+  return virshIfExists(uri, args);
 }
 
 const present = (xs: (string | undefined)[]): string[] => xs.filter((x): x is string => x !== undefined);

@@ -14,7 +14,7 @@ import { parsePoolXml } from "../libvirt/xml/pool";
 import { serialLogPath } from "../components/naming";
 import { bulkheadPoolUuid } from "../provider/kinds/pool";
 import { execResult, spawnLines } from "../libvirt/exec";
-import { isNotFound, virsh } from "../libvirt/virsh";
+import { virsh, virshIfExists } from "../libvirt/virsh";
 import { LAB_NAMESPACE, LAB_URI, ensureLabHost, stopLabHost } from "./host";
 import { INET_NAMESPACE, ensureInternet, namespaces, stopInternet } from "./internet";
 
@@ -116,12 +116,7 @@ async function answers(): Promise<boolean> {
 
 /** Defines and starts the uplink network if needed; returns its bridge. */
 export async function ensureUplink(uri: string = LAB_URI): Promise<string> {
-  let xml: string | undefined;
-  try {
-    xml = await virsh(uri, ["net-dumpxml", "--inactive", "--network", UPLINK_NETWORK]);
-  } catch (e) {
-    if (!isNotFound(e)) throw e;
-  }
+  const xml = await virshIfExists(uri, ["net-dumpxml", "--inactive", "--network", UPLINK_NETWORK]);
   if (xml === undefined) {
     // No <ip> and no <forward>: the host has no address on it and routes nothing out.
     await virsh(uri, ["net-define"], { xml: renderNetworkXml({ name: UPLINK_NETWORK, bridge: { name: UPLINK_BRIDGE, stp: false, delay: 0 } }) });

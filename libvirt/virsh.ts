@@ -101,8 +101,23 @@ async function run(args: string[], timeoutMs = DEFAULT_TIMEOUT_MS): Promise<stri
  * reports a failed lookup as "failed to get <kind> '<name>'", which no other
  * failure of a lookup-by-name command says.
  */
-export function isNotFound(err: unknown): boolean {
+function isNotFound(err: unknown): boolean {
   return err instanceof VirshError && /failed to get (domain|network|nwfilter|pool|vol) /.test(err.stderr);
+}
+
+/** Resolves to what `p` resolves to, or to undefined when it failed because the named object does not exist. */
+export async function unlessNotFound<T>(p: Promise<T>): Promise<T | undefined> {
+  try {
+    return await p;
+  } catch (e) {
+    if (isNotFound(e)) return undefined;
+    throw e;
+  }
+}
+
+/** `virsh(uri, args)`, or undefined when libvirt says the named object does not exist. */
+export function virshIfExists(uri: string, args: readonly string[], opts: VirshOptions = {}): Promise<string | undefined> {
+  return unlessNotFound(virsh(uri, args, opts));
 }
 
 /** Parses `Key: value` lines (dominfo, net-info, pool-info) into a map. */

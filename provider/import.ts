@@ -8,7 +8,7 @@ import { parseDomainXml } from "../libvirt/xml/domain";
 import { parseNetworkXml } from "../libvirt/xml/network";
 import { parseNwFilterXml } from "../libvirt/xml/nwfilter";
 import { parseVolumeXml } from "../libvirt/xml/volume";
-import { isNotFound, parseInfo, virsh } from "../libvirt/virsh";
+import { parseInfo, virsh, virshIfExists } from "../libvirt/virsh";
 
 export const DEFAULT_IMPORT_URI = "qemu:///system";
 
@@ -33,13 +33,8 @@ export function parseImportId(type: string, id: string, env: NodeJS.ProcessEnv =
   return { uri, name: rest };
 }
 
-async function dump(uri: string, args: string[]): Promise<string | undefined> {
-  try {
-    return await virsh(uri, args);
-  } catch (e) {
-    if (isNotFound(e)) return undefined;
-    throw e;
-  }
+function dump(uri: string, args: string[]): Promise<string | undefined> {
+  return virshIfExists(uri, args);
 }
 
 /**

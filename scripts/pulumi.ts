@@ -11,7 +11,7 @@ import { JOURNAL_DIR_ENV, type JournalEntry, journalKey, journalsOf, readJournal
 import { unwrapSecrets } from "../provider/kinds/kind";
 import { HANDLERS } from "../provider/provider";
 import { exec } from "../libvirt/exec";
-import { isNotFound, virsh } from "../libvirt/virsh";
+import { virshIfExists } from "../libvirt/virsh";
 
 /** The checkout (dist/scripts/pulumi.js and scripts/pulumi.ts both sit two levels down). */
 export const REPO = resolve(__dirname, "..", existsSync(resolve(__dirname, "..", "package.json")) ? "" : "..");
@@ -318,13 +318,8 @@ function repairCheckpointFiles(stack: string, extra: Record<string, string> = {}
 }
 
 async function poolIsEmpty(uri: string, name: string): Promise<boolean> {
-  try {
-    const lines = (await virsh(uri, ["vol-list", "--pool", name])).split("\n").slice(2).filter((l) => l.trim() !== "");
-    return lines.length === 0;
-  } catch (e) {
-    if (isNotFound(e)) return true;
-    throw e;
-  }
+  const out = await virshIfExists(uri, ["vol-list", "--pool", name]);
+  return out === undefined || out.split("\n").slice(2).filter((l) => l.trim() !== "").length === 0;
 }
 
 /** A libvirt resource as the stack's state holds it. */
@@ -356,13 +351,7 @@ export async function missingOnHost(resources: readonly StateResource[]): Promis
     const key = `${uri}\n${args.join(" ")}`;
     let p = lists.get(key);
     if (p === undefined) {
-      p = virsh(uri, args).then(
-        (out) => new Set(out.split("\n").map((l) => pick(l.trim())).filter((x): x is string => x !== undefined && x !== "")),
-        (e: unknown) => {
-          if (isNotFound(e)) return new Set<string>();
-          throw e;
-        },
-      );
+      p = virshIfExists(uri, args).then((out = "") => new Set(out.split("\n").map((l) => pick(l.trim())).filter((x): x is string => x !== undefined && x !== "")));
       lists.set(key, p);
     }
     return p;
