@@ -14,7 +14,8 @@ import { parsePoolXml } from "../libvirt/xml/pool";
 import { serialLogPath } from "../components/naming";
 import { bulkheadPoolUuid } from "../provider/kinds/pool";
 import { execResult, spawnLines } from "../libvirt/exec";
-import { virsh, virshIfExists } from "../libvirt/virsh";
+import { domainXml, listNames } from "../libvirt/host";
+import { unlessNotFound, virsh, virshIfExists } from "../libvirt/virsh";
 import { LAB_NAMESPACE, LAB_URI, ensureLabHost, stopLabHost } from "./host";
 import { INET_NAMESPACE, ensureInternet, namespaces, stopInternet } from "./internet";
 
@@ -210,9 +211,9 @@ export async function removeBulkheadObjects(uri: string = LAB_URI, opts: RemoveO
   const usedNetworks = new Set<string>();
   const usedFilters = new Set<string>();
   const usedFiles = new Set<string>();
-  for (const d of (await names(uri, ["list", "--all", "--name"])).filter(inScope)) {
-    const xml = await virsh(uri, ["dumpxml", "--inactive", "--domain", d]).catch(() => "");
-    if (xml === "") continue;
+  for (const d of (await listNames(uri, "domain")).filter(inScope)) {
+    const xml = await unlessNotFound(domainXml(uri, d));
+    if (xml === undefined) continue;
     const dom = parseDomainXml(xml);
     if (dom.metadata === undefined && dom.owner?.project !== "bulkhead") continue;
     for (const i of dom.devices.interfaces ?? []) {
@@ -225,7 +226,7 @@ export async function removeBulkheadObjects(uri: string = LAB_URI, opts: RemoveO
     for (const log of [serialLogPath(d), `/var/log/libvirt/qemu/${d}.log`]) await rm(log, { force: true });
     removed.push(`domain ${d}`);
   }
-  for (const n of (await names(uri, ["net-list", "--all", "--name"])).filter(inScope)) {
+  for (const n of (await listNames(uri, "network")).filter(inScope)) {
     const net = parseNetworkXml(await virsh(uri, ["net-dumpxml", "--inactive", "--network", n]));
     const ours = net.owner?.project === "bulkhead" || n.startsWith("bulkhead-lab-") || (net.owner === undefined && n.endsWith("-clients") && usedNetworks.has(n));
     if (!ours) continue;
@@ -238,7 +239,7 @@ export async function removeBulkheadObjects(uri: string = LAB_URI, opts: RemoveO
     await virsh(uri, ["nwfilter-undefine", "--nwfilter", f]);
     removed.push(`nwfilter ${f}`);
   }
-  for (const p of (await names(uri, ["pool-list", "--all", "--name"])).filter(inScope)) {
+  for (const p of (await listNames(uri, "pool")).filter(inScope)) {
     const pool = parsePoolXml(await virsh(uri, ["pool-dumpxml", "--inactive", "--pool", p]));
     const bulkheads = pool.uuid === bulkheadPoolUuid(p, pool.target.path);
     if (!bulkheads && !isBulkheadPool(p, pool.target.path)) continue;

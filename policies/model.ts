@@ -3,15 +3,8 @@
 // YAML and component props are never read, so a hand-written program and a live
 // host are held to the same rules. Adapters are pure; the rules never see raw
 // resource inputs.
-import type {
-  BulkheadMetadata,
-  DomainArgs,
-  NetworkArgs,
-  NwFilterArgs,
-  NwFilterRule,
-  PoolArgs,
-  VolumeArgs,
-} from "../libvirt/types";
+import type { BulkheadMetadata, NwFilterRule } from "../libvirt/types";
+import type { LiveHost } from "../libvirt/host";
 
 export type QubeClass = BulkheadMetadata["class"];
 
@@ -295,17 +288,8 @@ export function fromResources(resources: readonly ResourceInput[]): HostModel {
   };
 }
 
-/**
- * The seam for `bulkhead audit`: a live host parsed from `virsh dumpxml` (and net-, nwfilter-,
- * pool-, vol-dumpxml) into the resources' own argument shapes. Objects are keyed by libvirt name.
- */
-export interface LiveHost {
-  domains: DomainArgs[];
-  networks: NetworkArgs[];
-  filters: NwFilterArgs[];
-  pools: PoolArgs[];
-  volumes: (VolumeArgs & { path?: string })[];
-}
+/** The seam for `bulkhead audit`: a live host as the live-host reader (libvirt/host.ts) parses it. */
+export type { LiveHost };
 
 export function fromLiveHost(host: LiveHost): HostModel {
   const as = (kind: string, list: readonly { name: string }[]): ResourceInput[] =>

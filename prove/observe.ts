@@ -18,6 +18,7 @@ import type { ResolvedHost, ResolvedLayout, ResolvedQube } from "../layout/model
 import { seedFiles } from "../provider/image";
 import { makeIso9660 } from "../provider/iso9660";
 import { execResult } from "../libvirt/exec";
+import { domainXml } from "../libvirt/host";
 import { virsh, withTempFile } from "../libvirt/virsh";
 import { agentProbes, agentReady } from "./agent";
 import { expectedFlows, LAB_WORLD, sourcesOf, type Flow, type Verdict, type World } from "./expected";
@@ -142,7 +143,7 @@ class Lab {
 
   /** From the live definition: how many interfaces, and whether it has the guest agent's channel. */
   async definition(name: string): Promise<{ interfaces: number; agent: boolean }> {
-    const xml = await virsh(this.host.uri, ["dumpxml", "--inactive", "--domain", this.domain(name)]);
+    const xml = await domainXml(this.host.uri, this.domain(name));
     const d = parseDomainXml(xml).devices;
     return { interfaces: d.interfaces.length, agent: (d.channels ?? []).some((c) => c.target.name === GUEST_AGENT_CHANNEL) };
   }
@@ -177,7 +178,7 @@ class Lab {
     const log = serialLogPath(dom);
     // libvirt truncates a file serial at start unless it says append='on'; then
     // only what follows the old end is this boot's.
-    const xml = await virsh(this.host.uri, ["dumpxml", "--inactive", "--domain", dom]);
+    const xml = await domainXml(this.host.uri, dom);
     const append = /<serial\b[^>]*>\s*<source\b[^>]*\bappend=['"]on['"]/.test(xml);
     const offset = append && existsSync(log) ? statSync(log).size : 0;
     const t0 = Date.now();
