@@ -30,6 +30,7 @@ import { type Machine, type PeerMode, type PeerPhase, type PeerResult, type Peer
 import { parseLog, touchedObjects } from "./virshlog";
 import { VirshSessions } from "../libvirt/session";
 import { useSessions } from "../libvirt/virsh";
+import { VOLUME_TYPE } from "../libvirt/tokens";
 
 interface Options {
   sizes: number[];
@@ -269,7 +270,7 @@ async function benchSize(n: number, parallel: number): Promise<SizeResult> {
     log(`${n} qubes: pulumi up ${deploy.s.toFixed(1)} s; peak RSS engine ${mb(deploy.rss.engine)}, provider ${mb(deploy.rss.provider)}, program ${mb(deploy.rss.program)}; CPU ${cpuText(deploy.cpu)}`);
 
     // 7. Disk: the pool against N full copies of the template's image.
-    const template = resources.find((r) => r.type === "bulkhead:libvirt:Volume" && r.inputs["source"] !== undefined);
+    const template = resources.find((r) => r.type === VOLUME_TYPE && r.inputs["source"] !== undefined);
     const templateFile = join(b.poolPath, String(template?.inputs["name"]));
     const disk = { poolBytes: await allocatedBytes(b.poolPath), templateBytes: await allocatedBytes(templateFile), copies: n };
 

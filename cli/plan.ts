@@ -4,6 +4,7 @@ import type { SimulatedResource } from "../components/plan";
 import type { FirewallRule, ResolvedLayout } from "../layout/model";
 import { printable } from "../layout/text";
 import { formatTable } from "./table";
+import { DOMAIN_TYPE, isLibvirtType, libvirtKind } from "../libvirt/tokens";
 
 const NONE = "-";
 
@@ -82,14 +83,14 @@ export function libvirtRows(resources: SimulatedResource[]): string[][] {
   const qubeOfParent = new Map<string, string>();
   for (const r of resources) {
     const meta = r.inputs.metadata as { qube?: unknown } | undefined;
-    if (r.type === "bulkhead:libvirt:Domain" && r.parent !== undefined && typeof meta?.qube === "string") {
+    if (r.type === DOMAIN_TYPE && r.parent !== undefined && typeof meta?.qube === "string") {
       qubeOfParent.set(r.parent, meta.qube);
     }
   }
   const rows = resources
-    .filter((r) => r.custom && r.type.startsWith("bulkhead:libvirt:"))
+    .filter((r) => r.custom && isLibvirtType(r.type))
     .map((r) => [
-      r.type.slice("bulkhead:libvirt:".length),
+      libvirtKind(r.type),
       String(r.inputs.name ?? r.name),
       (r.parent !== undefined ? qubeOfParent.get(r.parent) : undefined) ?? NONE,
     ]);
@@ -124,9 +125,9 @@ export function planJson(layout: ResolvedLayout, resources: SimulatedResource[])
     templates: layout.templates,
     qubes: layout.qubes,
     resources: resources
-      .filter((r) => r.custom && r.type.startsWith("bulkhead:libvirt:"))
+      .filter((r) => r.custom && isLibvirtType(r.type))
       .map((r) => {
-        const kind = r.type.slice("bulkhead:libvirt:".length);
+        const kind = libvirtKind(r.type);
         const name = String(r.inputs.name ?? r.name);
         const qube = owner.get(`${kind}\u0000${name}`);
         return { type: r.type, name, qube: qube === NONE || qube === undefined ? null : qube, inputs: r.inputs };

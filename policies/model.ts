@@ -5,6 +5,7 @@
 // resource inputs.
 import type { BulkheadMetadata, NwFilterRule } from "../libvirt/types";
 import type { LiveHost } from "../libvirt/host";
+import { LAYOUT_TYPE, LIBVIRT_TYPE_PREFIX } from "../libvirt/tokens";
 
 export type QubeClass = BulkheadMetadata["class"];
 
@@ -108,7 +109,7 @@ export interface HostModel {
 }
 
 /** The component whose own inputs carry `host.memory` (components/wiring.ts `layoutProps`). */
-export const LAYOUT_TYPE = "bulkhead:qubes:Layout";
+export { LAYOUT_TYPE };
 
 /** One libvirt resource as a preview, a mock run or a state file shows it. */
 export interface ResourceInput {
@@ -117,7 +118,7 @@ export interface ResourceInput {
   inputs: Record<string, unknown>;
 }
 
-const TYPE = "bulkhead:libvirt:";
+const TYPE = LIBVIRT_TYPE_PREFIX;
 
 // Pulumi's wire sentinels for unknown values (stable protocol constants).
 const UNKNOWN_SENTINELS = new Set([

@@ -12,6 +12,7 @@ import { unwrapSecrets } from "../provider/kinds/kind";
 import { HANDLERS } from "../provider/provider";
 import { exec } from "../libvirt/exec";
 import { virshIfExists } from "../libvirt/virsh";
+import { DOMAIN_TYPE, NETWORK_TYPE, NWFILTER_TYPE, POOL_TYPE, VOLUME_TYPE, isLibvirtType } from "../libvirt/tokens";
 
 /** The checkout (dist/scripts/pulumi.js and scripts/pulumi.ts both sit two levels down). */
 export const REPO = resolve(__dirname, "..", existsSync(resolve(__dirname, "..", "package.json")) ? "" : "..");
@@ -204,10 +205,10 @@ interface PendingOperation {
 }
 
 /** Kinds whose id is the UUID bulkhead gives the object before defining it. */
-const UUID_KINDS = new Set(["bulkhead:libvirt:Domain", "bulkhead:libvirt:Network", "bulkhead:libvirt:NwFilter"]);
+const UUID_KINDS = new Set([DOMAIN_TYPE, NETWORK_TYPE, NWFILTER_TYPE]);
 
 /** Order in which half-made objects are removed: users before what they use. */
-const REMOVAL_ORDER = ["bulkhead:libvirt:Domain", "bulkhead:libvirt:Volume", "bulkhead:libvirt:NwFilter", "bulkhead:libvirt:Network", "bulkhead:libvirt:Pool"];
+const REMOVAL_ORDER = [DOMAIN_TYPE, VOLUME_TYPE, NWFILTER_TYPE, NETWORK_TYPE, POOL_TYPE];
 
 /**
  * Makes a stack whose engine was killed mid-run deployable again: removes the
@@ -275,7 +276,7 @@ export async function recoverInterrupted(stack: string, opts: PulumiOptions = {}
       did.push(`left ${kind} ${name} alone: ${o.existed === true ? "it existed before the interrupted run (adopted)" : "the journal cannot prove the interrupted run made it"}`);
       continue;
     }
-    if (o.type === "bulkhead:libvirt:Pool" && !(await poolIsEmpty(String(o.inputs["uri"]), name))) continue;
+    if (o.type === POOL_TYPE && !(await poolIsEmpty(String(o.inputs["uri"]), name))) continue;
     // UUID kinds delete only the object whose live UUID is the journaled one; a volume the run
     // made holds nothing yet (a partial upload at worst), so its preserve flag does not apply.
     await handler.delete(o.id, { ...o.inputs, adopted: false, preserve: false }, { owner: ownerOfUrn(o.urn) });
@@ -336,7 +337,7 @@ export interface StateResource {
 export async function stateResources(stack: string, opts: PulumiOptions = {}): Promise<StateResource[]> {
   const r = await mustPulumi(["stack", "export", "--stack", stack], { ...opts, stream: false });
   const resources = (JSON.parse(r.stdout) as { deployment?: { resources?: StateResource[] } }).deployment?.resources ?? [];
-  return resources.filter((x) => x.type.startsWith("bulkhead:libvirt:"));
+  return resources.filter((x) => isLibvirtType(x.type));
 }
 
 /**
@@ -365,19 +366,19 @@ export async function missingOnHost(resources: readonly StateResource[]): Promis
     const id = (r.id ?? "").toLowerCase();
     let present: boolean;
     switch (r.type) {
-      case "bulkhead:libvirt:Domain":
+      case DOMAIN_TYPE:
         present = (await list(uri, ["list", "--all", "--uuid"], same)).has(id);
         break;
-      case "bulkhead:libvirt:Network":
+      case NETWORK_TYPE:
         present = (await list(uri, ["net-list", "--all", "--uuid"], same)).has(id);
         break;
-      case "bulkhead:libvirt:NwFilter":
+      case NWFILTER_TYPE:
         present = (await list(uri, ["nwfilter-list"], (l) => l.split(/\s+/)[0])).has(id);
         break;
-      case "bulkhead:libvirt:Pool":
+      case POOL_TYPE:
         present = (await list(uri, ["pool-list", "--all", "--name"], same)).has(name);
         break;
-      case "bulkhead:libvirt:Volume":
+      case VOLUME_TYPE:
         present = (await list(uri, ["vol-list", "--pool", String(s["pool"] ?? "")], (l) => l.split(/\s+/)[0])).has(name);
         break;
       default:
@@ -392,7 +393,7 @@ export async function missingOnHost(resources: readonly StateResource[]): Promis
 export function keptVolumes(before: readonly StateResource[], after: readonly StateResource[]): { name: string; pool: string; uri: string }[] {
   const still = new Set(after.map((r) => r.urn));
   return before
-    .filter((r) => r.type === "bulkhead:libvirt:Volume" && r.inputs?.["preserve"] === true && !still.has(r.urn))
+    .filter((r) => r.type === VOLUME_TYPE && r.inputs?.["preserve"] === true && !still.has(r.urn))
     .map((r) => ({ name: String(r.inputs?.["name"]), pool: String(r.inputs?.["pool"]), uri: String(r.inputs?.["uri"]) }));
 }
 

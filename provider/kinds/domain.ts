@@ -1,4 +1,4 @@
-// bulkhead:libvirt:Domain. Create is define -> autostart -> start, undone if a
+// The Domain resource (DOMAIN_TYPE). Create is define -> autostart -> start, undone if a
 // step fails; update redefines in place under the same UUID (the new
 // definition applies at the next boot) and applies autostart/running.
 import { randomUUID } from "node:crypto";

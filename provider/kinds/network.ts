@@ -1,4 +1,4 @@
-// bulkhead:libvirt:Network. Any change to the definition replaces the network:
+// The Network resource (NETWORK_TYPE). Any change to the definition replaces the network:
 // applying it needs a restart that detaches every guest anyway, and a preview
 // should say so. Only autostart is updated in place.
 import type { NetworkArgs, NetworkOutputs } from "../../libvirt/types";

@@ -1,4 +1,4 @@
-// bulkhead:libvirt:NwFilter. nwfilter-define with the filter's UUID replaces
+// The NwFilter resource (NWFILTER_TYPE). nwfilter-define with the filter's UUID replaces
 // its rules live, so every change but uri/name is an in-place update.
 import { randomUUID } from "node:crypto";
 import type { NwFilterArgs } from "../../libvirt/types";

@@ -1,4 +1,4 @@
-// bulkhead:libvirt:Pool. A pool of the same name and target that already
+// The Pool resource (POOL_TYPE). A pool of the same name and target that already
 // exists is adopted, not redefined, and an adopted pool is never deleted: it
 // belongs to the host (often `default`), not to this stack. A pool bulkhead
 // defines gets a UUID derived from its name and directory (bulkheadPoolUuid),

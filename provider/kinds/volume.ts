@@ -1,4 +1,4 @@
-// bulkhead:libvirt:Volume. Create is vol-create -> fill (vol-upload of an
+// The Volume resource (VOLUME_TYPE). Create is vol-create -> fill (vol-upload of an
 // imported image or of a NoCloud seed built here) -> grow, and the volume is
 // deleted again if filling fails. Capacity is a minimum: it only ever grows.
 import type { VolumeArgs, VolumeOutputs } from "../../libvirt/types";
