@@ -19,7 +19,7 @@ import { virsh, virshIfExists } from "../libvirt/virsh";
 import { LAB_URI, startLab } from "../lab/lab";
 import { loadLayout } from "../layout/load";
 import { generateLayout } from "../scripts/gen-layout";
-import { REPO, capture, engineDir, mustPulumi, pulumi } from "../scripts/pulumi";
+import { REPO, capture, engineDir, mustPulumi, pulumi } from "../deploy/engine";
 import { oneConnection, runPlan } from "./baseline";
 import { runCheckCases } from "./check";
 import { runHandlers } from "./direct";
@@ -298,7 +298,7 @@ async function benchSize(n: number, parallel: number): Promise<SizeResult> {
 
     // What bulkhead's end-of-run checkpoint saves: the same deploy again with
     // Pulumi's default, the file backend rewriting the whole state after every
-    // step (quadratic in the layout's size; see scripts/pulumi.ts checkpointEnv).
+    // step (quadratic in the layout's size; see deploy/engine.ts checkpointEnv).
     await destroyQuickly(b);
     rmSync(b.poolPath, { recursive: true, force: true });
     const everyStep = await timedPulumi(b, ["up", "--yes", "--skip-preview"], { BULKHEAD_CHECKPOINTS: "every-step" });

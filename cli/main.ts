@@ -12,7 +12,7 @@ import { providerInputIssues } from "./inputs";
 import type { LayoutIssue, ResolvedLayout } from "../layout/model";
 import { readLayoutFile, parseYamlSource } from "../layout/source";
 import { checkExitCode, formatCheckText, invalidReport, locate, validReport, type CheckReport, type LineOf } from "./check";
-import { layoutToDot, renderSvg } from "./graph";
+import { layoutToDot, renderSvg } from "../render/graph";
 import { firewallTable } from "./listing";
 import { formatPlan, planJson } from "./plan";
 import { evaluatePolicies } from "./policies";

@@ -3,7 +3,7 @@
 import type { SimulatedResource } from "../components/plan";
 import type { FirewallRule, ResolvedLayout } from "../layout/model";
 import { printable } from "../layout/text";
-import { formatTable } from "./table";
+import { formatTable } from "../render/table";
 import { DOMAIN_TYPE, isLibvirtType, libvirtKind } from "../libvirt/tokens";
 
 const NONE = "-";

@@ -15,7 +15,8 @@ import { execFile } from "node:child_process";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { startLab } from "../../lab/lab";
 import { virsh } from "../../libvirt/virsh";
-import { REPO, WORK_DIR, pulumi, recoverInterrupted, type PulumiResult } from "../../scripts/pulumi";
+import { REPO, WORK_DIR, pulumi, type PulumiResult } from "../../deploy/engine";
+import { recoverInterrupted } from "../../deploy/recovery";
 import { main as upMain } from "../../scripts/up";
 import { cleanupPrefix } from "../helpers/libvirt";
 
