@@ -3,8 +3,7 @@
 // isolation is reported without the layout or the Pulumi state. The judging
 // (`auditReport`) is pure and unit-tested from XML strings.
 import { printable } from "../layout/text";
-import { bulkheadDomains, HostUnreachable, liveHostFromXml, readHost, type LiveHost, type Scope } from "../libvirt/host";
-import type { DomainArgs } from "../libvirt/types";
+import { HostUnreachable, liveHostFromXml, readHost, type LiveHost, type Scope } from "../libvirt/host";
 import { VirshError } from "../libvirt/virsh";
 import type { EvaluateOptions, Violation } from "../policies/evaluate";
 
@@ -99,23 +98,4 @@ export async function runAudit(opts: AuditOptions & { json?: boolean }): Promise
   }
   process.stdout.write(opts.json === true ? JSON.stringify(report, null, 2) + "\n" : formatAuditText(report));
   return auditExitCode(report);
-}
-
-/** `bulkhead ls`: the bulkhead qubes of a live host, qvm-ls style. */
-export async function runLs(opts: { uri: string } & Scope): Promise<number> {
-  let domains: DomainArgs[];
-  try {
-    domains = bulkheadDomains(await readHost(opts.uri, opts), opts);
-  } catch (e) {
-    if (!(e instanceof HostUnreachable)) throw e;
-    process.stderr.write(`bulkhead ls: ${e.message.split("\n")[0]}\n`);
-    return 2;
-  }
-  if (domains.length === 0) {
-    process.stderr.write(`bulkhead ls: ${noDomains(opts.uri, opts.prefix).replace("audit", "list")}\n`);
-    return 2;
-  }
-  const { lsTable } = await import("./listing.js");
-  process.stdout.write(lsTable(domains));
-  return 0;
 }

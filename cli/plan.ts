@@ -1,6 +1,8 @@
 // `bulkhead plan`: what a layout declares (qubes with their resolved settings)
 // and the libvirt objects it would create, as text tables.
-import type { SimulatedResource } from "../components/plan";
+import { planLayout, type SimulatedResource } from "../components/plan";
+import { reportInvalid } from "./check";
+import { load } from "./command";
 import type { FirewallRule, ResolvedLayout } from "../layout/model";
 import { printable } from "../layout/text";
 import { formatTable } from "../render/table";
@@ -133,4 +135,13 @@ export function planJson(layout: ResolvedLayout, resources: SimulatedResource[])
         return { type: r.type, name, qube: qube === NONE || qube === undefined ? null : qube, inputs: r.inputs };
       }),
   };
+}
+
+/** `bulkhead plan <layout> [--json]`. */
+export async function runPlan(path: string, opts: { json?: boolean }): Promise<number> {
+  const loaded = load(path);
+  if ("issues" in loaded) return reportInvalid(path, loaded.issues);
+  const resources = planLayout(loaded.layout);
+  process.stdout.write(opts.json === true ? JSON.stringify(planJson(loaded.layout, resources), null, 2) + "\n" : formatPlan(loaded.layout, resources));
+  return 0;
 }
