@@ -23,7 +23,7 @@ import { REPO, capture, engineDir, mustPulumi, pulumi } from "../deploy/engine";
 import { oneConnection, runPlan } from "./baseline";
 import { runCheckCases } from "./check";
 import { runHandlers } from "./direct";
-import { callCounts, planBaseline } from "./plan";
+import { callCounts, planBaseline } from "./calls";
 import { PEER, peerConfig, resourceCount, runTofu } from "./peer";
 import { peerRoleOf, sampleTree, type PeakRss } from "./procs";
 import { type Machine, type PeerMode, type PeerPhase, type PeerResult, type PeerRun, type SizeResult, renderReport, timePlot } from "./report";
