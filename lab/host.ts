@@ -1,9 +1,9 @@
 // The embedded lab host: a disposable libvirtd run inside its own network
 // namespace (README, "The embedded lab host"), so every bridge and tap it makes stays
 // there. Only programs with argument arrays are run; nothing goes through a shell.
-import { execFile } from "node:child_process";
 import { existsSync, readFileSync } from "node:fs";
 import { chmod, chown, mkdir, stat } from "node:fs/promises";
+import { execResult, type ExecResult } from "../libvirt/exec";
 
 export const LAB_NAMESPACE = "bulkhead-lab";
 export const LAB_URI = "qemu:///system";
@@ -20,19 +20,9 @@ export const LIBVIRT_DIRS = [
 export const LIBVIRTD_PID_FILE = "/var/run/libvirtd.pid";
 const PID_FILES = { libvirtd: LIBVIRTD_PID_FILE, virtlogd: "/var/run/virtlogd.pid" };
 
-interface RunResult {
-  ok: boolean;
-  stdout: string;
-  stderr: string;
-}
-
 /** Runs a program; never throws, so "ensure" steps can check their postcondition instead. */
-function run(file: string, args: string[], timeoutMs = 30_000): Promise<RunResult> {
-  return new Promise((resolve) => {
-    execFile(file, args, { timeout: timeoutMs }, (error, stdout, stderr) => {
-      resolve({ ok: !error, stdout: String(stdout), stderr: String(stderr) });
-    });
-  });
+function run(file: string, args: string[], timeoutMs = 30_000): Promise<ExecResult> {
+  return execResult(file, args, { timeoutMs });
 }
 
 async function must(file: string, args: string[]): Promise<string> {

@@ -16,7 +16,8 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { ensureLabHost, LIBVIRTD_PID_FILE } from "../../lab/host";
 import { startLab } from "../../lab/lab";
 import { virsh } from "../../libvirt/virsh";
-import { REPO, WORK_DIR, pulumi, recoverInterrupted, type PulumiResult } from "../../scripts/pulumi";
+import { REPO, WORK_DIR, pulumi, type PulumiResult } from "../../deploy/engine";
+import { recoverInterrupted } from "../../deploy/recovery";
 import { main as upMain } from "../../scripts/up";
 import { cleanupPrefix } from "../helpers/libvirt";
 
