@@ -1,4 +1,4 @@
-// Toy policy pack for test/engine/langhost.test.ts, run by the engine through the language
+// Toy policy pack for test/langhost/langhost.test.ts, run by the engine through the language
 // host's RunPlugin: one mandatory and one advisory rule.
 import { PolicyPack } from "@pulumi/policy";
 

@@ -6,8 +6,8 @@ import { createRequire } from "node:module";
 import * as os from "node:os";
 import * as path from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { runCaptured, type Result } from "../helpers/spawn";
-import { engineEnv, makeProject, NOWHERE, repo, skipReason } from "../policies/engine";
+import { runCaptured, type Result } from "./helpers/spawn";
+import { engineEnv, makeProject, NOWHERE, repo, skipReason } from "./policies/engine";
 
 // The SDK as the program loads it (CommonJS, not vitest's ES module view of it).
 const programRequire = createRequire(path.join(repo, "index.ts"));

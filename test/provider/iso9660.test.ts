@@ -6,7 +6,7 @@ import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, test } from "vitest";
-import { isoIdentifiers, makeIso9660 } from "../provider/iso9660";
+import { isoIdentifiers, makeIso9660 } from "../../provider/iso9660";
 
 const seed = [
   { name: "meta-data", data: Buffer.from("instance-id: work\nlocal-hostname: work\n") },

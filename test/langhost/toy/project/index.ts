@@ -1,4 +1,4 @@
-// Toy Pulumi program for test/engine/langhost.test.ts: a component, a dynamic resource (served
+// Toy Pulumi program for test/langhost/langhost.test.ts: a component, a dynamic resource (served
 // by pulumi-resource-pulumi-nodejs) and a stack output, run by the real engine through bulkhead's
 // language host. `toy:fail` exercises how the host reports a failed program.
 import * as pulumi from "@pulumi/pulumi";

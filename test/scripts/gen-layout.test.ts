@@ -4,12 +4,12 @@ import { readFileSync } from "node:fs";
 import { join } from "node:path";
 import { afterEach, describe, expect, test, vi } from "vitest";
 import { parse } from "yaml";
-import { evaluatePolicies } from "../cli/policies";
-import { simulateLayout } from "../components/simulate";
-import { parseLayout } from "../layout/load";
-import { generateLayout, LAB_TEMPLATE, layoutToYaml, main, MIN_QUBES } from "../scripts/gen-layout";
+import { evaluatePolicies } from "../../cli/policies";
+import { simulateLayout } from "../../components/simulate";
+import { parseLayout } from "../../layout/load";
+import { generateLayout, LAB_TEMPLATE, layoutToYaml, main, MIN_QUBES } from "../../scripts/gen-layout";
 
-const root = join(__dirname, "..");
+const root = join(__dirname, "..", "..");
 
 async function check(n: number, lab: boolean) {
   const text = layoutToYaml(generateLayout(n, { lab }), "test");
