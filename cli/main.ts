@@ -3,7 +3,7 @@
 // trace reaches the user unless BULKHEAD_DEBUG asks for it.
 import { readFileSync, writeFileSync } from "node:fs";
 import { Command, CommanderError, InvalidArgumentError, Option } from "commander";
-import { planLayout, SIM_LAYOUT, type SimulatedResource } from "../components/plan";
+import { compileResources, SIM_LAYOUT, type SimulatedResource } from "../components/compile";
 import { LayoutError } from "../layout/errors";
 import { loadLayout } from "../layout/load";
 import { printable } from "../layout/text";
@@ -73,7 +73,7 @@ function lineLookup(path: string): LineOf {
 async function checkOne(path: string, options: EvaluateOptions): Promise<CheckReport> {
   const loaded = load(path);
   if ("issues" in loaded) return invalidReport(path, loaded.issues);
-  const resources = planLayout(loaded.layout);
+  const resources = compileResources(loaded.layout);
   const lineOf = lineLookup(path);
   // What the provider would refuse at preview fails check too (exit 2).
   const refused = inputIssues(loaded.layout, resources, lineOf);
@@ -119,7 +119,7 @@ function reportInvalid(path: string, issues: LayoutIssue[]): number {
 async function plan(path: string, opts: { json?: boolean }): Promise<number> {
   const loaded = load(path);
   if ("issues" in loaded) return reportInvalid(path, loaded.issues);
-  const resources = planLayout(loaded.layout);
+  const resources = compileResources(loaded.layout);
   process.stdout.write(opts.json === true ? JSON.stringify(planJson(loaded.layout, resources), null, 2) + "\n" : formatPlan(loaded.layout, resources));
   return 0;
 }

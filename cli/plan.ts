@@ -1,6 +1,6 @@
 // `bulkhead plan`: what a layout declares (qubes with their resolved settings)
 // and the libvirt objects it would create, as text tables.
-import type { SimulatedResource } from "../components/plan";
+import type { SimulatedResource } from "../components/compile";
 import type { FirewallRule, ResolvedLayout } from "../layout/model";
 import { printable } from "../layout/text";
 import { formatTable } from "./table";

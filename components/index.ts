@@ -11,6 +11,6 @@ export { UsbVM, type UsbVMArgs } from "./usbvm";
 export { clientNetworkArgs, qubeDevices, qubeDisks, qubeDomainArgs, qubeFilterArgs, type QubeArgs } from "./qube";
 export { compileFirewall, expandRule, finalDrop, QUBES_DNS, type FirewallFilterInput } from "./firewall";
 export { bulkheadEnv, guestSeed, networkConfig, qubeGuest, qubeSeed, templateGuest, templateSeed, userData, type GuestSpec } from "./seed";
-export { planLayout } from "./plan";
+export { compileLayout, compileQube, compileResources, compileTemplate, QUBE_PARTS, TEMPLATE_PARTS, type Node } from "./compile";
 export { mockOutputs, simulateLayout, simulateProgram, type SimulatedResource, type SimulateOptions, type Simulation } from "./simulate";
 export * from "./naming";

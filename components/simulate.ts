@@ -5,10 +5,10 @@ import * as pulumi from "@pulumi/pulumi";
 import type { ResolvedHost, ResolvedLayout } from "../layout/model";
 import { Layout } from "./layout";
 import { volumePath } from "./naming";
-import { SIM_LAYOUT, SIM_PROJECT, SIM_STACK, type SimulatedResource, type SimulateOptions } from "./plan";
+import { SIM_LAYOUT, SIM_PROJECT, SIM_STACK, type SimulatedResource, type SimulateOptions } from "./compile";
 import { checkWiring, deployHost } from "./wiring";
 
-// Defined with planLayout, which needs them without the SDK; still exported from here.
+// Defined with compileResources, which needs them without the SDK; still exported from here.
 export { SIM_PROJECT, SIM_STACK, type SimulatedResource, type SimulateOptions };
 
 // Pulumi's runtime state is process-global, so runs are queued, never overlapped.
