@@ -1,5 +1,5 @@
 // Type tokens of the project's libvirt resources, without the Pulumi SDK that
-// resources.ts needs: planLayout names resources by these too.
+// resources.ts needs: components/compile.ts names resources by these too.
 export const POOL_TYPE = "bulkhead:libvirt:Pool";
 export const VOLUME_TYPE = "bulkhead:libvirt:Volume";
 export const NETWORK_TYPE = "bulkhead:libvirt:Network";

@@ -7,8 +7,10 @@ import { spawnSync } from "node:child_process";
 import { existsSync, readdirSync } from "node:fs";
 import { join } from "node:path";
 import { describe, expect, test } from "vitest";
-import { compileResources } from "../../components/compile";
-import { simulateLayout } from "../../components/simulate";
+import * as pulumi from "@pulumi/pulumi";
+import { compileLayout, compileResources, SIM_LAYOUT, SIM_PROJECT, SIM_STACK } from "../../components/compile";
+import { Layout } from "../../components/layout";
+import { simulateLayout, simulateProgram } from "../../components/simulate";
 import { LayoutError } from "../../layout/errors";
 import { loadLayout, parseLayout } from "../../layout/load";
 import type { ResolvedLayout } from "../../layout/model";
@@ -89,6 +91,43 @@ describe("the components register exactly compile's nodes", () => {
     const message = "qubes.work.netvm: sys-net is not a qube declared before it that provides network";
     await expect(simulateLayout(broken)).rejects.toThrow(message);
     expect(() => compileResources(broken)).toThrow(message);
+  });
+});
+
+/** Per registration, by name: the options the records leave out (retainOnDelete, aliases). */
+async function registeredOptions(layout: ResolvedLayout): Promise<Record<string, { retainOnDelete: boolean; aliases: number }>> {
+  const seen: Record<string, { retainOnDelete: boolean; aliases: number }> = {};
+  await simulateProgram(() => {
+    // Wraps the mock monitor simulateProgram installed (and wrapped) for this run.
+    const monitor = pulumi.runtime.getMonitor() as unknown as { registerResource(req: RegisterRequest, cb: unknown): void };
+    const register = monitor.registerResource.bind(monitor);
+    monitor.registerResource = (req, cb) => {
+      seen[req.getName()] = { retainOnDelete: req.getRetainondelete(), aliases: req.getAliasesList().length };
+      register(req, cb);
+    };
+    return { qubes: new Layout(SIM_LAYOUT, { layout }).qubes };
+  }, layout.host);
+  return seen;
+}
+interface RegisterRequest {
+  getName(): string;
+  getRetainondelete(): boolean;
+  getAliasesList(): unknown[];
+}
+
+describe("the components register compile's options", () => {
+  test("retainOnDelete on data volumes, aliases on renamed qubes, for every node", async () => {
+    const layout = repository.find(([name]) => name === "test/fixtures/valid/every-key.yaml")![1];
+    const nodes = compileLayout(layout);
+    const expected = Object.fromEntries(nodes.map((n) => [n.name, { retainOnDelete: n.retainOnDelete ?? false, aliases: n.aliases?.length ?? 0 }]));
+    const registered = await registeredOptions(layout);
+    delete registered[`${SIM_PROJECT}-${SIM_STACK}`];
+    expect(registered).toStrictEqual(expected);
+    // The fixture has what is checked: kept data, discarded data, two renames.
+    expect(expected["bulkhead-dvm-private"]).toStrictEqual({ retainOnDelete: true, aliases: 0 });
+    expect(expected["bulkhead-standalone-root"]).toStrictEqual({ retainOnDelete: false, aliases: 0 });
+    expect(expected["bulkhead-dvm"]).toStrictEqual({ retainOnDelete: false, aliases: 2 });
+    expect(expected["bulkhead-standalone"]).toStrictEqual({ retainOnDelete: false, aliases: 1 });
   });
 });
 
