@@ -23,8 +23,8 @@ export function qubeType(cls: QubeClass): string {
   return `bulkhead:qubes:${cls}`;
 }
 
-/** The field of its component a libvirt resource is (`TemplateVM.root`, `AppVM.private`, …). */
-export type Role = "network" | "root" | "private" | "seed" | "filter" | "domain";
+/** The field of its component a libvirt resource is (`TemplateVM.root`, `AppVM.private`, …): a part's `role`. */
+export type Role = (typeof PARTS)[PartName]["role"];
 
 /** One resource to register: a component or a libvirt resource. Names are unique in a graph and are its ids. */
 export interface Node {
@@ -61,7 +61,7 @@ interface Context {
 }
 
 interface Part {
-  role: Role;
+  role: string;
   /** Appended to the component's name. */
   suffix: string;
   type: string;
@@ -96,7 +96,7 @@ const PARTS = {
   /** A qube's egress filter, with a netvm. */
   filter: { role: "filter", suffix: "fw", type: NWFILTER_TYPE, when: (c) => qubeOf(c).netvm !== null, inputs: (c) => qubeFilterArgs(c.host, qubeOf(c)) },
   domain: { role: "domain", suffix: "domain", type: DOMAIN_TYPE, domain: true, output: true, inputs: (c) => qubeDomainArgs(c.host, c.source, qubeOf(c), c.template) },
-} satisfies Record<string, Part>;
+} as const satisfies Record<string, Part>;
 
 type PartName = keyof typeof PARTS;
 
@@ -112,7 +112,7 @@ export const QUBE_PARTS: Record<QubeClass, readonly PartName[]> = {
   StandaloneVM: ["providedNetwork", "standaloneRoot", "private", "seed", "filter", "domain"],
 };
 
-/** The order in which a domain lists the parts it waits for. */
+/** The order in which a domain lists the parts it waits for (every part before it); other roles come after these. */
 const WAIT_ORDER: readonly Role[] = ["root", "private", "network", "seed", "filter"];
 
 /** What a component is wired to outside itself, by node name. */
@@ -155,7 +155,7 @@ function compileComponent(type: string, name: string, of: string, c: Context, pa
   for (const key of parts) {
     const part: Part = PARTS[key];
     if (part.when !== undefined && !part.when(c)) continue;
-    const node: Node = { type: part.type, name: `${name}-${part.suffix}`, parent: name, custom: true, inputs: part.inputs(c), dependsOn: [], role: part.role };
+    const node: Node = { type: part.type, name: `${name}-${part.suffix}`, parent: name, custom: true, inputs: part.inputs(c), dependsOn: [], role: part.role as Role };
     if (part.inPool && wiring.pool !== undefined) node.dependsOn = [wiring.pool];
     if (part.domain) node.dependsOn = [...waitOrder(nodes.slice(1)), ...wiring.upstream];
     if (part.data) node.retainOnDelete = keepsData(c.qube!);
@@ -166,7 +166,11 @@ function compileComponent(type: string, name: string, of: string, c: Context, pa
 }
 
 function waitOrder(parts: Node[]): string[] {
-  return WAIT_ORDER.flatMap((role) => parts.filter((p) => p.role === role).map((p) => p.name));
+  const rank = (p: Node) => {
+    const i = WAIT_ORDER.indexOf(p.role!);
+    return i === -1 ? WAIT_ORDER.length : i;
+  };
+  return [...parts].sort((a, b) => rank(a) - rank(b)).map((p) => p.name);
 }
 
 export interface CompileOptions {
