@@ -15,17 +15,28 @@ export interface CheckViolation extends Violation {
 /** Finds the line of a dotted path's entry in the layout file (the loader's own lookup). */
 export type LineOf = (path: string[]) => number | undefined;
 
+/** The names a finding can be filed under, looked up per finding (thousands of findings stay linear). */
+export interface LayoutNames {
+  qubes: ReadonlySet<string>;
+  templates: ReadonlySet<string>;
+}
+
+export function layoutNames(layout: ResolvedLayout): LayoutNames {
+  return { qubes: new Set(layout.qubes.map((q) => q.name)), templates: new Set(layout.templates.map((t) => t.name)) };
+}
+
 /** The layout entry a finding is about: the qube's or template's, the host's memory for dom0. */
-export function violationPath(layout: ResolvedLayout, qube: string): string[] {
-  if (layout.qubes.some((q) => q.name === qube)) return ["qubes", qube];
-  if (layout.templates.some((t) => t.name === qube)) return ["templates", qube];
+export function violationPath(names: LayoutNames, qube: string): string[] {
+  if (names.qubes.has(qube)) return ["qubes", qube];
+  if (names.templates.has(qube)) return ["templates", qube];
   if (qube === "dom0") return ["host", "memory"];
   return [];
 }
 
 export function locate(violations: Violation[], layout: ResolvedLayout, lineOf: LineOf): CheckViolation[] {
+  const names = layoutNames(layout);
   return violations.map((v) => {
-    const path = violationPath(layout, v.qube);
+    const path = violationPath(names, v.qube);
     const line = path.length === 0 ? undefined : lineOf(path);
     // Key order fixed here so the JSON reads policy, level, qube, path, line, message.
     return { policy: v.policy, level: v.level, qube: v.qube, path: path.join("."), line: line ?? null, message: v.message };

@@ -5,12 +5,11 @@ import { readFileSync, writeFileSync } from "node:fs";
 import { Command, CommanderError, InvalidArgumentError, Option } from "commander";
 import { planLayout, SIM_LAYOUT, type SimulatedResource } from "../components/plan";
 import { LayoutError } from "../layout/errors";
-import { loadLayout } from "../layout/load";
+import { loadLayout, loadLayoutWithLines } from "../layout/load";
 import { printable } from "../layout/text";
 import type { EvaluateOptions } from "../policies/evaluate";
 import { providerInputIssues } from "./inputs";
 import type { LayoutIssue, ResolvedLayout } from "../layout/model";
-import { readLayoutFile, parseYamlSource } from "../layout/source";
 import { checkExitCode, formatCheckText, invalidReport, locate, validReport, type CheckReport, type LineOf } from "./check";
 import { layoutToDot, renderSvg } from "./graph";
 import { firewallTable } from "./listing";
@@ -63,18 +62,21 @@ function inputIssues(layout: ResolvedLayout, resources: SimulatedResource[], lin
 
 export type CheckFormat = "text" | "json" | "sarif" | "github";
 
-/** The line of a path's entry, read again from the file (the loader keeps no source). */
-function lineLookup(path: string): LineOf {
-  const read = readLayoutFile(path);
-  const parsed = read.ok ? parseYamlSource(read.text) : undefined;
-  return (p) => (parsed?.ok === true ? parsed.source.lineOf(p) : undefined);
+/** The layout with its line lookup (one read and one parse of the file), or its issues. */
+function loadWithLines(path: string): { layout: ResolvedLayout; lineOf: LineOf } | { issues: LayoutIssue[] } {
+  try {
+    return loadLayoutWithLines(path);
+  } catch (error) {
+    if (error instanceof LayoutError) return { issues: error.issues };
+    throw error;
+  }
 }
 
 async function checkOne(path: string, options: EvaluateOptions): Promise<CheckReport> {
-  const loaded = load(path);
+  const loaded = loadWithLines(path);
   if ("issues" in loaded) return invalidReport(path, loaded.issues);
+  const { lineOf } = loaded;
   const resources = planLayout(loaded.layout);
-  const lineOf = lineLookup(path);
   // What the provider would refuse at preview fails check too (exit 2).
   const refused = inputIssues(loaded.layout, resources, lineOf);
   if (refused.length > 0) return invalidReport(path, refused);
