@@ -6,8 +6,8 @@
 //
 //   node dist/bench/check.js
 import { execFile } from "node:child_process";
-import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
-import { tmpdir } from "node:os";
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { loadavg, tmpdir } from "node:os";
 import { join } from "node:path";
 import { MAX_LAYOUT_BYTES } from "../layout/source";
 
@@ -27,6 +27,10 @@ export interface CheckRow {
   exit: number;
   expectedExit: number;
   seconds: number;
+  /** The check process's own CPU time (user + system), when measured. */
+  cpuS?: number;
+  /** The host's 1-minute load average when the check started. */
+  load?: number;
   limitS: number;
 }
 
@@ -100,12 +104,23 @@ export function checkCases(): CheckCase[] {
   ];
 }
 
-function timeCheck(cli: string, file: string): Promise<{ seconds: number; exit: number }> {
+function timeCheck(cli: string, file: string, cpuFile: string): Promise<{ seconds: number; exit: number; cpuS?: number }> {
+  const preload = join(__dirname, "cpu-preload.js");
+  rmSync(cpuFile, { force: true });
   return new Promise((resolve) => {
     const t0 = performance.now();
-    execFile(process.execPath, [cli, "check", "--json", file], { maxBuffer: 512 * 1024 * 1024 }, (error) => {
+    const env = { ...process.env, BULKHEAD_BENCH_CPU: cpuFile };
+    execFile(process.execPath, ["--require", preload, cli, "check", "--json", file], { env, maxBuffer: 512 * 1024 * 1024 }, (error) => {
+      const seconds = (performance.now() - t0) / 1000;
       const code = error === null ? 0 : typeof (error as { code?: unknown }).code === "number" ? (error as { code: number }).code : -1;
-      resolve({ seconds: (performance.now() - t0) / 1000, exit: code });
+      let cpuS: number | undefined;
+      try {
+        const cpu = JSON.parse(readFileSync(cpuFile, "utf8")) as { userS: number; systemS: number };
+        cpuS = cpu.userS + cpu.systemS;
+      } catch {
+        cpuS = undefined; // the process died before its exit handler
+      }
+      resolve(cpuS === undefined ? { seconds, exit: code } : { seconds, exit: code, cpuS });
     });
   });
 }
@@ -118,10 +133,13 @@ export async function runCheckCases(cli: string, log: (s: string) => void = () =
     for (const c of checkCases()) {
       const file = join(dir, "layout.yaml");
       writeFileSync(file, c.yaml);
-      const { seconds, exit } = await timeCheck(cli, file);
+      const load = loadavg()[0];
+      const { seconds, exit, cpuS } = await timeCheck(cli, file, join(dir, "cpu.json"));
       const qubes = (c.yaml.match(/^ {2}[a-z]/gm) ?? []).length - 1; // lines under qubes:, minus the template
-      rows.push({ name: c.name, bytes: Buffer.byteLength(c.yaml), qubes, exit, expectedExit: c.exit, seconds, limitS: c.limitS });
-      log(`check ${c.name}: ${seconds.toFixed(2)} s, exit ${exit}`);
+      const row: CheckRow = { name: c.name, bytes: Buffer.byteLength(c.yaml), qubes, exit, expectedExit: c.exit, seconds, load, limitS: c.limitS };
+      if (cpuS !== undefined) row.cpuS = cpuS;
+      rows.push(row);
+      log(`check ${c.name}: ${seconds.toFixed(2)} s (CPU ${cpuS?.toFixed(2) ?? "?"} s, load ${load.toFixed(1)}), exit ${exit}`);
     }
     return rows;
   } finally {
@@ -132,13 +150,15 @@ export async function runCheckCases(cli: string, log: (s: string) => void = () =
 /** The Markdown rows: case, size, exit status, time, goal. */
 export function checkTable(rows: readonly CheckRow[]): string[][] {
   return [
-    ["layout", "bytes", "qubes", "exit (expected)", "bulkhead check", "goal", "met"],
+    ["layout", "bytes", "qubes", "exit (expected)", "bulkhead check", "its CPU", "load", "goal", "met"],
     ...rows.map((r) => [
       r.name,
       String(r.bytes),
       String(r.qubes),
       `${r.exit} (${r.expectedExit})`,
       `${r.seconds.toFixed(2)} s`,
+      r.cpuS === undefined ? "-" : `${r.cpuS.toFixed(2)} s`,
+      r.load === undefined ? "-" : r.load.toFixed(1),
       `under ${r.limitS} s`,
       r.seconds < r.limitS && r.exit === r.expectedExit ? "yes" : "**no**",
     ]),
