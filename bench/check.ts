@@ -94,6 +94,22 @@ export function oneDeviceEverywhere(): string {
   return fill(HEAD, (i) => `  a${i}: { class: AppVM, netvm: null, devices: { pci: ["0000:03:00.0"] } }\n`);
 }
 
+/** Firewall rules to 1 MiB: a few qubes with thousands of rules each (compiled, then judged by egress-filtered). */
+export function longRuleLists(): string {
+  const perQube = 2000;
+  let q = 0;
+  return fill(HEAD + "  sys-firewall: { class: ProxyVM, netvm: sys-net }\n", (i) => {
+    const start = i % perQube === 0 ? `  app${q++}:\n    class: AppVM\n    netvm: sys-firewall\n    firewall:\n` : "";
+    return `${start}      - { action: accept, proto: tcp, dsthost: 10.${(i >> 16) & 255}.${(i >> 8) & 255}.${i & 255}, dstports: ${1 + (i % 65535)} }\n`;
+  });
+}
+
+/** Deep and wide to 1 MiB: thousands of flow lists nested 26 deep (under the depth limit) as firewall rules (refused by the schema). */
+export function deepWide(): string {
+  const nest = (depth: number) => "[".repeat(depth) + "1" + "]".repeat(depth);
+  return fill(HEAD + "  work:\n    class: AppVM\n    netvm: sys-net\n    firewall:\n", () => `      - ${nest(26)}\n`);
+}
+
 export function checkCases(): CheckCase[] {
   return [
     { name: "valid, 5,000 qubes", limitS: 3, exit: 0, yaml: validLayout() },
@@ -101,6 +117,8 @@ export function checkCases(): CheckCase[] {
     { name: "hostile: AppVMs straight on NetVMs", limitS: 5, exit: 1, yaml: clientsOnNetvms() },
     { name: "hostile: one long ProxyVM chain", limitS: 5, exit: 2, yaml: longChain() },
     { name: "hostile: one PCI device on every qube", limitS: 5, exit: 1, yaml: oneDeviceEverywhere() },
+    { name: "hostile: long firewall rule lists", limitS: 5, exit: 0, yaml: longRuleLists() },
+    { name: "hostile: deep and wide YAML", limitS: 5, exit: 2, yaml: deepWide() },
   ];
 }
 
