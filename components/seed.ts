@@ -266,20 +266,16 @@ const MAX_SHAPES = 10_000;
  * `bulkhead check` of 5,000 qubes). A layout's seeds differ from qube to qube in a few
  * strings (name, MAC, addresses), which the builder marks with `slot`: the `yaml` library
  * renders each shape once, with a placeholder (`bhslot<N>x`, always plain) for each such
- * string, and each seed is that text with its strings put in as the library writes them, all
- * of a seed's strings in one small list. Same bytes as rendering the document whole (held by
+ * string, and each seed is that text with its strings put in, quoted where the library's
+ * schema says a plain one would not read back as a string. Same bytes as rendering the document whole (held by
  * test/components/seed.test.ts); a string that is not SUBSTITUTABLE stays in the shape, and
  * a shape whose text does not hold each placeholder exactly once is rendered whole.
  */
 export class SeedShapes {
   private readonly shapes = new Map<string, (string | number)[] | null>();
-  private readonly scalars = new Map<string, string>();
 
-  /** `toText` renders a whole document; `scalarsToText` a list of strings (both as the seed does). */
-  constructor(
-    private readonly toText: (value: unknown) => string,
-    private readonly scalarsToText: (values: string[]) => string = (values) => yaml11(values),
-  ) {}
+  /** `toText` renders a whole document (as the seed does). */
+  constructor(private readonly toText: (value: unknown) => string) {}
 
   render(build: (slot: Slot) => unknown): string {
     const values: string[] = [];
@@ -297,24 +293,25 @@ export class SeedShapes {
       this.shapes.set(key, parts);
     }
     if (parts === null) return this.toText(build((value) => value));
-    const texts = this.scalarTexts(values);
-    return parts.map((p) => (typeof p === "number" ? texts[p] : p)).join("");
+    return parts.map((p) => (typeof p === "number" ? substituted(values[p]) : p)).join("");
   }
+}
 
-  /** Each string as the library writes it: one list rendered for those not seen before. */
-  private scalarTexts(values: string[]): string[] {
-    const fresh = [...new Set(values.filter((v) => !this.scalars.has(v)))];
-    if (fresh.length > 0) {
-      const lines = this.scalarsToText(fresh).split("\n");
-      if (this.scalars.size + fresh.length > MAX_SHAPES * 4) this.scalars.clear();
-      fresh.forEach((v, i) => {
-        const line = lines[i];
-        if (line === undefined || !line.startsWith("- ")) throw new Error(`seed: cannot render ${JSON.stringify(v)} as a list item`);
-        this.scalars.set(v, line.slice(2));
-      });
-    }
-    return values.map((v) => this.scalars.get(v)!);
-  }
+/**
+ * The tags by which a plain scalar would read back as something other than a string in
+ * YAML 1.1 (a bool, a base-60 int, a timestamp...): the library's own schema, and the test
+ * its plainString applies before it quotes a string.
+ */
+const RESOLVING = new Document(null, { version: "1.1" }).schema.tags.flatMap((tag) =>
+  tag.default && tag.tag !== "tag:yaml.org,2002:str" && "test" in tag && tag.test instanceof RegExp ? [tag.test] : [],
+);
+
+/**
+ * A SUBSTITUTABLE string as the library writes it: plain, or double-quoted when plain would
+ * read back as another type (nothing in such a string needs an escape, and it never folds).
+ */
+function substituted(value: string): string {
+  return RESOLVING.some((test) => test.test(value)) ? `"${value}"` : value;
 }
 
 /** The shape's text cut at its placeholders (numbers: which string), or null unless each is there once. */
