@@ -5,8 +5,8 @@
 // process; no lab needed. Part of `npm run bench`, and alone:
 //
 //   node dist/bench/check.js
-import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
-import { tmpdir } from "node:os";
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { loadavg, tmpdir } from "node:os";
 import { join } from "node:path";
 import { execResult } from "../libvirt/exec";
 import { MAX_LAYOUT_BYTES } from "../layout/source";
@@ -27,6 +27,10 @@ export interface CheckRow {
   exit: number;
   expectedExit: number;
   seconds: number;
+  /** The check process's own CPU time (user + system), when measured. */
+  cpuS?: number;
+  /** The host's 1-minute load average when the check started. */
+  load?: number;
   limitS: number;
 }
 
@@ -90,6 +94,22 @@ export function oneDeviceEverywhere(): string {
   return fill(HEAD, (i) => `  a${i}: { class: AppVM, netvm: null, devices: { pci: ["0000:03:00.0"] } }\n`);
 }
 
+/** Firewall rules to 1 MiB: a few qubes with thousands of rules each (compiled, then judged by egress-filtered). */
+export function longRuleLists(): string {
+  const perQube = 2000;
+  let q = 0;
+  return fill(HEAD + "  sys-firewall: { class: ProxyVM, netvm: sys-net }\n", (i) => {
+    const start = i % perQube === 0 ? `  app${q++}:\n    class: AppVM\n    netvm: sys-firewall\n    firewall:\n` : "";
+    return `${start}      - { action: accept, proto: tcp, dsthost: 10.${(i >> 16) & 255}.${(i >> 8) & 255}.${i & 255}, dstports: ${1 + (i % 65535)} }\n`;
+  });
+}
+
+/** Deep and wide to 1 MiB: thousands of flow lists nested 26 deep (under the depth limit) as firewall rules (refused by the schema). */
+export function deepWide(): string {
+  const nest = (depth: number) => "[".repeat(depth) + "1" + "]".repeat(depth);
+  return fill(HEAD + "  work:\n    class: AppVM\n    netvm: sys-net\n    firewall:\n", () => `      - ${nest(26)}\n`);
+}
+
 export function checkCases(): CheckCase[] {
   return [
     { name: "valid, 5,000 qubes", limitS: 3, exit: 0, yaml: validLayout() },
@@ -97,13 +117,27 @@ export function checkCases(): CheckCase[] {
     { name: "hostile: AppVMs straight on NetVMs", limitS: 5, exit: 1, yaml: clientsOnNetvms() },
     { name: "hostile: one long ProxyVM chain", limitS: 5, exit: 2, yaml: longChain() },
     { name: "hostile: one PCI device on every qube", limitS: 5, exit: 1, yaml: oneDeviceEverywhere() },
+    { name: "hostile: long firewall rule lists", limitS: 5, exit: 0, yaml: longRuleLists() },
+    { name: "hostile: deep and wide YAML", limitS: 5, exit: 2, yaml: deepWide() },
   ];
 }
 
-async function timeCheck(cli: string, file: string): Promise<{ seconds: number; exit: number }> {
+async function timeCheck(cli: string, file: string, cpuFile: string): Promise<{ seconds: number; exit: number; cpuS?: number }> {
+  const preload = join(__dirname, "cpu-preload.js");
+  rmSync(cpuFile, { force: true });
   const t0 = performance.now();
-  const r = await execResult(process.execPath, [cli, "check", "--json", file], { maxBuffer: 512 * 1024 * 1024, timeoutMs: 0 });
-  return { seconds: (performance.now() - t0) / 1000, exit: typeof r.code === "number" ? r.code : -1 };
+  const env = { ...process.env, BULKHEAD_BENCH_CPU: cpuFile };
+  const r = await execResult(process.execPath, ["--require", preload, cli, "check", "--json", file], { env, maxBuffer: 512 * 1024 * 1024, timeoutMs: 0 });
+  const seconds = (performance.now() - t0) / 1000;
+  const exit = typeof r.code === "number" ? r.code : -1;
+  let cpuS: number | undefined;
+  try {
+    const cpu = JSON.parse(readFileSync(cpuFile, "utf8")) as { userS: number; systemS: number };
+    cpuS = cpu.userS + cpu.systemS;
+  } catch {
+    cpuS = undefined; // the process died before its exit handler
+  }
+  return cpuS === undefined ? { seconds, exit } : { seconds, exit, cpuS };
 }
 
 /** Times `bulkhead check` (the compiled CLI `cli`) on every case. */
@@ -114,10 +148,13 @@ export async function runCheckCases(cli: string, log: (s: string) => void = () =
     for (const c of checkCases()) {
       const file = join(dir, "layout.yaml");
       writeFileSync(file, c.yaml);
-      const { seconds, exit } = await timeCheck(cli, file);
+      const load = loadavg()[0];
+      const { seconds, exit, cpuS } = await timeCheck(cli, file, join(dir, "cpu.json"));
       const qubes = (c.yaml.match(/^ {2}[a-z]/gm) ?? []).length - 1; // lines under qubes:, minus the template
-      rows.push({ name: c.name, bytes: Buffer.byteLength(c.yaml), qubes, exit, expectedExit: c.exit, seconds, limitS: c.limitS });
-      log(`check ${c.name}: ${seconds.toFixed(2)} s, exit ${exit}`);
+      const row: CheckRow = { name: c.name, bytes: Buffer.byteLength(c.yaml), qubes, exit, expectedExit: c.exit, seconds, load, limitS: c.limitS };
+      if (cpuS !== undefined) row.cpuS = cpuS;
+      rows.push(row);
+      log(`check ${c.name}: ${seconds.toFixed(2)} s (CPU ${cpuS?.toFixed(2) ?? "?"} s, load ${load.toFixed(1)}), exit ${exit}`);
     }
     return rows;
   } finally {
@@ -128,13 +165,15 @@ export async function runCheckCases(cli: string, log: (s: string) => void = () =
 /** The Markdown rows: case, size, exit status, time, goal. */
 export function checkTable(rows: readonly CheckRow[]): string[][] {
   return [
-    ["layout", "bytes", "qubes", "exit (expected)", "bulkhead check", "goal", "met"],
+    ["layout", "bytes", "qubes", "exit (expected)", "bulkhead check", "its CPU", "load", "goal", "met"],
     ...rows.map((r) => [
       r.name,
       String(r.bytes),
       String(r.qubes),
       `${r.exit} (${r.expectedExit})`,
       `${r.seconds.toFixed(2)} s`,
+      r.cpuS === undefined ? "-" : `${r.cpuS.toFixed(2)} s`,
+      r.load === undefined ? "-" : r.load.toFixed(1),
       `under ${r.limitS} s`,
       r.seconds < r.limitS && r.exit === r.expectedExit ? "yes" : "**no**",
     ]),

@@ -413,7 +413,7 @@ export function renderReport(i: ReportInput): string {
     "",
     ...(i.checks === undefined
       ? []
-      : ["## `bulkhead check` at the size limits", "", "Each a whole `bulkhead check --json` process on a generated layout (bench/check.ts); no lab.", "", markdownTable(checkTable(i.checks)), ""]),
+      : ["## `bulkhead check` at the size limits", "", "Each a whole `bulkhead check --json` process on a generated layout (bench/check.ts); no lab. Its CPU: the process's own user + system time; load: the host's 1-minute load average as it started (the goal is the wall time).", "", markdownTable(checkTable(i.checks)), ""]),
     "## Machine",
     "",
     markdownTable([["", ""], ...machineRows(i.machine)]),

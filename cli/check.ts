@@ -3,10 +3,11 @@
 // the policies found.
 import { compileResources, SIM_LAYOUT, type SimulatedResource } from "../components/compile";
 import type { LayoutIssue, ResolvedLayout } from "../layout/model";
-import { readLayoutFile, parseYamlSource } from "../layout/source";
+import { LayoutError } from "../layout/errors";
+import { loadLayoutWithLines } from "../layout/load";
 import { printable } from "../layout/text";
 import type { EvaluateOptions } from "../policies/evaluate";
-import { EXIT_INVALID, load, readPolicyConfig } from "./command";
+import { EXIT_INVALID, readPolicyConfig } from "./command";
 import { providerInputIssues } from "./inputs";
 import { evaluatePolicies, type Violation } from "./policies";
 import { packageVersion } from "./version";
@@ -22,17 +23,28 @@ export interface CheckViolation extends Violation {
 /** Finds the line of a dotted path's entry in the layout file (the loader's own lookup). */
 export type LineOf = (path: string[]) => number | undefined;
 
+/** The names a finding can be filed under, looked up per finding (thousands of findings stay linear). */
+export interface LayoutNames {
+  qubes: ReadonlySet<string>;
+  templates: ReadonlySet<string>;
+}
+
+export function layoutNames(layout: ResolvedLayout): LayoutNames {
+  return { qubes: new Set(layout.qubes.map((q) => q.name)), templates: new Set(layout.templates.map((t) => t.name)) };
+}
+
 /** The layout entry a finding is about: the qube's or template's, the host's memory for dom0. */
-export function violationPath(layout: ResolvedLayout, qube: string): string[] {
-  if (layout.qubes.some((q) => q.name === qube)) return ["qubes", qube];
-  if (layout.templates.some((t) => t.name === qube)) return ["templates", qube];
+export function violationPath(names: LayoutNames, qube: string): string[] {
+  if (names.qubes.has(qube)) return ["qubes", qube];
+  if (names.templates.has(qube)) return ["templates", qube];
   if (qube === "dom0") return ["host", "memory"];
   return [];
 }
 
 export function locate(violations: Violation[], layout: ResolvedLayout, lineOf: LineOf): CheckViolation[] {
+  const names = layoutNames(layout);
   return violations.map((v) => {
-    const path = violationPath(layout, v.qube);
+    const path = violationPath(names, v.qube);
     const line = path.length === 0 ? undefined : lineOf(path);
     // Key order fixed here so the JSON reads policy, level, qube, path, line, message.
     return { policy: v.policy, level: v.level, qube: v.qube, path: path.join("."), line: line ?? null, message: v.message };
@@ -142,18 +154,21 @@ function inputIssues(layout: ResolvedLayout, resources: SimulatedResource[], lin
 
 export type CheckFormat = "text" | "json" | "sarif" | "github";
 
-/** The line of a path's entry, read again from the file (the loader keeps no source). */
-function lineLookup(path: string): LineOf {
-  const read = readLayoutFile(path);
-  const parsed = read.ok ? parseYamlSource(read.text) : undefined;
-  return (p) => (parsed?.ok === true ? parsed.source.lineOf(p) : undefined);
+/** The layout with its line lookup (one read and one parse of the file), or its issues. */
+function loadWithLines(path: string): { layout: ResolvedLayout; lineOf: LineOf } | { issues: LayoutIssue[] } {
+  try {
+    return loadLayoutWithLines(path);
+  } catch (error) {
+    if (error instanceof LayoutError) return { issues: error.issues };
+    throw error;
+  }
 }
 
 async function checkOne(path: string, options: EvaluateOptions): Promise<CheckReport> {
-  const loaded = load(path);
+  const loaded = loadWithLines(path);
   if ("issues" in loaded) return invalidReport(path, loaded.issues);
+  const { lineOf } = loaded;
   const resources = compileResources(loaded.layout);
-  const lineOf = lineLookup(path);
   // What the provider would refuse at preview fails check too (exit 2).
   const refused = inputIssues(loaded.layout, resources, lineOf);
   if (refused.length > 0) return invalidReport(path, refused);

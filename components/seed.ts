@@ -2,7 +2,8 @@
 // `bulkhead.env` for the lab's busybox init. Pure but for reading the one
 // provider ruleset (components/provider.nft) once. YAML comes from the `yaml`
 // library in 1.1 mode, so values cloud-init's YAML 1.1 parser would misread
-// (a MAC like 52:54:00:12:34:56 is a base-60 number there) are quoted.
+// (a MAC like 52:54:00:12:34:56 is a base-60 number there) are quoted; each shape
+// of document is rendered once per process (SeedShapes below).
 import { existsSync, readFileSync } from "node:fs";
 import { join } from "node:path";
 import { Document, stringify } from "yaml";
@@ -76,7 +77,7 @@ export function guestSeed(host: ResolvedHost, guest: GuestSpec): NoCloudSeed {
   const files: Record<string, string> = { "bulkhead.env": env };
   if (guest.provider !== undefined) files[RULESET_SEED_FILE] = providerRuleset();
   return {
-    metaData: yaml11({ "instance-id": domainName(host, guest.name), "local-hostname": guest.name }),
+    metaData: META_SHAPES.render((slot) => ({ "instance-id": slot(domainName(host, guest.name)), "local-hostname": slot(guest.name) })),
     userData: userData(guest, env),
     networkConfig: networkConfig(guest),
     files,
@@ -138,9 +139,13 @@ export function bulkheadCloudConfig(guest: GuestSpec, env: string): { write_file
  *    ruleset, before or after bulkhead's runcmd (which is the last of the list everywhere).
  */
 export function userData(guest: GuestSpec, env: string): string {
+  return USER_DATA_SHAPES.render((slot) => userDataConfig(guest, env, slot));
+}
+
+function userDataConfig(guest: GuestSpec, env: string, slot: Slot): Record<string, unknown> {
   // C.UTF-8 is the one locale every Debian image has: cloud-init's default (en_US.UTF-8) fails
   // in cc_locale on an image that has not generated it (update-locale exits 255).
-  const config: Record<string, unknown> = { hostname: guest.name, locale: "C.UTF-8" };
+  const config: Record<string, unknown> = { hostname: slot(guest.name), locale: "C.UTF-8" };
   if (guest.private === true) {
     // Formatted only while it holds no filesystem (a person's home is never reformatted), then
     // mounted at /rw, as Qubes does. The lab's busybox init does the same from bulkhead.env.
@@ -161,9 +166,7 @@ export function userData(guest: GuestSpec, env: string): string {
   if (writeFiles.length > 0) config.write_files = writeFiles;
   const runcmd = [...(mine?.runcmd ?? []), ...own.runcmd];
   if (runcmd.length > 0) config.runcmd = runcmd;
-  const doc = new Document(config, { version: "1.1" });
-  doc.commentBefore = "cloud-config";
-  return doc.toString({ lineWidth: 0, blockQuote: "literal" });
+  return config;
 }
 
 /** A layout user as cloud-init's `users` entry; a password hash unlocks console login. */
@@ -190,19 +193,21 @@ function cloudInitUser(user: CloudInitUser): Record<string, unknown> {
  * every en* or eth* interface (UPLINK_ENI, UPLINK_NETWORKD): the uplink only.
  */
 export function networkConfig(guest: GuestSpec): string {
-  const ethernets: Record<string, unknown> = {};
-  guest.nics.forEach((nic, i) => {
-    const eth: Record<string, unknown> = { match: { macaddress: nic.iface.mac.address } };
-    if (nic.role === "clients" && guest.provider?.pciUplink === true) eth["set-name"] = CLIENT_IFNAME;
-    eth.dhcp4 = nic.dhcp;
-    if (nic.addrs.length > 0) eth.addresses = nic.addrs;
-    if (nic.role === "upstream" && guest.gateway !== undefined) {
-      eth.routes = [{ to: "0.0.0.0/0", via: guest.gateway, "on-link": true }];
-      if (guest.dns.length > 0) eth.nameservers = { addresses: guest.dns };
-    }
-    ethernets[`if${i}`] = eth;
+  return NETWORK_SHAPES.render((slot) => {
+    const ethernets: Record<string, unknown> = {};
+    guest.nics.forEach((nic, i) => {
+      const eth: Record<string, unknown> = { match: { macaddress: slot(nic.iface.mac.address) } };
+      if (nic.role === "clients" && guest.provider?.pciUplink === true) eth["set-name"] = CLIENT_IFNAME;
+      eth.dhcp4 = nic.dhcp;
+      if (nic.addrs.length > 0) eth.addresses = nic.addrs.map(slot);
+      if (nic.role === "upstream" && guest.gateway !== undefined) {
+        eth.routes = [{ to: "0.0.0.0/0", via: slot(guest.gateway), "on-link": true }];
+        if (guest.dns.length > 0) eth.nameservers = { addresses: guest.dns.map(slot) };
+      }
+      ethernets[`if${i}`] = eth;
+    });
+    return { version: 2, ethernets };
   });
-  return yaml11({ version: 2, ethernets });
 }
 
 /**
@@ -241,6 +246,98 @@ function envValue(key: string, value: string): string {
 function yaml11(value: unknown): string {
   return stringify(value, { version: "1.1" });
 }
+
+/** Marks a string of a seed document that varies from qube to qube (see SeedShapes). */
+export type Slot = (value: string) => string;
+
+/**
+ * Strings put into a rendered shape by substitution: how the library writes them (plain or
+ * quoted) cannot depend on where they stand, as they start with no indicator, hold no space,
+ * quote, backslash, `#` or line break (so nothing folds, at any line width) and cannot end
+ * with `:`. Names, MACs and IPv4 addresses with prefixes are such strings.
+ */
+const SUBSTITUTABLE = /^[A-Za-z0-9][A-Za-z0-9._/:-]{0,38}[A-Za-z0-9/._-]$|^[A-Za-z0-9]$/;
+const PLACEHOLDER = /bhslot(\d+)x/g;
+/** Shapes kept per kind of document; a layout of distinct cloud-init settings gets one each. */
+const MAX_SHAPES = 10_000;
+
+/**
+ * Renders the seed documents of thousands of qubes without rendering each whole (issue 12:
+ * `bulkhead check` of 5,000 qubes). A layout's seeds differ from qube to qube in a few
+ * strings (name, MAC, addresses), which the builder marks with `slot`: the `yaml` library
+ * renders each shape once, with a placeholder (`bhslot<N>x`, always plain) for each such
+ * string, and each seed is that text with its strings put in, quoted where the library's
+ * schema says a plain one would not read back as a string. Same bytes as rendering the document whole (held by
+ * test/components/seed.test.ts); a string that is not SUBSTITUTABLE stays in the shape, and
+ * a shape whose text does not hold each placeholder exactly once is rendered whole.
+ */
+export class SeedShapes {
+  private readonly shapes = new Map<string, (string | number)[] | null>();
+
+  /** `toText` renders a whole document (as the seed does). */
+  constructor(private readonly toText: (value: unknown) => string) {}
+
+  render(build: (slot: Slot) => unknown): string {
+    const values: string[] = [];
+    const shaped = build((value) => {
+      if (!SUBSTITUTABLE.test(value)) return value;
+      values.push(value);
+      return `bhslot${values.length - 1}x`;
+    });
+    if (values.length === 0) return this.toText(shaped);
+    const key = JSON.stringify(shaped);
+    let parts = this.shapes.get(key);
+    if (parts === undefined) {
+      if (this.shapes.size >= MAX_SHAPES) this.shapes.clear();
+      parts = split(this.toText(shaped), values.length);
+      this.shapes.set(key, parts);
+    }
+    if (parts === null) return this.toText(build((value) => value));
+    return parts.map((p) => (typeof p === "number" ? substituted(values[p]) : p)).join("");
+  }
+}
+
+/**
+ * The tags by which a plain scalar would read back as something other than a string in
+ * YAML 1.1 (a bool, a base-60 int, a timestamp...): the library's own schema, and the test
+ * its plainString applies before it quotes a string.
+ */
+const RESOLVING = new Document(null, { version: "1.1" }).schema.tags.flatMap((tag) =>
+  tag.default && tag.tag !== "tag:yaml.org,2002:str" && "test" in tag && tag.test instanceof RegExp ? [tag.test] : [],
+);
+
+/**
+ * A SUBSTITUTABLE string as the library writes it: plain, or double-quoted when plain would
+ * read back as another type (nothing in such a string needs an escape, and it never folds).
+ */
+function substituted(value: string): string {
+  return RESOLVING.some((test) => test.test(value)) ? `"${value}"` : value;
+}
+
+/** The shape's text cut at its placeholders (numbers: which string), or null unless each is there once. */
+function split(text: string, count: number): (string | number)[] | null {
+  const parts: (string | number)[] = [];
+  const seen = new Set<number>();
+  let at = 0;
+  for (const m of text.matchAll(PLACEHOLDER)) {
+    const slot = Number(m[1]);
+    if (slot >= count || seen.has(slot)) return null;
+    seen.add(slot);
+    parts.push(text.slice(at, m.index), slot);
+    at = m.index + m[0].length;
+  }
+  if (seen.size !== count) return null;
+  parts.push(text.slice(at));
+  return parts;
+}
+
+const META_SHAPES = new SeedShapes(yaml11);
+const NETWORK_SHAPES = new SeedShapes(yaml11);
+const USER_DATA_SHAPES = new SeedShapes((config) => {
+  const doc = new Document(config, { version: "1.1" });
+  doc.commentBefore = "cloud-config";
+  return doc.toString({ lineWidth: 0, blockQuote: "literal" });
+});
 
 /**
  * Loads the provider ruleset (RULESET_PATH, the bytes of components/provider.nft)

@@ -20,6 +20,20 @@ export function loadLayout(path: string, opts: LoadOptions = {}): ResolvedLayout
   return parseLayout(read.text, path, opts);
 }
 
+/** A layout and the line of any path in the file it came from (`bulkhead check`'s findings). */
+export interface LayoutWithLines {
+  layout: ResolvedLayout;
+  lineOf: ParsedSource["lineOf"];
+}
+
+/** As loadLayout, keeping the parsed file's line lookup: the file is read and parsed once. */
+export function loadLayoutWithLines(path: string, opts: LoadOptions = {}): LayoutWithLines {
+  const read = readLayoutFile(path);
+  if (!read.ok) throw new LayoutError([read.issue]);
+  const { layout, parsed } = parseChecked(read.text, path, opts);
+  return { layout, lineOf: (p) => parsed.lineOf(p) };
+}
+
 /**
  * As loadLayout, for a deploy: also resolves the DNS names in firewall rules
  * (layout/hostnames.ts); a name that gives no address is a LayoutError with its line.

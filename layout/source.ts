@@ -153,9 +153,10 @@ function checkShape(root: Node, lineAt: (offset: number) => number): LayoutIssue
   while (stack.length > 0) {
     const { node, depth } = stack.pop()!;
     if (!isMap(node) && !isSeq(node)) continue;
-    const line = node.range ? lineAt(node.range[0]) : undefined;
+    // Lines only for the issue returned: a line lookup per node was a third of this walk.
+    const line = () => (node.range ? lineAt(node.range[0]) : undefined);
     if (depth > MAX_DEPTH) {
-      return { path: "", line, message: `the YAML nests more than ${MAX_DEPTH} levels deep; a layout needs far fewer` };
+      return { path: "", line: line(), message: `the YAML nests more than ${MAX_DEPTH} levels deep; a layout needs far fewer` };
     }
     const keys = new Set<string>();
     for (const item of node.items) {
@@ -163,13 +164,13 @@ function checkShape(root: Node, lineAt: (offset: number) => number): LayoutIssue
         stack.push({ node: item, depth: depth + 1 });
         continue;
       }
-      const keyLine = (item.key as Node | null)?.range ? lineAt((item.key as Node).range![0]) : line;
+      const keyLine = () => ((item.key as Node | null)?.range ? lineAt((item.key as Node).range![0]) : line());
       if (!isScalar(item.key)) {
-        return { path: "", line: keyLine, message: "a mapping key must be a plain name, not a list, mapping or alias" };
+        return { path: "", line: keyLine(), message: "a mapping key must be a plain name, not a list, mapping or alias" };
       }
       const key = String(item.key.value);
-      if (key === "__proto__") return { path: "", line: keyLine, message: 'the key "__proto__" is not allowed' };
-      if (keys.has(key)) return { path: "", line: keyLine, message: YAML_HINTS.DUPLICATE_KEY };
+      if (key === "__proto__") return { path: "", line: keyLine(), message: 'the key "__proto__" is not allowed' };
+      if (keys.has(key)) return { path: "", line: keyLine(), message: YAML_HINTS.DUPLICATE_KEY };
       keys.add(key);
       stack.push({ node: item.value, depth: depth + 1 });
     }

@@ -59,11 +59,16 @@ function stackPolicy(rule: Rule): StackValidationPolicy {
       const judged = args.resources.filter((r) => isLibvirtType(r.type) || r.type === LAYOUT_TYPE);
       const inputs: ResourceInput[] = judged.map((r) => ({ type: r.type, name: r.name, inputs: plainProps(r.props) }));
       const model = fromResources(inputs);
+      // Point the engine at the qube's domain when there is one; host-wide findings have none.
+      // The first domain of a qube and the first Domain resource of a name, as Array.find gave,
+      // looked up per finding: thousands of findings stay linear.
+      const domainOf = new Map<string, string>();
+      for (const d of model.domains) if (!domainOf.has(d.qube)) domainOf.set(d.qube, d.resource);
+      const urnOf = new Map<string, string>();
+      for (const r of libvirt) if (r.type === Domain.__pulumiType && !urnOf.has(r.name)) urnOf.set(r.name, r.urn);
       for (const f of rule.check(model, args.getConfig<object>())) {
-        // Point the engine at the qube's domain when there is one; host-wide findings have none.
-        const domain = model.domains.find((d) => d.qube === f.qube);
-        const urn = libvirt.find((r) => r.type === Domain.__pulumiType && r.name === domain?.resource)?.urn;
-        reportViolation(f.message, urn);
+        const resource = domainOf.get(f.qube);
+        reportViolation(f.message, resource === undefined ? undefined : urnOf.get(resource));
       }
     },
   };

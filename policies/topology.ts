@@ -34,13 +34,14 @@ export function sortedDomains(model: HostModel): DomainModel[] {
  * Lookups every rule needs, built once per model in one pass: per network its ports and
  * providers, per qube its domains, per filter name the filter, per domain its netvms. A
  * HostModel is never changed after it is built, so the index stays true; without it each
- * rule asked "who is on this network" of every domain, which is quadratic (minutes at 5,000).
+ * rule asked "who is on this network" (or "which filter has this name") of every domain, which is quadratic (minutes at 5,000).
  */
 interface Index {
   ports: Map<string, Attachment[]>;
   providers: Map<string, DomainModel[]>;
   qubes: Map<string, DomainModel[]>;
   filters: Map<string, FilterModel>;
+  networks: Map<string, NetworkModel>;
   netvms: Map<DomainModel, DomainModel[]>;
 }
 
@@ -49,7 +50,7 @@ const indexes = new WeakMap<HostModel, Index>();
 function indexOf(model: HostModel): Index {
   let index = indexes.get(model);
   if (index !== undefined) return index;
-  index = { ports: new Map(), providers: new Map(), qubes: new Map(), filters: new Map(), netvms: new Map() };
+  index = { ports: new Map(), providers: new Map(), qubes: new Map(), filters: new Map(), networks: new Map(), netvms: new Map() };
   for (const domain of model.domains) {
     const same = index.qubes.get(domain.qube);
     if (same === undefined) index.qubes.set(domain.qube, [domain]);
@@ -63,6 +64,7 @@ function indexOf(model: HostModel): Index {
   }
   // The first filter of a name wins, as Array.find did.
   for (const f of model.filters) if (!index.filters.has(f.name)) index.filters.set(f.name, f);
+  for (const n of model.networks) if (!index.networks.has(n.name)) index.networks.set(n.name, n);
   indexes.set(model, index);
   return index;
 }
@@ -140,6 +142,11 @@ export function findQube(model: HostModel, qube: string, layout?: string): Domai
 /** The nwfilter of that name, if the model holds one. */
 export function findFilter(model: HostModel, name: string): FilterModel | undefined {
   return indexOf(model).filters.get(name);
+}
+
+/** The libvirt network of that name, if the model holds one (the first, as Array.find gave). */
+export function findNetwork(model: HostModel, name: string): NetworkModel | undefined {
+  return indexOf(model).networks.get(name);
 }
 
 export function describeInterface(i: InterfaceModel): string {

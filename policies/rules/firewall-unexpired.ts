@@ -6,7 +6,7 @@
 import { parseExpireTag } from "../../libvirt/expire";
 import type { HostModel } from "../model";
 import { finding, type Finding, type Rule } from "../rule";
-import { clientInterfaces, sortedDomains } from "../topology";
+import { clientInterfaces, findFilter, sortedDomains } from "../topology";
 
 const NAME = "firewall-unexpired";
 
@@ -23,7 +23,7 @@ export function check(model: HostModel, config: FirewallUnexpiredConfig = {}): F
   for (const d of sortedDomains(model)) {
     const filters = new Set(clientInterfaces(d).flatMap((i) => (i.filter === undefined ? [] : [i.filter.name])));
     for (const name of [...filters].sort()) {
-      const filter = model.filters.find((f) => f.name === name);
+      const filter = findFilter(model, name);
       // One finding per expiry (a layout rule expands to several nwfilter rules).
       const expired = new Set<number>();
       for (const r of filter?.rules ?? []) {

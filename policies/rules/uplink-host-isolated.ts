@@ -3,7 +3,7 @@
 // passthrough or macvtap (which cannot reach the host) keep it away.
 import type { HostModel } from "../model";
 import { finding, type Finding, type Rule } from "../rule";
-import { clientInterfaces, sortedDomains } from "../topology";
+import { clientInterfaces, findNetwork, sortedDomains } from "../topology";
 
 const NAME = "uplink-host-isolated";
 const FIX = "prefer uplink: { pci: [...] } (NIC passthrough) or { macvtap: { dev } }";
@@ -16,7 +16,7 @@ export function check(model: HostModel): Finding[] {
         out.push(finding(NAME, d.qube, `NetVM "${d.qube}" uplink is host bridge "${iface.bridge ?? ""}", which shares L2 with the host; ${FIX}`));
       } else if (iface.type === "network") {
         // An uplink network the host has an address on (e.g. libvirt's NAT `default`) shares L2 with it too.
-        const net = model.networks.find((n) => n.name === iface.network);
+        const net = iface.network === undefined ? undefined : findNetwork(model, iface.network);
         if (net !== undefined && (net.ips.length > 0 || net.forward?.mode === "bridge")) {
           out.push(finding(NAME, d.qube, `NetVM "${d.qube}" uplink is network "${net.name}", which shares L2 with the host (a host address or a host bridge); ${FIX}`));
         }

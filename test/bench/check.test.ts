@@ -18,3 +18,14 @@ describe("bench check cases", () => {
     expect(checkTable([row, { ...row, seconds: 4 }, { ...row, exit: 2 }]).map((r) => r.at(-1))).toEqual(["met", "yes", "**no**", "**no**"]);
   });
 });
+
+describe("bench check rows", () => {
+  it("show the check's own CPU time and the load it ran under, or a dash when not measured", () => {
+    const row = { name: "x", bytes: 1, qubes: 1, exit: 0, expectedExit: 0, seconds: 4.5, limitS: 3 };
+    expect(checkTable([{ ...row, cpuS: 1.234, load: 7.25 }, row]).map((r) => [r[5], r[6]])).toEqual([
+      ["its CPU", "load"],
+      ["1.23 s", "7.3"],
+      ["-", "-"],
+    ]);
+  });
+});

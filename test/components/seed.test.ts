@@ -1,4 +1,5 @@
-import { parse } from "yaml";
+import fc from "fast-check";
+import { Document, parse, stringify } from "yaml";
 import { describe, expect, it } from "vitest";
 import { readFileSync } from "node:fs";
 import { join } from "node:path";
@@ -8,6 +9,8 @@ import {
   PROVIDER_SCRIPT,
   PROVIDER_SCRIPT_PATH,
   RULESET_PATH,
+  SeedShapes,
+  type Slot,
   UPLINK_ENI,
   UPLINK_ENI_PATH,
   UPLINK_NETWORKD,
@@ -322,5 +325,54 @@ describe("the layout's cloud_init in the user-data", () => {
     expect(Object.keys(ud)).toEqual(["hostname", "locale", "fs_setup", "mounts", "users", "ssh_authorized_keys", "write_files", "runcmd"]);
     expect(ud.write_files.map((f: { path: string }) => f.path)).toEqual([ENV_PATH, RULESET_PATH, PROVIDER_SCRIPT_PATH]);
     expect(ud.runcmd).toEqual([[PROVIDER_SCRIPT_PATH]]);
+  });
+});
+
+describe("SeedShapes: each shape of seed document rendered once", () => {
+  const yaml11 = (value: unknown) => stringify(value, { version: "1.1" });
+  const doc = (name: string, mac: string, addrs: string[], extra: string) => ({
+    hostname: name,
+    match: { macaddress: mac },
+    addresses: addrs,
+    extra,
+  });
+  const build = (name: string, mac: string, addrs: string[], extra: string) => (slot: Slot) => doc(slot(name), slot(mac), addrs.map(slot), extra);
+
+  it("renders thousands of qubes of one shape with one whole rendering", () => {
+    let whole = 0;
+    const shapes = new SeedShapes((v) => {
+      whole++;
+      return yaml11(v);
+    });
+    for (let i = 0; i < 2000; i++) {
+      const mac = `52:54:00:00:${(i >> 8).toString(16).padStart(2, "0")}:${(i & 255).toString(16).padStart(2, "0")}`;
+      const text = shapes.render(build(`app${i}`, mac, [`10.137.${i >> 8}.${i & 255}/32`], "same"));
+      if (i % 499 === 0) expect(text).toBe(yaml11(doc(`app${i}`, mac, [`10.137.${i >> 8}.${i & 255}/32`], "same")));
+    }
+    expect(whole).toBe(1);
+  });
+
+  it("gives the bytes of the whole rendering for any strings (YAML 1.1 look-alikes, quotes, placeholders)", () => {
+    const tricky = fc.constantFrom(
+      "yes", "no", "on", "off", "y", "n", "null", "~", "true", "1e3", "0x1F", "0o17", "010", "1_000", "12:30:00", "52:54:00:12:34:56",
+      "2001-12-14", ".inf", "-", "a:", "a: b", "#x", "x #y", "bhslot0x", "bhslot1x", "bhslot9x", "", " x", "x ", "'q'", '"q"', "a\nb",
+      "---x", "...", "%x", "x".repeat(45), `${"a".repeat(60)} ${"b".repeat(30)}`, "fd09::1/64", "::1", "10.137.0.1/24",
+    );
+    const value = fc.oneof(tricky, fc.string({ maxLength: 12 }), fc.stringMatching(/^[a-z0-9:./-]{1,50}$/));
+    const shapes = new SeedShapes(yaml11);
+    fc.assert(
+      fc.property(value, value, fc.array(value, { maxLength: 3 }), value, (name, mac, addrs, extra) => {
+        expect(shapes.render(build(name, mac, addrs, extra))).toBe(yaml11(doc(name, mac, addrs, extra)));
+      }),
+      { numRuns: 3000 },
+    );
+  });
+
+  it("the user-data of a qube is the same text as the document rendered whole", () => {
+    const seed = qubeSeed(host, work);
+    const config = parse(seed.userData) as Record<string, unknown>;
+    const whole = new Document(config, { version: "1.1" });
+    whole.commentBefore = "cloud-config";
+    expect(seed.userData).toBe(whole.toString({ lineWidth: 0, blockQuote: "literal" }));
   });
 });
