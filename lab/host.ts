@@ -117,8 +117,12 @@ export async function ensureLabHost(opts: { timeoutMs?: number } = {}): Promise<
   // them; a fresh or wiped machine has none): made each time, since a running daemon does not
   // recreate a log directory someone removed, and a domain then fails to start.
   for (const dir of LIBVIRT_DIRS) await mkdir(dir, { recursive: true });
-  if (await answers(LAB_URI)) return { uri: LAB_URI };
+  if (await answers(LAB_URI)) {
+    await ensureFilterGuard();
+    return { uri: LAB_URI };
+  }
   await ensureNamespace();
+  await ensureFilterGuard();
   await startDaemon("virtlogd");
   await startDaemon("libvirtd");
   const deadline = Date.now() + (opts.timeoutMs ?? 30_000);
@@ -127,6 +131,46 @@ export async function ensureLabHost(opts: { timeoutMs?: number } = {}): Promise<
     await sleep(250);
   }
   throw new Error(`lab host: libvirtd did not answer at ${LAB_URI} within ${opts.timeoutMs ?? 30_000} ms`);
+}
+
+/**
+ * The nwfilter guard, in both iptables families of the lab's namespace. Each time
+ * libvirt instantiates a port's filter (every start of a domain with a filterref), its
+ * nwfilter driver deletes and re-inserts the FORWARD jumps to `libvirt-in`,
+ * `libvirt-out` and `libvirt-in-post` and the INPUT jump to `libvirt-host-in`, one
+ * iptables call at a time. Meanwhile the per-port chains of every other qube are
+ * unlinked: FORWARD's policy accepts what they would drop, and while `libvirt-in` is
+ * gone and `libvirt-in-post` (an accept per filtered port) is not yet, that accepts it
+ * too (test/lab/filter-guard.test.ts counts the packets). The guard is a chain of
+ * bulkhead's own that jumps to the per-port dispatch chains; a jump to it sits in
+ * FORWARD and INPUT and first in `libvirt-in-post`, places libvirt never deletes, so a
+ * port's filter decides before any accept whatever state the relinking is in (a packet
+ * the filter accepts is judged twice, with the same verdict).
+ */
+export const FILTER_GUARD = {
+  FORWARD: { chain: "bulkhead-guard-fwd", targets: ["libvirt-in", "libvirt-out"], first: "libvirt-in-post" },
+  INPUT: { chain: "bulkhead-guard-in", targets: ["libvirt-host-in"], first: undefined },
+} as const;
+
+/** Installs the nwfilter guard in the lab's namespace (idempotent; see FILTER_GUARD). */
+export async function ensureFilterGuard(): Promise<void> {
+  for (const tool of ["iptables", "ip6tables"]) {
+    const ipt = (args: string[]) => run("ip", ["netns", "exec", LAB_NAMESPACE, tool, "-w", ...args]);
+    for (const [hook, { chain, targets, first }] of Object.entries(FILTER_GUARD)) {
+      // libvirt creates its chains with errors ignored, so making them first is safe.
+      for (const c of [...targets, ...(first === undefined ? [] : [first]), chain]) await ipt(["-N", c]);
+      for (const target of targets) {
+        if (!(await ipt(["-C", chain, "-j", target])).ok) await ipt(["-A", chain, "-j", target]);
+      }
+      if (!(await ipt(["-C", hook, "-j", chain])).ok) await ipt(["-I", hook, "1", "-j", chain]);
+      if (!(await ipt(["-C", hook, "-j", chain])).ok) throw new Error(`lab host: cannot install the nwfilter guard in ${tool}'s ${hook} chain`);
+      if (first !== undefined) {
+        if (!(await ipt(["-C", first, "-j", chain])).ok) await ipt(["-I", first, "1", "-j", chain]);
+        const rule = (await ipt(["-S", first])).stdout.split("\n").find((l) => l.startsWith("-A "));
+        if (rule !== `-A ${first} -j ${chain}`) throw new Error(`lab host: the nwfilter guard is not first in ${tool}'s ${first} chain (found ${rule ?? "nothing"})`);
+      }
+    }
+  }
 }
 
 async function waitGone(pid: number, timeoutMs: number): Promise<boolean> {

@@ -215,6 +215,10 @@ export const volumeHandler: KindHandler<VolumeArgs, VolumeOutputs> = {
       ...trimmed,
       ...(state.source ? { source: state.source } : {}),
       ...(state.seed ? { seed: state.seed } : {}),
+      // Not on the host: kept from the state, or a refresh would drop them (and preserve
+      // guards the volume's data in delete and check).
+      ...(state.imageDirs !== undefined ? { imageDirs: state.imageDirs } : {}),
+      ...(state.preserve !== undefined ? { preserve: state.preserve } : {}),
       path: path ?? state.path,
     } as VolumeState;
   },
