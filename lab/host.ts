@@ -1,9 +1,9 @@
 // The embedded lab host: a disposable libvirtd run inside its own network
 // namespace (README, "The embedded lab host"), so every bridge and tap it makes stays
 // there. Only programs with argument arrays are run; nothing goes through a shell.
-import { execFile } from "node:child_process";
 import { existsSync, readFileSync } from "node:fs";
 import { chmod, chown, mkdir, stat } from "node:fs/promises";
+import { execResult, type ExecResult } from "../libvirt/exec";
 
 export const LAB_NAMESPACE = "bulkhead-lab";
 export const LAB_URI = "qemu:///system";
@@ -16,21 +16,13 @@ export const LIBVIRT_DIRS = [
   "/var/lib/libvirt/images",
   "/var/cache/libvirt/qemu",
 ] as const;
-const PID_FILES = { libvirtd: "/var/run/libvirtd.pid", virtlogd: "/var/run/virtlogd.pid" };
-
-interface RunResult {
-  ok: boolean;
-  stdout: string;
-  stderr: string;
-}
+/** Where the lab's libvirtd writes its pid (the data e2e test kills it there). */
+export const LIBVIRTD_PID_FILE = "/var/run/libvirtd.pid";
+const PID_FILES = { libvirtd: LIBVIRTD_PID_FILE, virtlogd: "/var/run/virtlogd.pid" };
 
 /** Runs a program; never throws, so "ensure" steps can check their postcondition instead. */
-function run(file: string, args: string[], timeoutMs = 30_000): Promise<RunResult> {
-  return new Promise((resolve) => {
-    execFile(file, args, { timeout: timeoutMs }, (error, stdout, stderr) => {
-      resolve({ ok: !error, stdout: String(stdout), stderr: String(stderr) });
-    });
-  });
+function run(file: string, args: string[], timeoutMs = 30_000): Promise<ExecResult> {
+  return execResult(file, args, { timeoutMs });
 }
 
 async function must(file: string, args: string[]): Promise<string> {
@@ -93,7 +85,13 @@ function pidOf(daemon: keyof typeof PID_FILES): number | undefined {
   if (!Number.isInteger(pid) || pid <= 0) return undefined;
   try {
     process.kill(pid, 0);
-    return pid;
+  } catch {
+    return undefined;
+  }
+  // A killed daemon nobody has reaped yet still answers kill(0): it is gone all the same.
+  try {
+    const stat = readFileSync(`/proc/${String(pid)}/stat`, "utf8");
+    return stat.slice(stat.lastIndexOf(")") + 2).startsWith("Z") ? undefined : pid;
   } catch {
     return undefined;
   }

@@ -13,9 +13,11 @@ import * as path from "node:path";
 import { promisify } from "node:util";
 import { execFile } from "node:child_process";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { ensureLabHost, LIBVIRTD_PID_FILE } from "../../lab/host";
 import { startLab } from "../../lab/lab";
 import { virsh } from "../../libvirt/virsh";
-import { REPO, WORK_DIR, pulumi, recoverInterrupted, type PulumiResult } from "../../scripts/pulumi";
+import { REPO, WORK_DIR, pulumi, type PulumiResult } from "../../deploy/engine";
+import { recoverInterrupted } from "../../deploy/recovery";
 import { main as upMain } from "../../scripts/up";
 import { cleanupPrefix } from "../helpers/libvirt";
 
@@ -426,6 +428,36 @@ describe.skipIf(reason !== undefined).sequential(`a qube's data and faults, agai
     );
     BASE.b1 = grown.b1;
     BASE.b2 = grown.b2;
+  }, 600_000);
+
+  // Killing the lab's libvirtd breaks whatever else uses the lab at that moment, so this step
+  // runs only when the lab is this file's alone: `npm test`'s second phase (BULKHEAD_LAB_EXCLUSIVE=1,
+  // after every other file has finished). Run alone: `BULKHEAD_LAB_EXCLUSIVE=1 npx vitest run test/e2e/data.test.ts`.
+  it.skipIf(process.env["BULKHEAD_LAB_EXCLUSIVE"] !== "1")("fault: libvirtd killed mid-up and started again; the next run converges", async () => {
+    const grown = { ...BASE, c1: { class: "AppVM" }, c2: { class: "AppVM" } };
+    writeLayout(grown);
+    const t0 = Date.now();
+    const running = up();
+    const deadline = Date.now() + 120_000;
+    let killed = 0;
+    while (Date.now() < deadline && killed === 0) {
+      if ((await hostObjects()).some((o) => / c\d/.test(o))) {
+        const pid = Number(fs.readFileSync(LIBVIRTD_PID_FILE, "utf8").trim());
+        process.kill(pid, "SIGKILL");
+        killed = pid;
+      }
+      await new Promise((res) => setTimeout(res, 25));
+    }
+    expect(killed).toBeGreaterThan(0);
+    // Down for a moment, as a crash and a service manager's restart would leave it.
+    await new Promise((res) => setTimeout(res, 2_000));
+    await ensureLabHost();
+    const r = await running;
+    const first = (Date.now() - t0) / 1000;
+    const seconds = await converge(grown);
+    notes.push(`libvirtd killed mid-up (pid ${String(killed)}) and started again 2 s later: that up exited ${String(r.code)} after ${first.toFixed(1)} s; recovery + up converged in ${seconds.toFixed(1)} s`);
+    BASE.c1 = grown.c1;
+    BASE.c2 = grown.c2;
   }, 600_000);
 
   it("fault: every object removed behind bulkhead's back; `npm run up` sees the host is empty and recreates everything", async () => {

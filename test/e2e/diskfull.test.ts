@@ -11,7 +11,8 @@ import { promisify } from "node:util";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { startLab } from "../../lab/lab";
 import { virsh } from "../../libvirt/virsh";
-import { REPO, pulumi, recoverInterrupted, type PulumiResult } from "../../scripts/pulumi";
+import { REPO, pulumi, type PulumiResult } from "../../deploy/engine";
+import { recoverInterrupted } from "../../deploy/recovery";
 import { cleanupPrefix } from "../helpers/libvirt";
 
 const execp = promisify(execFile);

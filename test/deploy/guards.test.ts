@@ -4,7 +4,8 @@ import { rmSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
 import { BulkheadProvider } from "../../provider/provider";
-import { WORK_DIR, keptVolumes, lockStack, missingOnHost, type StateResource } from "../../scripts/pulumi";
+import { WORK_DIR, lockStack } from "../../deploy/engine";
+import { keptVolumes, missingOnHost, type StateResource } from "../../deploy/recovery";
 import { cleanupPrefix, labUri, testPrefix, urn } from "../helpers/libvirt";
 
 describe("lockStack", () => {

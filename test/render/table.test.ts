@@ -1,5 +1,5 @@
 import { expect, test } from "vitest";
-import { formatTable } from "../../cli/table";
+import { formatTable } from "../../render/table";
 
 test("columns are as wide as their widest cell, two spaces apart, no trailing spaces", () => {
   expect(formatTable(["NAME", "CLASS"], [["sys-firewall", "ProxyVM"], ["work", "AppVM"]])).toBe(

@@ -1,5 +1,5 @@
 import { describe, expect, test } from "vitest";
-import { attributes, edge, node, quote } from "../../cli/dot";
+import { attributes, edge, node, quote } from "../../render/dot";
 
 describe("quote", () => {
   test.each([

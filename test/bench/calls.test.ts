@@ -2,7 +2,7 @@ import { describe, expect, it } from "vitest";
 import { stringify } from "yaml";
 import { simulateLayout } from "../../components/simulate";
 import { parseLayout } from "../../layout/load";
-import { callCounts, planBaseline } from "../../bench/plan";
+import { callCounts, planBaseline } from "../../bench/calls";
 import { benchLayout } from "../../bench/run";
 
 const host = { prefix: "bencht-", pool: "bencht-pool", poolPath: "/var/lib/libvirt/bencht" };

@@ -1,5 +1,5 @@
 import { describe, expect, test } from "vitest";
-import { layoutToDot, renderSvg } from "../../cli/graph";
+import { layoutToDot, renderSvg } from "../../render/graph";
 import { parseLayout } from "../../layout/load";
 
 const yaml = `

@@ -3,7 +3,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
 import { JOURNAL_DIR_ENV } from "../../provider/journal";
-import { checkpointEnv, engine, journalDir } from "../../scripts/pulumi";
+import { checkpointEnv, engine, journalDir } from "../../deploy/engine";
 
 describe("the engine's environment", () => {
   it("checkpoints at the end of a run unless every step is asked for", () => {

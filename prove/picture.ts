@@ -2,11 +2,11 @@
 // size (the earlier drawing put one edge per flow on the layout graph, a
 // hairball at 8 qubes). Graphviz renders an HTML-like table label; every text
 // in it is escaped, so no qube name can inject markup.
-import { destinationsOf, cellText, MISMATCH } from "../prove/report";
-import { sourcesOf, type Flow } from "../prove/expected";
-import type { ObservedFlow } from "../prove/observe";
+import { destinationsOf, cellText, MISMATCH } from "./report";
+import { sourcesOf, type Flow } from "./expected";
+import type { ObservedFlow } from "./observe";
 import type { ResolvedLayout } from "../layout/model";
-import { quote } from "./dot";
+import { quote } from "../render/dot";
 
 /** Text for an HTML-like label: the five characters that mean markup there. */
 export function escapeHtml(text: string): string {

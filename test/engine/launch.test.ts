@@ -10,7 +10,7 @@ import {
   runtimeOptions,
   type ProgramInfo,
   type Resolve,
-} from "../../langhost/plan";
+} from "../../langhost/launch";
 
 const resolve: Resolve = (request, from) => `${from}/node_modules/${request}/index.js`;
 

@@ -7,6 +7,7 @@ import type { DomainArgs, NetworkArgs, NoCloudSeed, NwFilterArgs, PoolArgs, Volu
 import { renderDomainXml, renderNetworkXml, renderNwFilterXml, renderPoolXml, renderVolumeXml } from "../libvirt/xml";
 import type { SimulatedResource } from "../components/simulate";
 import { domainSchema, networkSchema, nwfilterSchema, poolSchema, volumeSchema } from "../provider/schemas";
+import { LIBVIRT_TYPE_PREFIX } from "../libvirt/tokens";
 
 /** One virsh run: `virsh -c <uri> <args…>`, plus what the executor must supply as `--file`. */
 export interface PlannedCall {
@@ -37,7 +38,7 @@ export interface PlanFacts {
   seedSize(seed: NoCloudSeed): number;
 }
 
-const LIBVIRT = "bulkhead:libvirt:";
+const LIBVIRT = LIBVIRT_TYPE_PREFIX;
 
 /** The calls that create and remove each libvirt resource, in dependency order. */
 export function planBaseline(resources: readonly SimulatedResource[], facts: PlanFacts): PlannedStep[] {
