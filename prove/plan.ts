@@ -58,6 +58,12 @@ export interface StorageLine {
   /** What the guest must print: written for a write, present or absent for exists. */
   expect: "written" | "present" | "absent";
   why: string;
+  /**
+   * Set on a check of another qube's writes (`s-<me>-sees-<other>`): that qube. Such a check
+   * means something only while the other qube still holds its writes; a guest probed in place
+   * (agent path) runs it while both run, before any restart.
+   */
+  about?: string;
 }
 
 export interface StorageBoot {
@@ -71,7 +77,10 @@ export interface StoragePlan {
   /** Two AppVMs on one template, and a DispVM, when the layout has them. */
   appvms?: [string, string];
   dispvm?: string;
-  /** In order; boot 2 of the first AppVM runs while the second still holds its boot-1 writes. */
+  /**
+   * In order; boot 2 of the first AppVM runs while the second still holds its boot-1 writes
+   * (restart path; the agent path runs the `about` checks in place while both run instead).
+   */
   boots: StorageBoot[];
   /** The template whose image must be unchanged (the AppVMs' template). */
   template?: string;
@@ -117,7 +126,7 @@ export function planStorage(layout: ResolvedLayout, templateFile: (template: str
     const checks = (me: string, other: string): StorageLine[] => [
       line(`s-${me}-root`, "exists", "root", mark(me, "root"), "absent", `${me}'s root is a copy-on-write view discarded at shutdown`),
       line(`s-${me}-private`, "exists", "private", mark(me, "private"), "present", `${me}'s private volume persists`),
-      line(`s-${me}-sees-${other}`, "exists", "root", mark(other, "root"), "absent", `${me} does not see ${other}'s root writes (same template)`),
+      { ...line(`s-${me}-sees-${other}`, "exists", "root", mark(other, "root"), "absent", `${me} does not see ${other}'s root writes (same template)`), about: other },
       line(`s-${me}-template`, "exists", "lib", templateFile(pair![0].rootTemplate), "present", `${me} sees the template's files`),
     ];
     plan.boots.push({ qube: a, boot: 2, lines: checks(a, b) }, { qube: b, boot: 2, lines: checks(b, a) });

@@ -69,6 +69,8 @@ describe("storage plan", () => {
       "untrusted:1:write root bh-untrusted-root=written,write private bh-untrusted-private=written",
       "untrusted:2:exists root bh-untrusted-root=absent,exists private bh-untrusted-private=absent",
     ]);
+    // The checks of another qube's writes name it (the agent path runs them in place while both run).
+    expect(s.boots.flatMap((b) => b.lines.filter((l) => l.about !== undefined).map((l) => `${l.id}:${l.about!}`))).toEqual(["s-vault-sees-personal:personal", "s-personal-sees-vault:vault"]);
   });
 });
 
