@@ -5,8 +5,8 @@
 // through one persistent connection (one virsh session) is libvirt's floor.
 import { makeIso9660 } from "../provider/iso9660";
 import { seedFiles } from "../provider/image";
-import { VirshSession } from "../provider/session";
-import { virsh, withTempFile } from "../provider/virsh";
+import { VirshSession } from "../libvirt/session";
+import { virsh, withTempFile } from "../libvirt/virsh";
 import type { PlannedCall, PlannedStep } from "./plan";
 
 /** Runs one virsh command (`args` after `-c <uri>`): a process of its own, or a command sent to a session. */
@@ -17,7 +17,7 @@ export const perCall: Runner = (uri, args, timeoutMs) => virsh(uri, args, { time
 
 /**
  * The floor's runner: every call through one persistent connection, a single
- * `virsh` session per URI fed on stdin (provider/session.ts), so calls queue
+ * `virsh` session per URI fed on stdin (libvirt/session.ts), so calls queue
  * on it one at a time. Close the sessions with `close()` afterwards.
  */
 export function oneConnection(): { runner: Runner; close(): void } {

@@ -24,7 +24,7 @@
 // transient disks into the XML it generates, but not define filters; the bench
 // does not use it, as a user reaching for XSLT has left the provider's model.
 import { spawn } from "node:child_process";
-import type { DomainArgs, NetworkArgs, NwFilterArgs, PoolArgs, VolumeArgs } from "../components/libvirt/types";
+import type { DomainArgs, NetworkArgs, NwFilterArgs, PoolArgs, VolumeArgs } from "../libvirt/types";
 import type { SimulatedResource } from "../components/simulate";
 
 /** The pinned peer: OpenTofu and terraform-provider-libvirt, as scripts/peer.sh builds them. */

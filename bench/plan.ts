@@ -3,8 +3,8 @@
 // without the read-backs (domuuid, net-info, vol-path, dumpxml) that only the
 // provider needs. Pure: XML comes from the project's renderers, sizes of
 // files and seed images from the caller, so tests can pin every argument.
-import type { DomainArgs, NetworkArgs, NoCloudSeed, NwFilterArgs, PoolArgs, VolumeArgs } from "../components/libvirt/types";
-import { renderDomainXml, renderNetworkXml, renderNwFilterXml, renderPoolXml, renderVolumeXml } from "../components/libvirt/xml";
+import type { DomainArgs, NetworkArgs, NoCloudSeed, NwFilterArgs, PoolArgs, VolumeArgs } from "../libvirt/types";
+import { renderDomainXml, renderNetworkXml, renderNwFilterXml, renderPoolXml, renderVolumeXml } from "../libvirt/xml";
 import type { SimulatedResource } from "../components/simulate";
 import { domainSchema, networkSchema, nwfilterSchema, poolSchema, volumeSchema } from "../provider/schemas";
 

@@ -15,7 +15,7 @@ import { stringify } from "yaml";
 import { simulateLayout } from "../components/simulate";
 import { makeIso9660 } from "../provider/iso9660";
 import { seedFiles } from "../provider/image";
-import { isNotFound, virsh } from "../provider/virsh";
+import { isNotFound, virsh } from "../libvirt/virsh";
 import { LAB_URI, startLab } from "../lab/lab";
 import { loadLayout } from "../layout/load";
 import { generateLayout } from "../scripts/gen-layout";
@@ -28,8 +28,8 @@ import { PEER, peerConfig, resourceCount, runTofu } from "./peer";
 import { peerRoleOf, sampleTree, type PeakRss } from "./procs";
 import { type Machine, type PeerMode, type PeerPhase, type PeerResult, type PeerRun, type SizeResult, renderReport, timePlot } from "./report";
 import { parseLog, touchedObjects } from "./virshlog";
-import { VirshSessions } from "../provider/session";
-import { useSessions } from "../provider/virsh";
+import { VirshSessions } from "../libvirt/session";
+import { useSessions } from "../libvirt/virsh";
 
 interface Options {
   sizes: number[];

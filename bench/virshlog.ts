@@ -1,5 +1,5 @@
 // Which libvirt objects an engine run touched. The provider logs each virsh
-// call it makes when BULKHEAD_VIRSH_LOG names a file (provider/virsh.ts), in
+// call it makes when BULKHEAD_VIRSH_LOG names a file (libvirt/virsh.ts), in
 // the format of the `virsh` wrapper below, which logs each call (and, for
 // define calls, the object's name from the XML file) before running the real
 // virsh when placed first on PATH; the wrapper cannot see commands sent to a

@@ -4,14 +4,14 @@
 // `liveHostFromXml` + `auditReport`) are kept apart so the judging is unit-tested
 // from XML strings.
 import { printable } from "../layout/text";
-import type { DomainArgs, NetworkArgs, NwFilterArgs } from "../components/libvirt/types";
-import { BULKHEAD_XMLNS, parseDomainXml, type ParsedDomain } from "../components/libvirt/xml/domain";
-import { parseNetworkXml } from "../components/libvirt/xml/network";
-import { parseNwFilterXml } from "../components/libvirt/xml/nwfilter";
-import { child, children, parseXml, requireAttr, text } from "../components/libvirt/xml/xml";
+import type { DomainArgs, NetworkArgs, NwFilterArgs } from "../libvirt/types";
+import { BULKHEAD_XMLNS, parseDomainXml, type ParsedDomain } from "../libvirt/xml/domain";
+import { parseNetworkXml } from "../libvirt/xml/network";
+import { parseNwFilterXml } from "../libvirt/xml/nwfilter";
+import { child, children, parseXml, requireAttr, text } from "../libvirt/xml/xml";
 import type { EvaluateOptions, Violation } from "../policies/evaluate";
 import type { LiveHost } from "../policies/model";
-import { isNotFound, virsh, VirshError } from "../provider/virsh";
+import { isNotFound, virsh, VirshError } from "../libvirt/virsh";
 
 export const DEFAULT_URI = "qemu:///system";
 

@@ -2,7 +2,7 @@
 // every day, `qvm-ls` (NAME STATE CLASS LABEL TEMPLATE NETVM) and
 // `qvm-firewall <qube> list` (NO ACTION HOST PROTOCOL PORT(S) SPECIAL TARGET
 // ICMP TYPE COMMENT), as pure functions of what the host or the layout holds.
-import type { DomainArgs } from "../components/libvirt/types";
+import type { DomainArgs } from "../libvirt/types";
 import type { FirewallRule, ResolvedLayout } from "../layout/model";
 import { formatTable } from "./table";
 

@@ -1,5 +1,5 @@
 import * as pulumi from "@pulumi/pulumi";
-import type { Domain, Network, NwFilter, Volume } from "./libvirt/resources";
+import type { Domain, Network, NwFilter, Volume } from "./resources";
 import { privateVolume, providedNetwork, qubeCore } from "./parts";
 import type { QubeArgs } from "./qube";
 

@@ -10,7 +10,7 @@ import type {
   HostdevSpec,
   InterfaceSpec,
   SerialSpec,
-} from "./libvirt/types";
+} from "../libvirt/types";
 import { domainName, serialLogPath } from "./naming";
 
 export interface DomainPlan {

@@ -5,8 +5,8 @@ import type { FirewallRule } from "../layout/model";
 import { actionRuns } from "../layout/resolve";
 import { MAX_ACTION_RUNS } from "../layout/schema";
 import { isHostName } from "../layout/values";
-import { expireTag } from "./libvirt/expire";
-import type { NwFilterArgs, NwFilterMatch, NwFilterProtocol, NwFilterRule } from "./libvirt/types";
+import { expireTag } from "../libvirt/expire";
+import type { NwFilterArgs, NwFilterMatch, NwFilterProtocol, NwFilterRule } from "../libvirt/types";
 
 /** Qubes' virtual DNS pair, the targets of `specialtarget: dns` by default. */
 export const QUBES_DNS: readonly string[] = ["10.139.1.1", "10.139.1.2"];

@@ -1,5 +1,5 @@
 import * as pulumi from "@pulumi/pulumi";
-import { Network, type Domain, type NwFilter, type Volume } from "./libvirt/resources";
+import { Network, type Domain, type NwFilter, type Volume } from "./resources";
 import { privateVolume, qubeCore } from "./parts";
 import { clientNetworkArgs, type QubeArgs } from "./qube";
 

@@ -2,7 +2,7 @@
 // configure on each. The domain (interfaces) and the seed (network-config,
 // bulkhead.env) both read this one list, so interface i is the same NIC in both.
 import type { QubeAddressing, ResolvedHost, ResolvedQube, ResolvedTemplate } from "../layout/model";
-import type { InterfaceSpec } from "./libvirt/types";
+import type { InterfaceSpec } from "../libvirt/types";
 import { clientNetworkName, filterName, upstreamMac } from "./naming";
 
 export type NicRole = "upstream" | "uplink" | "clients";

@@ -1,7 +1,7 @@
 // Children every qube component creates the same way (seed, filter, domain),
 // so each class's file only says what is particular to it.
 import * as pulumi from "@pulumi/pulumi";
-import { Domain, Network, NwFilter, Volume } from "./libvirt/resources";
+import { Domain, Network, NwFilter, Volume } from "./resources";
 import { clientNetworkArgs, qubeDomainArgs, qubeFilterArgs, type QubeArgs } from "./qube";
 import { qubeSeed } from "./seed";
 import { keepsData, privateVolumeArgs, seedVolumeArgs } from "./volumes";

@@ -6,7 +6,7 @@
 //
 // No runtime import of @pulumi/pulumi here, directly or through another module.
 import type { QubeClass, ResolvedHost, ResolvedLayout, ResolvedQube } from "../layout/model";
-import { DOMAIN_TYPE, NETWORK_TYPE, NWFILTER_TYPE, POOL_TYPE, VOLUME_TYPE } from "./libvirt/tokens";
+import { DOMAIN_TYPE, NETWORK_TYPE, NWFILTER_TYPE, POOL_TYPE, VOLUME_TYPE } from "../libvirt/tokens";
 import { clientNetworkArgs, qubeDomainArgs, qubeFilterArgs } from "./qube";
 import { guestSeed, qubeGuest, templateGuest } from "./seed";
 import { templateDomainArgs, templateFilterArgs } from "./template";

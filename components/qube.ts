@@ -4,7 +4,7 @@ import type * as pulumi from "@pulumi/pulumi";
 import type { ResolvedHost, ResolvedQube, ResolvedTemplate } from "../layout/model";
 import { domainArgs, privateDisk, rootDisk, seedDisk } from "./domain";
 import { compileFirewall } from "./firewall";
-import type { DiskSpec, DomainArgs, NetworkArgs, NwFilterArgs } from "./libvirt/types";
+import type { DiskSpec, DomainArgs, NetworkArgs, NwFilterArgs } from "../libvirt/types";
 import { filterName, privateVolumeName, rootVolumeName, seedVolumeName, storageName, volumePath } from "./naming";
 import { qubeNics } from "./nics";
 

@@ -7,7 +7,7 @@ import { existsSync, readFileSync } from "node:fs";
 import { join } from "node:path";
 import { Document, stringify } from "yaml";
 import type { CloudInitSettings, CloudInitUser, ResolvedHost, ResolvedQube, ResolvedTemplate } from "../layout/model";
-import type { BulkheadMetadata, NoCloudSeed } from "./libvirt/types";
+import type { BulkheadMetadata, NoCloudSeed } from "../libvirt/types";
 import { domainName } from "./naming";
 import { qubeNics, templateNics, type Nic } from "./nics";
 

@@ -1,5 +1,5 @@
 import * as pulumi from "@pulumi/pulumi";
-import { Volume, type Domain, type Network, type NwFilter } from "./libvirt/resources";
+import { Volume, type Domain, type Network, type NwFilter } from "./resources";
 import { dataVolumeOptions, privateVolume, providedNetwork, qubeCore } from "./parts";
 import type { QubeArgs } from "./qube";
 import { standaloneRootVolumeArgs } from "./volumes";

@@ -3,7 +3,7 @@
 import type { ResolvedHost, ResolvedTemplate } from "../layout/model";
 import { domainArgs, rootDisk, seedDisk } from "./domain";
 import { compileFirewall } from "./firewall";
-import type { DomainArgs, NwFilterArgs } from "./libvirt/types";
+import type { DomainArgs, NwFilterArgs } from "../libvirt/types";
 import { filterName, rootVolumeName, seedVolumeName, volumePath } from "./naming";
 import { templateNics } from "./nics";
 

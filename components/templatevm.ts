@@ -1,6 +1,6 @@
 import * as pulumi from "@pulumi/pulumi";
 import type { ResolvedHost, ResolvedTemplate } from "../layout/model";
-import { Domain, NwFilter, Volume } from "./libvirt/resources";
+import { Domain, NwFilter, Volume } from "./resources";
 import { templateSeed } from "./seed";
 import { templateDomainArgs, templateFilterArgs } from "./template";
 import { rootVolumeArgs, seedVolumeArgs } from "./volumes";

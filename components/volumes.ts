@@ -1,6 +1,6 @@
 // Pure builders of the Volume inputs qubes use.
 import type { ResolvedHost, ResolvedQube, ResolvedTemplate } from "../layout/model";
-import type { NoCloudSeed, VolumeArgs } from "./libvirt/types";
+import type { NoCloudSeed, VolumeArgs } from "../libvirt/types";
 import { GiB, privateVolumeName, rootVolumeName, seedVolumeName, storageName } from "./naming";
 
 /** Capacity asked for an imported root; the provider grows it to at least the image's size. */

@@ -2,8 +2,8 @@
 // anything, and the pool's inputs. Kept free of the Pulumi SDK so that
 // planLayout (components/plan.ts) can use them without loading it.
 import type { ResolvedHost, ResolvedLayout, ResolvedQube } from "../layout/model";
-import type { PoolArgs } from "./libvirt/types";
-import { assertAllowedUri } from "./libvirt/uri";
+import type { PoolArgs } from "../libvirt/types";
+import { assertAllowedUri } from "../libvirt/uri";
 
 /**
  * The host the resources go to: the layout's, with the `bulkhead:uri` override if any.

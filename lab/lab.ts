@@ -9,12 +9,12 @@ import { execFile, spawn } from "node:child_process";
 import { existsSync, readFileSync } from "node:fs";
 import { mkdir, readdir, rm, rmdir, writeFile } from "node:fs/promises";
 import { join, resolve } from "node:path";
-import { parseDomainXml } from "../components/libvirt/xml/domain";
-import { parseNetworkXml, renderNetworkXml } from "../components/libvirt/xml/network";
-import { parsePoolXml } from "../components/libvirt/xml/pool";
+import { parseDomainXml } from "../libvirt/xml/domain";
+import { parseNetworkXml, renderNetworkXml } from "../libvirt/xml/network";
+import { parsePoolXml } from "../libvirt/xml/pool";
 import { serialLogPath } from "../components/naming";
 import { bulkheadPoolUuid } from "../provider/kinds/pool";
-import { isNotFound, virsh } from "../provider/virsh";
+import { isNotFound, virsh } from "../libvirt/virsh";
 import { LAB_NAMESPACE, LAB_URI, ensureLabHost, stopLabHost } from "./host";
 import { INET_NAMESPACE, ensureInternet, namespaces, stopInternet } from "./internet";
 

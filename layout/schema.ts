@@ -16,7 +16,7 @@ import {
   type Parsed,
 } from "./values";
 import { show } from "./errors";
-import { uriProblem } from "../components/libvirt/uri";
+import { uriProblem } from "../libvirt/uri";
 
 export const QUBE_CLASSES = ["AppVM", "NetVM", "ProxyVM", "UsbVM", "DispVM", "StandaloneVM"] as const;
 export const LABELS = ["red", "orange", "yellow", "green", "gray", "blue", "purple", "black"] as const;

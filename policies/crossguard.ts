@@ -8,7 +8,7 @@ import {
   type ResourceValidationPolicy,
   type StackValidationPolicy,
 } from "@pulumi/policy";
-import { Domain } from "../components/libvirt/resources";
+import { Domain } from "../components/resources";
 import { fromResources, LAYOUT_TYPE, type ResourceInput } from "./model";
 import { policyUrl, type Rule } from "./rule";
 

@@ -11,7 +11,7 @@ import type {
   NwFilterRule,
   PoolArgs,
   VolumeArgs,
-} from "../components/libvirt/types";
+} from "../libvirt/types";
 
 export type QubeClass = BulkheadMetadata["class"];
 

@@ -3,7 +3,7 @@
 // exit code and output (guest-exec-status, base64). Used by `bulkhead prove` to
 // probe guests in place instead of restarting them with a probes seed, and by
 // `npm run up` to know when a stock guest has finished cloud-init.
-import { virsh } from "../provider/virsh";
+import { virsh } from "../libvirt/virsh";
 
 export interface ExecResult {
   exitcode: number;

@@ -11,14 +11,14 @@
 import { execFile } from "node:child_process";
 import { createHash } from "node:crypto";
 import { createReadStream, existsSync, readFileSync, statSync } from "node:fs";
-import { parseDomainXml } from "../components/libvirt/xml/domain";
+import { parseDomainXml } from "../libvirt/xml/domain";
 import { domainName, rootVolumeName, seedVolumeName, serialLogPath, volumePath } from "../components/naming";
 import { qubeSeed } from "../components/seed";
 import { LAB_NAMESPACE, LAB_URI } from "../lab/host";
 import type { ResolvedHost, ResolvedLayout, ResolvedQube } from "../layout/model";
 import { seedFiles } from "../provider/image";
 import { makeIso9660 } from "../provider/iso9660";
-import { virsh, withTempFile } from "../provider/virsh";
+import { virsh, withTempFile } from "../libvirt/virsh";
 import { agentProbes, agentReady, type AgentFlavour } from "./agent";
 import { expectedFlows, LAB_WORLD, sourcesOf, type Flow, type Verdict, type World } from "./expected";
 import {

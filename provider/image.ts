@@ -1,6 +1,6 @@
 // Pure helpers for filling volumes: what an image file is (from its header),
 // and the files of a NoCloud seed.
-import type { NoCloudSeed } from "../components/libvirt/types";
+import type { NoCloudSeed } from "../libvirt/types";
 
 const QCOW2_MAGIC = Buffer.from([0x51, 0x46, 0x49, 0xfb]); // "QFI\xfb"
 

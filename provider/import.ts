@@ -4,11 +4,11 @@
 // qemu:///system), and the whole live definition becomes the resource's inputs,
 // so what the program must declare to own it is exactly what the import recorded
 // (`pulumi stack export`, or the diff a program that declares otherwise shows).
-import { parseDomainXml } from "../components/libvirt/xml/domain";
-import { parseNetworkXml } from "../components/libvirt/xml/network";
-import { parseNwFilterXml } from "../components/libvirt/xml/nwfilter";
-import { parseVolumeXml } from "../components/libvirt/xml/volume";
-import { isNotFound, parseInfo, virsh } from "./virsh";
+import { parseDomainXml } from "../libvirt/xml/domain";
+import { parseNetworkXml } from "../libvirt/xml/network";
+import { parseNwFilterXml } from "../libvirt/xml/nwfilter";
+import { parseVolumeXml } from "../libvirt/xml/volume";
+import { isNotFound, parseInfo, virsh } from "../libvirt/virsh";
 
 export const DEFAULT_IMPORT_URI = "qemu:///system";
 

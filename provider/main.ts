@@ -2,8 +2,8 @@
 // over gRPC and prints its port for the engine.
 import { main } from "@pulumi/pulumi/provider";
 import { BulkheadProvider } from "./provider";
-import { sessionsFromEnv } from "./session";
-import { useSessions } from "./virsh";
+import { sessionsFromEnv } from "../libvirt/session";
+import { useSessions } from "../libvirt/virsh";
 
 // An engine killed with SIGKILL cannot stop its plugins; leave once it is gone
 // rather than linger (a rerun's recovery removes what an interrupted create made).

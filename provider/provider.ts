@@ -20,7 +20,7 @@ import { networkHandler } from "./kinds/network";
 import { nwfilterHandler } from "./kinds/nwfilter";
 import { poolHandler } from "./kinds/pool";
 import { preserveViolations, volumeHandler } from "./kinds/volume";
-import { ownerOfUrn } from "../components/libvirt/xml/owner";
+import { ownerOfUrn } from "../libvirt/xml/owner";
 import { propertyPath } from "./schemas";
 
 export const PROVIDER_VERSION = "0.1.0";

@@ -1,5 +1,5 @@
 // Input checks for the libvirt resources (the provider's `check`). Each schema
-// is typed against the contract in components/libvirt/types.ts, so the two
+// is typed against the contract in libvirt/types.ts, so the two
 // cannot drift apart; values are normalised to the spelling libvirt writes
 // back (lower-case MACs, zero-padded hex), which keeps refresh diffs quiet.
 import { z } from "zod";
@@ -9,8 +9,8 @@ import type {
   NwFilterArgs,
   PoolArgs,
   VolumeArgs,
-} from "../components/libvirt/types";
-import { uriProblem } from "../components/libvirt/uri";
+} from "../libvirt/types";
+import { uriProblem } from "../libvirt/uri";
 
 const libvirtName = z
   .string()

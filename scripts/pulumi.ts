@@ -6,11 +6,11 @@ import { execFile, spawn } from "node:child_process";
 import { existsSync, mkdirSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from "node:fs";
 import { hostname } from "node:os";
 import { delimiter, join, resolve } from "node:path";
-import { ownerOfUrn } from "../components/libvirt/xml/owner";
+import { ownerOfUrn } from "../libvirt/xml/owner";
 import { JOURNAL_DIR_ENV, type JournalEntry, journalKey, journalsOf, readJournal, unfinishedCreates } from "../provider/journal";
 import { unwrapSecrets } from "../provider/kinds/kind";
 import { HANDLERS } from "../provider/provider";
-import { isNotFound, virsh } from "../provider/virsh";
+import { isNotFound, virsh } from "../libvirt/virsh";
 
 /** The checkout (dist/scripts/pulumi.js and scripts/pulumi.ts both sit two levels down). */
 export const REPO = resolve(__dirname, "..", existsSync(resolve(__dirname, "..", "package.json")) ? "" : "..");

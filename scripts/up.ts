@@ -10,7 +10,7 @@ import { domainName, serialLogPath } from "../components/naming";
 import { agentReady } from "../prove/agent";
 import { LAB_URI, startLab, usesStockImage } from "../lab/lab";
 import { loadLayout } from "../layout/load";
-import { virsh } from "../provider/virsh";
+import { virsh } from "../libvirt/virsh";
 import {
   REPO,
   WORK_DIR,

@@ -1,7 +1,7 @@
 // egress-filtered: qvm-firewall rules are enforced outside the qube and fail
 // closed (user/security-in-qubes/firewall); here the host enforces them on the
 // client's own port with an nwfilter that includes clean-traffic and ends in drops.
-import type { NwFilterRule } from "../../components/libvirt/types";
+import type { NwFilterRule } from "../../libvirt/types";
 import { isKnown, type FilterModel, type HostModel } from "../model";
 import { finding, type Finding, type Rule } from "../rule";
 import { clientInterfaces, findFilter, providersOf, sortedDomains } from "../topology";

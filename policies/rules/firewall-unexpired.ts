@@ -3,7 +3,7 @@
 // out at deploy time and writes each rule's expiry into its nwfilter comment. A
 // deployed rule past its expiry keeps passing traffic until the next `up`: this
 // policy reports it (from a live host in `bulkhead audit`).
-import { parseExpireTag } from "../../components/libvirt/expire";
+import { parseExpireTag } from "../../libvirt/expire";
 import type { HostModel } from "../model";
 import { finding, type Finding, type Rule } from "../rule";
 import { clientInterfaces, sortedDomains } from "../topology";

@@ -2,11 +2,11 @@
 // step fails; update redefines in place under the same UUID (the new
 // definition applies at the next boot) and applies autostart/running.
 import { randomUUID } from "node:crypto";
-import type { DomainArgs, DomainOutputs } from "../../components/libvirt/types";
-import { ParsedDomain, parseDomainXml, renderDomainXml } from "../../components/libvirt/xml/domain";
+import type { DomainArgs, DomainOutputs } from "../../libvirt/types";
+import { ParsedDomain, parseDomainXml, renderDomainXml } from "../../libvirt/xml/domain";
 import { domainSchema } from "../schemas";
-import { isNotFound, parseInfo, virsh } from "../virsh";
-import { describeOwner } from "../../components/libvirt/xml/owner";
+import { isNotFound, parseInfo, virsh } from "../../libvirt/virsh";
+import { describeOwner } from "../../libvirt/xml/owner";
 import { KindHandler, changedKeys, keepDeclared, provenByUuid, rollback } from "./kind";
 
 type DomainState = DomainArgs & DomainOutputs;

@@ -1,8 +1,8 @@
 // What every kind handler provides, and the pure helpers they share: diffing
 // only declared inputs, and trimming a live read down to what was declared.
 import type { z } from "zod";
-import type { ConnectionArgs } from "../../components/libvirt/types";
-import type { Owner } from "../../components/libvirt/xml/owner";
+import type { ConnectionArgs } from "../../libvirt/types";
+import type { Owner } from "../../libvirt/xml/owner";
 
 /** A resource's state: its inputs plus the outputs the provider adds. */
 export type State<A, O> = A & O;

@@ -1,12 +1,12 @@
 // bulkhead:libvirt:Network. Any change to the definition replaces the network:
 // applying it needs a restart that detaches every guest anyway, and a preview
 // should say so. Only autostart is updated in place.
-import type { NetworkArgs, NetworkOutputs } from "../../components/libvirt/types";
-import { ParsedNetwork, parseNetworkXml, renderNetworkXml } from "../../components/libvirt/xml/network";
+import type { NetworkArgs, NetworkOutputs } from "../../libvirt/types";
+import { ParsedNetwork, parseNetworkXml, renderNetworkXml } from "../../libvirt/xml/network";
 import { networkSchema } from "../schemas";
-import { isNotFound, parseInfo, virsh } from "../virsh";
+import { isNotFound, parseInfo, virsh } from "../../libvirt/virsh";
 import { randomUUID } from "node:crypto";
-import { describeOwner } from "../../components/libvirt/xml/owner";
+import { describeOwner } from "../../libvirt/xml/owner";
 import { KindHandler, keepDeclared, provenByUuid, rollback } from "./kind";
 
 type NetworkState = NetworkArgs & NetworkOutputs;

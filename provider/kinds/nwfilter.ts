@@ -1,10 +1,10 @@
 // bulkhead:libvirt:NwFilter. nwfilter-define with the filter's UUID replaces
 // its rules live, so every change but uri/name is an in-place update.
 import { randomUUID } from "node:crypto";
-import type { NwFilterArgs } from "../../components/libvirt/types";
-import { parseNwFilterXml, renderNwFilterXml } from "../../components/libvirt/xml/nwfilter";
+import type { NwFilterArgs } from "../../libvirt/types";
+import { parseNwFilterXml, renderNwFilterXml } from "../../libvirt/xml/nwfilter";
 import { nwfilterSchema } from "../schemas";
-import { isNotFound, virsh } from "../virsh";
+import { isNotFound, virsh } from "../../libvirt/virsh";
 import { KindHandler, keepDeclared, provenByUuid } from "./kind";
 
 async function liveFilter(uri: string, name: string) {

@@ -4,10 +4,10 @@
 // defines gets a UUID derived from its name and directory (bulkheadPoolUuid),
 // so any layout that later meets it knows bulkhead made it: layouts share it
 // (all default to `bulkhead`), and whichever leaves it last, empty, removes it.
-import type { PoolArgs } from "../../components/libvirt/types";
-import { ParsedPool, parsePoolXml, renderPoolXml } from "../../components/libvirt/xml/pool";
+import type { PoolArgs } from "../../libvirt/types";
+import { ParsedPool, parsePoolXml, renderPoolXml } from "../../libvirt/xml/pool";
 import { poolSchema } from "../schemas";
-import { isNotFound, parseInfo, virsh } from "../virsh";
+import { isNotFound, parseInfo, virsh } from "../../libvirt/virsh";
 import { createHash } from "node:crypto";
 import { Claim, KindHandler, keepDeclared, rollback } from "./kind";
 import { forgetPoolDir } from "./volume";

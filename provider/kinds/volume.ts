@@ -1,14 +1,14 @@
 // bulkhead:libvirt:Volume. Create is vol-create -> fill (vol-upload of an
 // imported image or of a NoCloud seed built here) -> grow, and the volume is
 // deleted again if filling fails. Capacity is a minimum: it only ever grows.
-import type { VolumeArgs, VolumeOutputs } from "../../components/libvirt/types";
-import { parsePoolXml } from "../../components/libvirt/xml/pool";
-import { ParsedVolume, parseVolumeXml, renderVolumeXml } from "../../components/libvirt/xml/volume";
+import type { VolumeArgs, VolumeOutputs } from "../../libvirt/types";
+import { parsePoolXml } from "../../libvirt/xml/pool";
+import { ParsedVolume, parseVolumeXml, renderVolumeXml } from "../../libvirt/xml/volume";
 import { imageFacts, seedFiles } from "../image";
 import { downloadedImage, httpsFetcher, localImage, type Fetcher } from "../source";
 import { makeIso9660 } from "../iso9660";
 import { volumeSchema } from "../schemas";
-import { isNotFound, virsh, withTempFile } from "../virsh";
+import { isNotFound, virsh, withTempFile } from "../../libvirt/virsh";
 import { KindHandler, deepEqual, keepDeclared, rollback } from "./kind";
 
 type VolumeState = VolumeArgs & VolumeOutputs;

@@ -14,10 +14,10 @@ import {
 } from "../../cli/audit";
 import type { SimulatedResource } from "../../components/simulate";
 import { simulateLayout } from "../../components/simulate";
-import type { DomainArgs, NetworkArgs, NwFilterArgs } from "../../components/libvirt/types";
-import { renderDomainXml } from "../../components/libvirt/xml/domain";
-import { renderNetworkXml } from "../../components/libvirt/xml/network";
-import { renderNwFilterXml } from "../../components/libvirt/xml/nwfilter";
+import type { DomainArgs, NetworkArgs, NwFilterArgs } from "../../libvirt/types";
+import { renderDomainXml } from "../../libvirt/xml/domain";
+import { renderNetworkXml } from "../../libvirt/xml/network";
+import { renderNwFilterXml } from "../../libvirt/xml/nwfilter";
 import { parseLayout } from "../../layout/load";
 import { evaluate } from "../../policies/evaluate";
 import { fromLiveHost, fromResources } from "../../policies/model";

@@ -16,7 +16,7 @@ import { z } from "zod";
 import { lsTable } from "../../cli/listing";
 import { escapeHtml, matrixDot } from "../../cli/picture";
 import { layoutJsonSchema } from "../../cli/schema";
-import type { DomainArgs } from "../../components/libvirt/types";
+import type { DomainArgs } from "../../libvirt/types";
 import { planLayout } from "../../components/plan";
 import { loadLayout } from "../../layout/load";
 import { layoutSchema } from "../../layout/schema";

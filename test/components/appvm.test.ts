@@ -1,6 +1,6 @@
 import { describe, expect, it } from "vitest";
 import { AppVM } from "../../components/appvm";
-import { Pool } from "../../components/libvirt/resources";
+import { Pool } from "../../components/resources";
 import { DNS, GiB, debian, host, vault, work } from "./fixtures";
 import { byName, children, dependencyNames, inputs, run } from "./sim";
 

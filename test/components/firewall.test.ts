@@ -1,6 +1,6 @@
 import { describe, expect, it } from "vitest";
 import { compileFirewall, expandRule } from "../../components/firewall";
-import { parseExpireTag } from "../../components/libvirt/expire";
+import { parseExpireTag } from "../../libvirt/expire";
 
 const URI = "qemu:///system";
 

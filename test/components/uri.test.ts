@@ -4,12 +4,12 @@ import { existsSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, describe, expect, it } from "vitest";
-import { uriProblem } from "../../components/libvirt/uri";
+import { uriProblem } from "../../libvirt/uri";
 import { planLayout } from "../../components/plan";
 import { simulateLayout } from "../../components/simulate";
 import { parseLayout } from "../../layout/load";
 import { BulkheadProvider } from "../../provider/provider";
-import { virsh } from "../../provider/virsh";
+import { virsh } from "../../libvirt/virsh";
 import { layoutIssues } from "../layout/helpers";
 import { example } from "./fixtures";
 

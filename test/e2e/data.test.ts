@@ -14,7 +14,7 @@ import { promisify } from "node:util";
 import { execFile } from "node:child_process";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { startLab } from "../../lab/lab";
-import { virsh } from "../../provider/virsh";
+import { virsh } from "../../libvirt/virsh";
 import { REPO, WORK_DIR, pulumi, recoverInterrupted, type PulumiResult } from "../../scripts/pulumi";
 import { main as upMain } from "../../scripts/up";
 import { cleanupPrefix } from "../helpers/libvirt";

@@ -9,8 +9,8 @@ import * as os from "node:os";
 import * as path from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { startLab } from "../../lab/lab";
-import { parseDomainXml } from "../../components/libvirt/xml/domain";
-import { virsh } from "../../provider/virsh";
+import { parseDomainXml } from "../../libvirt/xml/domain";
+import { virsh } from "../../libvirt/virsh";
 import { REPO, pulumi, recoverInterrupted, type PulumiResult } from "../../scripts/pulumi";
 import { cleanupPrefix } from "../helpers/libvirt";
 

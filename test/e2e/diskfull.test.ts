@@ -10,7 +10,7 @@ import * as path from "node:path";
 import { promisify } from "node:util";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { startLab } from "../../lab/lab";
-import { virsh } from "../../provider/virsh";
+import { virsh } from "../../libvirt/virsh";
 import { REPO, pulumi, recoverInterrupted, type PulumiResult } from "../../scripts/pulumi";
 import { cleanupPrefix } from "../helpers/libvirt";
 

@@ -2,7 +2,7 @@
 // with a per-file `bhtest` prefix, and remove every object with that prefix.
 import { randomBytes } from "node:crypto";
 import { ensureLabHost } from "../../lab/host";
-import { isNotFound, virsh } from "../../provider/virsh";
+import { isNotFound, virsh } from "../../libvirt/virsh";
 
 export async function labUri(): Promise<string> {
   return (await ensureLabHost()).uri;

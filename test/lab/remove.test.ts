@@ -5,11 +5,11 @@ import { mkdtemp, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import type { DomainArgs, PoolArgs, VolumeArgs } from "../../components/libvirt/types";
-import { renderNetworkXml } from "../../components/libvirt/xml/network";
+import type { DomainArgs, PoolArgs, VolumeArgs } from "../../libvirt/types";
+import { renderNetworkXml } from "../../libvirt/xml/network";
 import { removeBulkheadObjects } from "../../lab/lab";
 import { BulkheadProvider } from "../../provider/provider";
-import { virsh } from "../../provider/virsh";
+import { virsh } from "../../libvirt/virsh";
 import { cleanupPrefix, labUri, testPrefix } from "../helpers/libvirt";
 
 const provider = new BulkheadProvider();

@@ -9,12 +9,12 @@ import { promisify } from "node:util";
 import { afterAll, beforeAll, describe, expect, test } from "vitest";
 import type { AuditReport } from "../../cli/audit";
 import { simulateLayout, type SimulatedResource } from "../../components/simulate";
-import { parseExpireTag } from "../../components/libvirt/expire";
-import { parseDomainXml, renderDomainXml } from "../../components/libvirt/xml/domain";
-import { parseNwFilterXml } from "../../components/libvirt/xml/nwfilter";
+import { parseExpireTag } from "../../libvirt/expire";
+import { parseDomainXml, renderDomainXml } from "../../libvirt/xml/domain";
+import { parseNwFilterXml } from "../../libvirt/xml/nwfilter";
 import { parseLayout } from "../../layout/load";
 import { BulkheadProvider } from "../../provider/provider";
-import { virsh, withTempFile } from "../../provider/virsh";
+import { virsh, withTempFile } from "../../libvirt/virsh";
 import { cleanupPrefix, labUri, testPrefix, urn } from "../helpers/libvirt";
 
 const root = join(__dirname, "..", "..");

@@ -10,7 +10,7 @@ import type {
   NwFilterArgs,
   PoolArgs,
   VolumeArgs,
-} from "../../components/libvirt/types";
+} from "../../libvirt/types";
 import type { ResourceInput } from "../../policies/model";
 
 export const POOL_PATH = "/var/lib/libvirt/bulkhead";

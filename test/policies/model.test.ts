@@ -1,6 +1,6 @@
 // The adapters: libvirt resource inputs (a preview, a mock run, a live host) to the HostModel.
 import { describe, expect, it } from "vitest";
-import type { DomainArgs, NetworkArgs, NwFilterArgs, PoolArgs, VolumeArgs } from "../../components/libvirt/types";
+import type { DomainArgs, NetworkArgs, NwFilterArgs, PoolArgs, VolumeArgs } from "../../libvirt/types";
 import { UNKNOWN, fromLiveHost, fromResources, pciAddress, usbId, type ResourceInput } from "../../policies/model";
 import { POOL_PATH, domainOf, layoutResources } from "./fixtures";
 

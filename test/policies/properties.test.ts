@@ -2,7 +2,7 @@
 // against an oracle computed from the generator's plan, not from the model.
 import fc from "fast-check";
 import { describe, expect, it } from "vitest";
-import type { DomainArgs, HostdevSpec } from "../../components/libvirt/types";
+import type { DomainArgs, HostdevSpec } from "../../libvirt/types";
 import { fromResources, type ResourceInput } from "../../policies/model";
 import { check as deviceExclusive } from "../../policies/rules/device-exclusive";
 import { check as memoryBudget } from "../../policies/rules/memory-budget";

@@ -1,7 +1,7 @@
 // One passing and one or more violating cases per device, storage, display and
 // memory policy (the fixture layout passing is asserted in rules-network.test.ts).
 import { describe, expect, it } from "vitest";
-import type { HostdevSpec } from "../../components/libvirt/types";
+import type { HostdevSpec } from "../../libvirt/types";
 import { evaluate } from "../../policies/evaluate";
 import { fromResources, type ResourceInput } from "../../policies/model";
 import { domainOf, layoutResources, vol } from "./fixtures";

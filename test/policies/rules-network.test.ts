@@ -2,7 +2,7 @@
 // violating case changes one thing in the correct fixture layout and asserts
 // the complete list of violations.
 import { describe, expect, it } from "vitest";
-import { expireTag } from "../../components/libvirt/expire";
+import { expireTag } from "../../libvirt/expire";
 import { evaluate } from "../../policies/evaluate";
 import { fromResources, type ResourceInput } from "../../policies/model";
 import { clientPort, domainOf, filterOf, layoutResources, networkOf, providerPort } from "./fixtures";

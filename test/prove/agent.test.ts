@@ -6,7 +6,7 @@ import { execFile } from "node:child_process";
 import { createServer, type Server } from "node:net";
 import { describe, expect, it } from "vitest";
 import { guestAgentChannel } from "../../components/domain";
-import { parseDomainXml, renderDomainXml } from "../../components/libvirt/xml/domain";
+import { parseDomainXml, renderDomainXml } from "../../libvirt/xml/domain";
 import { planLayout } from "../../components/plan";
 import { qubeDomainArgs } from "../../components/qube";
 import { templateDomainArgs } from "../../components/template";

@@ -10,7 +10,7 @@ import { worldFor } from "../../cli/prove";
 import { loadLayout } from "../../layout/load";
 import type { ResolvedLayout } from "../../layout/model";
 import { prove } from "../../prove/observe";
-import { virsh } from "../../provider/virsh";
+import { virsh } from "../../libvirt/virsh";
 import { main as down } from "../../scripts/down";
 import { REPO } from "../../scripts/pulumi";
 import { main as up } from "../../scripts/up";

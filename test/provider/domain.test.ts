@@ -1,8 +1,8 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import type { DomainArgs } from "../../components/libvirt/types";
-import { parseDomainXml, renderDomainXml } from "../../components/libvirt/xml/domain";
+import type { DomainArgs } from "../../libvirt/types";
+import { parseDomainXml, renderDomainXml } from "../../libvirt/xml/domain";
 import { BulkheadProvider } from "../../provider/provider";
-import { virsh } from "../../provider/virsh";
+import { virsh } from "../../libvirt/virsh";
 import { cleanupPrefix, exists, labUri, testPrefix, urn } from "../helpers/libvirt";
 
 const provider = new BulkheadProvider();

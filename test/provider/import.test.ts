@@ -8,7 +8,7 @@ import { mkdtemp, rm } from "node:fs/promises";
 import * as os from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import type { DomainArgs, NetworkArgs, NwFilterArgs, PoolArgs, VolumeArgs } from "../../components/libvirt/types";
+import type { DomainArgs, NetworkArgs, NwFilterArgs, PoolArgs, VolumeArgs } from "../../libvirt/types";
 import { planLayout } from "../../components/plan";
 import { loadLayout } from "../../layout/load";
 import { parseImportId } from "../../provider/import";

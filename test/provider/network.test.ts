@@ -1,8 +1,8 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import type { NetworkArgs } from "../../components/libvirt/types";
-import { parseNetworkXml } from "../../components/libvirt/xml/network";
+import type { NetworkArgs } from "../../libvirt/types";
+import { parseNetworkXml } from "../../libvirt/xml/network";
 import { BulkheadProvider } from "../../provider/provider";
-import { parseInfo, virsh } from "../../provider/virsh";
+import { parseInfo, virsh } from "../../libvirt/virsh";
 import { cleanupPrefix, exists, labUri, testPrefix, urn } from "../helpers/libvirt";
 
 const provider = new BulkheadProvider();

@@ -1,8 +1,8 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import type { NwFilterArgs } from "../../components/libvirt/types";
-import { parseNwFilterXml, renderNwFilterXml } from "../../components/libvirt/xml/nwfilter";
+import type { NwFilterArgs } from "../../libvirt/types";
+import { parseNwFilterXml, renderNwFilterXml } from "../../libvirt/xml/nwfilter";
 import { BulkheadProvider } from "../../provider/provider";
-import { virsh } from "../../provider/virsh";
+import { virsh } from "../../libvirt/virsh";
 import { cleanupPrefix, exists, labUri, testPrefix, urn } from "../helpers/libvirt";
 
 const provider = new BulkheadProvider();

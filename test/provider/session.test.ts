@@ -5,8 +5,8 @@ import { chmodSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "nod
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { VirshSession, VirshSessions, sessionArgs, sessionsFromEnv } from "../../provider/session";
-import { VirshError, useSessions, virsh } from "../../provider/virsh";
+import { VirshSession, VirshSessions, sessionArgs, sessionsFromEnv } from "../../libvirt/session";
+import { VirshError, useSessions, virsh } from "../../libvirt/virsh";
 import { labUri } from "../helpers/libvirt";
 
 /** Values virsh's command-line parser would split, expand or take as options if they were not quoted. */

@@ -5,10 +5,10 @@ import { tmpdir } from "node:os";
 import { dirname, join } from "node:path";
 import { promisify } from "node:util";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import type { PoolArgs, VolumeArgs } from "../../components/libvirt/types";
-import { parseVolumeXml } from "../../components/libvirt/xml/volume";
+import type { PoolArgs, VolumeArgs } from "../../libvirt/types";
+import { parseVolumeXml } from "../../libvirt/xml/volume";
 import { BulkheadProvider } from "../../provider/provider";
-import { parseInfo, virsh } from "../../provider/virsh";
+import { parseInfo, virsh } from "../../libvirt/virsh";
 import { cleanupPrefix, exists, labUri, testPrefix, urn } from "../helpers/libvirt";
 
 const run = promisify(execFile);

@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { BULKHEAD_XMLNS, parseDomainXml, renderDomainXml } from "../../components/libvirt/xml/domain";
+import { BULKHEAD_XMLNS, parseDomainXml, renderDomainXml } from "../../libvirt/xml/domain";
 import { domainSpec } from "./fixtures";
 import { validateXml } from "./validate";
 

@@ -1,9 +1,9 @@
 // Specs used by the XML tests: one full-featured example per kind.
-import type { DomainXmlSpec } from "../../components/libvirt/xml/domain";
-import type { NetworkXmlSpec } from "../../components/libvirt/xml/network";
-import type { NwFilterXmlSpec } from "../../components/libvirt/xml/nwfilter";
-import type { PoolXmlSpec } from "../../components/libvirt/xml/pool";
-import type { VolumeXmlSpec } from "../../components/libvirt/xml/volume";
+import type { DomainXmlSpec } from "../../libvirt/xml/domain";
+import type { NetworkXmlSpec } from "../../libvirt/xml/network";
+import type { NwFilterXmlSpec } from "../../libvirt/xml/nwfilter";
+import type { PoolXmlSpec } from "../../libvirt/xml/pool";
+import type { VolumeXmlSpec } from "../../libvirt/xml/volume";
 
 export const domainSpec: DomainXmlSpec = {
   name: "bh-work",

@@ -1,10 +1,10 @@
 // Values holding XML metacharacters are escaped by the library and come back intact.
 import { describe, expect, it } from "vitest";
-import { parseDomainXml, renderDomainXml } from "../../components/libvirt/xml/domain";
-import { parseNetworkXml, renderNetworkXml } from "../../components/libvirt/xml/network";
-import { parseNwFilterXml, renderNwFilterXml } from "../../components/libvirt/xml/nwfilter";
-import { parsePoolXml, renderPoolXml } from "../../components/libvirt/xml/pool";
-import { parseVolumeXml, renderVolumeXml } from "../../components/libvirt/xml/volume";
+import { parseDomainXml, renderDomainXml } from "../../libvirt/xml/domain";
+import { parseNetworkXml, renderNetworkXml } from "../../libvirt/xml/network";
+import { parseNwFilterXml, renderNwFilterXml } from "../../libvirt/xml/nwfilter";
+import { parsePoolXml, renderPoolXml } from "../../libvirt/xml/pool";
+import { parseVolumeXml, renderVolumeXml } from "../../libvirt/xml/volume";
 import { domainSpec } from "./fixtures";
 import { validateXml } from "./validate";
 

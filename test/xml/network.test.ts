@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { parseNetworkXml, renderNetworkXml } from "../../components/libvirt/xml/network";
+import { parseNetworkXml, renderNetworkXml } from "../../libvirt/xml/network";
 import { networkSpec } from "./fixtures";
 import { validateXml } from "./validate";
 

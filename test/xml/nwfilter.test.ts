@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { parseNwFilterXml, renderNwFilterXml } from "../../components/libvirt/xml/nwfilter";
+import { parseNwFilterXml, renderNwFilterXml } from "../../libvirt/xml/nwfilter";
 import { nwfilterSpec } from "./fixtures";
 import { validateXml } from "./validate";
 

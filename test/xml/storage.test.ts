@@ -1,6 +1,6 @@
 import { describe, expect, it } from "vitest";
-import { parsePoolXml, renderPoolXml } from "../../components/libvirt/xml/pool";
-import { parseVolumeXml, renderVolumeXml } from "../../components/libvirt/xml/volume";
+import { parsePoolXml, renderPoolXml } from "../../libvirt/xml/pool";
+import { parseVolumeXml, renderVolumeXml } from "../../libvirt/xml/volume";
 import { poolSpec, volumeSpec } from "./fixtures";
 import { validateXml } from "./validate";
 

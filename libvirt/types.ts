@@ -6,7 +6,7 @@
 // configuration (@pulumi/pulumi 3.248 drops it in `configure`), and the state then records
 // which host each object lives on.
 //
-// These are plain data types (no pulumi.Input): components/libvirt/resources.ts
+// These are plain data types (no pulumi.Input): components/resources.ts
 // wraps them in `pulumi.Input<>` for programs, the provider receives them
 // resolved, and the XML renderers and the policies read them as they are.
 

@@ -2,14 +2,14 @@
 // resource served by the `bulkhead` provider plugin (provider/), typed
 // `bulkhead:libvirt:<Kind>` so policies can tell them apart.
 import * as pulumi from "@pulumi/pulumi";
-import { DOMAIN_TYPE, NETWORK_TYPE, NWFILTER_TYPE, POOL_TYPE, VOLUME_TYPE } from "./tokens";
+import { DOMAIN_TYPE, NETWORK_TYPE, NWFILTER_TYPE, POOL_TYPE, VOLUME_TYPE } from "../libvirt/tokens";
 import type {
   DomainArgs,
   NetworkArgs,
   NwFilterArgs,
   PoolArgs,
   VolumeArgs,
-} from "./types";
+} from "../libvirt/types";
 
 /** Wraps every top-level field of T in `pulumi.Input` (nested values are resolved by the engine). */
 export type Inputs<T> = { [K in keyof T]: pulumi.Input<T[K]> };

@@ -1,14 +1,14 @@
 // The one place that talks to libvirt: `virsh -c <uri> …` run with an argument
 // array (never a shell string), XML handed over through a private temp file.
 // A long-running process (the provider) can instead keep one virsh session per
-// URI open and feed it commands on stdin (provider/session.ts), which saves a
+// URI open and feed it commands on stdin (libvirt/session.ts), which saves a
 // process start and a libvirt connection per call; `useSessions()` turns that on.
 import { execFile } from "node:child_process";
 import { appendFileSync } from "node:fs";
 import { mkdtemp, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { uriProblem } from "../components/libvirt/uri";
+import { uriProblem } from "./uri";
 
 export interface VirshOptions {
   /** XML document for `define`-style commands: written to a temp file and passed as `--file <path>`. */
