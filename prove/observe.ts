@@ -459,8 +459,10 @@ export async function prove(layout: ResolvedLayout, opts: ObserveOptions = {}): 
     // says which flows needed it.
     const retry = new Map<string, ProbeLine[]>();
     const retryTo = new Map<string, Set<string>>();
-    for (const c of clients) {
-      for (const p of (probeLines.get(c) ?? []).filter((x) => flowById.get(x.flow)!.expect === "pass" && observedBy.get(x.flow)?.observed === "blocked")) {
+    // Through the agents the providers probed with the clients, starved alike: they retry too.
+    const mustPassBlocked = (x: ProbeLine) => flowById.get(x.flow)!.expect === "pass" && observedBy.get(x.flow)?.observed === "blocked";
+    for (const c of allAgent ? [...clients, ...providers] : clients) {
+      for (const p of (allAgent && providers.includes(c) ? providerLines(c) : (probeLines.get(c) ?? [])).filter(mustPassBlocked)) {
         retry.set(c, [...(retry.get(c) ?? []), p]);
         retryTo.set(c, (retryTo.get(c) ?? new Set()).add(flowById.get(p.flow)!.to));
         retried.add(p.flow);
@@ -506,7 +508,12 @@ export async function prove(layout: ResolvedLayout, opts: ObserveOptions = {}): 
           await storageBoot2(storageA);
           if (free(storageB)) await storageBoot2(storageB);
         };
-        await Promise.all([...probing.map((x) => bootProbes(x.source, x.lines, x.st, () => undefined, 1)), early()]);
+        const probed = Promise.all(probing.map((x) => bootProbes(x.source, x.lines, x.st, () => undefined, 1)));
+        await Promise.all([probed, early()]);
+        // One retry, while the templates still run, of what must pass and was blocked meanwhile.
+        const again = probing.map((x) => ({ ...x, lines: x.lines.filter(mustPassBlocked) })).filter((x) => x.lines.length > 0);
+        for (const x of again) for (const l of x.lines) retried.add(l.flow);
+        await Promise.all(again.map((x) => bootProbes(x.source, x.lines, [], () => undefined, 1)));
         await stopAll(dvmsToBoot);
       });
     } else if (dvmsToBoot.length > 0) {
