@@ -424,15 +424,14 @@ export async function prove(layout: ResolvedLayout, opts: ObserveOptions = {}): 
       const done = dvmsToBoot.some((t) => qubes.get(t)!.netvm === p);
       return (probeLines.get(p) ?? []).filter((x) => !(done && toDvm(x)));
     };
-    // Every source answers through its agent: nothing restarts while it probes, so the
-    // providers probe with their clients, all at once (one guest-exec per source).
+    // Every source answers through its agent: nothing restarts while it probes (one
+    // guest-exec per source). Providers still probe after their clients, one at a time: probing
+    // beside all their clients, every provider's own egress was observed blocked (dev.yaml
+    // 12 of 14, the 14-qube layout 21 of 21; an idle sys-net passed the same probes at once).
     const allAgent = [...clients, ...providers, ...dvmsToBoot].every((q) => agent.has(q));
-    await phase(allAgent ? "clients and providers probe" : "clients probe", async () => {
+    await phase("clients probe", async () => {
       for (const c of clients) up.add(c);
-      await Promise.all([
-        bounded(clients, parallel, (q, ready) => runBoot(q, probeLines.get(q) ?? [], storageLines(q, 1), ready, 1)),
-        ...(allAgent ? providers.map((p) => bootProbes(p, providerLines(p), [], () => undefined, 1)) : []),
-      ]);
+      await bounded(clients, parallel, (q, ready) => runBoot(q, probeLines.get(q) ?? [], storageLines(q, 1), ready, 1));
     });
     // Clients booting in waves cannot judge "blocked" towards clients of later
     // waves (not up yet): those probes run again, now that every client is up,
@@ -459,10 +458,9 @@ export async function prove(layout: ResolvedLayout, opts: ObserveOptions = {}): 
     // says which flows needed it.
     const retry = new Map<string, ProbeLine[]>();
     const retryTo = new Map<string, Set<string>>();
-    // Through the agents the providers probed with the clients, starved alike: they retry too.
     const mustPassBlocked = (x: ProbeLine) => flowById.get(x.flow)!.expect === "pass" && observedBy.get(x.flow)?.observed === "blocked";
-    for (const c of allAgent ? [...clients, ...providers] : clients) {
-      for (const p of (allAgent && providers.includes(c) ? providerLines(c) : (probeLines.get(c) ?? [])).filter(mustPassBlocked)) {
+    for (const c of clients) {
+      for (const p of (probeLines.get(c) ?? []).filter(mustPassBlocked)) {
         retry.set(c, [...(retry.get(c) ?? []), p]);
         retryTo.set(c, (retryTo.get(c) ?? new Set()).add(flowById.get(p.flow)!.to));
         retried.add(p.flow);
@@ -540,13 +538,10 @@ export async function prove(layout: ResolvedLayout, opts: ObserveOptions = {}): 
         if (b !== undefined && !restarted.has(b)) await storageBoot2(b);
       });
     }
-    // Providers last, one at a time, deepest first: their probes need their clients up
-    // (restart path; through their agents they probed with the clients).
-    if (!allAgent) {
-      await phase("providers probe", async () => {
-        for (const p of providers) await bootProbes(p, providerLines(p), [], () => undefined, 1);
-      });
-    }
+    // Providers last, one at a time, deepest first: their probes need their clients up.
+    await phase("providers probe", async () => {
+      for (const p of providers) await bootProbes(p, providerLines(p), [], () => undefined, 1);
+    });
   } finally {
     await release();
     await phase("restore", async () => {
