@@ -18,7 +18,7 @@ refuseStaleBuild();
 // Layout errors carry their own messages; BULKHEAD_STACK_TRACES=1 brings both back.
 if (process.env["BULKHEAD_STACK_TRACES"] !== "1") {
   Error.stackTraceLimit = 0;
-  // A private static of the pinned SDK (test/engine/program.test.ts checks it is there).
+  // A private static of the pinned SDK (test/program.test.ts checks it is there).
   const resource = pulumi.Resource as unknown as { stackTrace?: unknown };
   if (typeof resource.stackTrace === "function") resource.stackTrace = () => [];
 }

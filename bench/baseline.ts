@@ -7,7 +7,7 @@ import { makeIso9660 } from "../provider/iso9660";
 import { seedFiles } from "../provider/image";
 import { VirshSession } from "../libvirt/session";
 import { virsh, withTempFile } from "../libvirt/virsh";
-import type { PlannedCall, PlannedStep } from "./plan";
+import type { PlannedCall, PlannedStep } from "./calls";
 
 /** Runs one virsh command (`args` after `-c <uri>`): a process of its own, or a command sent to a session. */
 export type Runner = (uri: string, args: readonly string[], timeoutMs: number) => Promise<string>;

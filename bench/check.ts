@@ -5,10 +5,10 @@
 // process; no lab needed. Part of `npm run bench`, and alone:
 //
 //   node dist/bench/check.js
-import { execFile } from "node:child_process";
 import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
+import { execResult } from "../libvirt/exec";
 import { MAX_LAYOUT_BYTES } from "../layout/source";
 
 export interface CheckCase {
@@ -100,14 +100,10 @@ export function checkCases(): CheckCase[] {
   ];
 }
 
-function timeCheck(cli: string, file: string): Promise<{ seconds: number; exit: number }> {
-  return new Promise((resolve) => {
-    const t0 = performance.now();
-    execFile(process.execPath, [cli, "check", "--json", file], { maxBuffer: 512 * 1024 * 1024 }, (error) => {
-      const code = error === null ? 0 : typeof (error as { code?: unknown }).code === "number" ? (error as { code: number }).code : -1;
-      resolve({ seconds: (performance.now() - t0) / 1000, exit: code });
-    });
-  });
+async function timeCheck(cli: string, file: string): Promise<{ seconds: number; exit: number }> {
+  const t0 = performance.now();
+  const r = await execResult(process.execPath, [cli, "check", "--json", file], { maxBuffer: 512 * 1024 * 1024, timeoutMs: 0 });
+  return { seconds: (performance.now() - t0) / 1000, exit: typeof r.code === "number" ? r.code : -1 };
 }
 
 /** Times `bulkhead check` (the compiled CLI `cli`) on every case. */

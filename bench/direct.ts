@@ -4,7 +4,7 @@
 import type { SimulatedResource } from "../components/simulate";
 import { HANDLERS } from "../provider/provider";
 import { schedule } from "./baseline";
-import type { PlannedStep } from "./plan";
+import type { PlannedStep } from "./calls";
 
 /** Creates every step's object with the provider's handler, then deletes them all; milliseconds of each phase. */
 export async function runHandlers(steps: readonly PlannedStep[], resources: readonly SimulatedResource[], parallel: number): Promise<{ createMs: number; removeMs: number }> {

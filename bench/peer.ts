@@ -26,13 +26,14 @@
 import { spawn } from "node:child_process";
 import type { DomainArgs, NetworkArgs, NwFilterArgs, PoolArgs, VolumeArgs } from "../libvirt/types";
 import type { SimulatedResource } from "../components/simulate";
+import { LIBVIRT_TYPE_PREFIX } from "../libvirt/tokens";
 
 /** The pinned peer: OpenTofu and terraform-provider-libvirt, as scripts/peer.sh builds them. */
 export const PEER = { tofu: "1.10.6", provider: "0.8.3" };
 
 export const NOT_EXPRESSED = ["nwfilters (qube firewalls)", "port isolation on client networks", "transient roots (a qcow2 overlay per qube instead)"];
 
-const LIBVIRT = "bulkhead:libvirt:";
+const LIBVIRT = LIBVIRT_TYPE_PREFIX;
 
 /** A Terraform resource address part: letters, digits, `_` and `-`, starting with a letter. */
 export function tfKey(name: string): string {

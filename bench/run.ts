@@ -6,7 +6,6 @@
 // start (autostart: false), so the host's memory is not the limit.
 //
 //   node dist/bench/run.js [--sizes 10,50,200] [--parallel N] [--out BENCHMARKS.md]
-import { execFile } from "node:child_process";
 import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from "node:fs";
 import { open } from "node:fs/promises";
 import { availableParallelism, cpus, loadavg, release, tmpdir, totalmem } from "node:os";
@@ -15,21 +14,23 @@ import { stringify } from "yaml";
 import { simulateLayout } from "../components/simulate";
 import { makeIso9660 } from "../provider/iso9660";
 import { seedFiles } from "../provider/image";
-import { isNotFound, virsh } from "../libvirt/virsh";
+import { execResult } from "../libvirt/exec";
+import { virsh, virshIfExists } from "../libvirt/virsh";
 import { LAB_URI, startLab } from "../lab/lab";
 import { loadLayout } from "../layout/load";
 import { generateLayout } from "../scripts/gen-layout";
-import { REPO, capture, engineDir, mustPulumi, pulumi } from "../scripts/pulumi";
+import { REPO, capture, engineDir, mustPulumi, pulumi } from "../deploy/engine";
 import { oneConnection, runPlan } from "./baseline";
 import { runCheckCases } from "./check";
 import { runHandlers } from "./direct";
-import { callCounts, planBaseline } from "./plan";
+import { callCounts, planBaseline } from "./calls";
 import { PEER, peerConfig, resourceCount, runTofu } from "./peer";
 import { peerRoleOf, sampleTree, type PeakRss } from "./procs";
 import { type Machine, type PeerMode, type PeerPhase, type PeerResult, type PeerRun, type SizeResult, renderReport, timePlot } from "./report";
 import { parseLog, touchedObjects } from "./virshlog";
 import { VirshSessions } from "../libvirt/session";
 import { useSessions } from "../libvirt/virsh";
+import { VOLUME_TYPE } from "../libvirt/tokens";
 
 interface Options {
   sizes: number[];
@@ -157,7 +158,7 @@ async function cleanup(b: Bench): Promise<void> {
     await quietly(virsh(LAB_URI, ["nwfilter-undefine", "--nwfilter", f]));
   }
   if ((await names(["pool-list", "--all", "--name"])).includes(b.pool)) {
-    const vols = await virsh(LAB_URI, ["vol-list", "--pool", b.pool]).catch((e: unknown) => (isNotFound(e) ? "" : Promise.reject(e)));
+    const vols = (await virshIfExists(LAB_URI, ["vol-list", "--pool", b.pool])) ?? "";
     for (const v of vols.split("\n").slice(2).map((l) => l.trim().split(/\s+/)[0] ?? "").filter((v) => v !== "")) {
       await quietly(virsh(LAB_URI, ["vol-delete", "--pool", b.pool, "--vol", v]));
     }
@@ -203,11 +204,11 @@ async function warm(file: string): Promise<void> {
   }
 }
 
-function time(file: string, args: string[]): Promise<number> {
-  return new Promise((res, rej) => {
-    const t0 = performance.now();
-    execFile(file, args, { cwd: REPO, maxBuffer: 64 * 1024 * 1024 }, (err, _o, stderr) => (err ? rej(new Error(`${file} ${args.join(" ")}: ${String(stderr)}`)) : res(seconds(t0))));
-  });
+async function time(file: string, args: string[]): Promise<number> {
+  const t0 = performance.now();
+  const r = await execResult(file, args, { cwd: REPO, timeoutMs: 0 });
+  if (!r.ok) throw new Error(`${file} ${args.join(" ")}: ${r.stderr}`);
+  return seconds(t0);
 }
 
 async function benchSize(n: number, parallel: number): Promise<SizeResult> {
@@ -269,7 +270,7 @@ async function benchSize(n: number, parallel: number): Promise<SizeResult> {
     log(`${n} qubes: pulumi up ${deploy.s.toFixed(1)} s; peak RSS engine ${mb(deploy.rss.engine)}, provider ${mb(deploy.rss.provider)}, program ${mb(deploy.rss.program)}; CPU ${cpuText(deploy.cpu)}`);
 
     // 7. Disk: the pool against N full copies of the template's image.
-    const template = resources.find((r) => r.type === "bulkhead:libvirt:Volume" && r.inputs["source"] !== undefined);
+    const template = resources.find((r) => r.type === VOLUME_TYPE && r.inputs["source"] !== undefined);
     const templateFile = join(b.poolPath, String(template?.inputs["name"]));
     const disk = { poolBytes: await allocatedBytes(b.poolPath), templateBytes: await allocatedBytes(templateFile), copies: n };
 
@@ -297,7 +298,7 @@ async function benchSize(n: number, parallel: number): Promise<SizeResult> {
 
     // What bulkhead's end-of-run checkpoint saves: the same deploy again with
     // Pulumi's default, the file backend rewriting the whole state after every
-    // step (quadratic in the layout's size; see scripts/pulumi.ts checkpointEnv).
+    // step (quadratic in the layout's size; see deploy/engine.ts checkpointEnv).
     await destroyQuickly(b);
     rmSync(b.poolPath, { recursive: true, force: true });
     const everyStep = await timedPulumi(b, ["up", "--yes", "--skip-preview"], { BULKHEAD_CHECKPOINTS: "every-step" });

@@ -1,8 +1,15 @@
-// `bulkhead check`: the report (the JSON shape of layout.md) and its text form,
-// as pure functions of what loading, simulating and the policies found.
+// `bulkhead check`: the command (`runCheck`), and the report (the JSON shape of
+// layout.md) and its text form as pure functions of what loading, simulating and
+// the policies found.
+import { planLayout, SIM_LAYOUT, type SimulatedResource } from "../components/plan";
 import type { LayoutIssue, ResolvedLayout } from "../layout/model";
+import { readLayoutFile, parseYamlSource } from "../layout/source";
 import { printable } from "../layout/text";
-import type { Violation } from "./policies";
+import type { EvaluateOptions } from "../policies/evaluate";
+import { EXIT_INVALID, load, readPolicyConfig } from "./command";
+import { providerInputIssues } from "./inputs";
+import { evaluatePolicies, type Violation } from "./policies";
+import { packageVersion } from "./version";
 
 /** A policy's finding with the place in the layout it is about: the qube's (or template's) entry. */
 export interface CheckViolation extends Violation {
@@ -114,4 +121,69 @@ export function formatCheckText(report: CheckReport): string {
       `${s.mandatory} mandatory and ${s.advisory} advisory violations`,
   );
   return lines.join("\n") + "\n";
+}
+
+// ------------------------------------------------------------------ the command
+
+/** Prints a layout's issues to stderr; the status for plan and graph. */
+export function reportInvalid(path: string, issues: LayoutIssue[]): number {
+  const report = invalidReport(path, issues);
+  process.stderr.write(formatCheckText(report));
+  return EXIT_INVALID;
+}
+
+/** The provider's input checks as layout issues, with the line of the template or qube. */
+function inputIssues(layout: ResolvedLayout, resources: SimulatedResource[], lineOf: LineOf): LayoutIssue[] {
+  return providerInputIssues(resources, layout, SIM_LAYOUT).map((i) => {
+    const line = lineOf(i.path.split("."));
+    return line === undefined ? { path: i.path, message: i.message } : { path: i.path, line, message: i.message };
+  });
+}
+
+export type CheckFormat = "text" | "json" | "sarif" | "github";
+
+/** The line of a path's entry, read again from the file (the loader keeps no source). */
+function lineLookup(path: string): LineOf {
+  const read = readLayoutFile(path);
+  const parsed = read.ok ? parseYamlSource(read.text) : undefined;
+  return (p) => (parsed?.ok === true ? parsed.source.lineOf(p) : undefined);
+}
+
+async function checkOne(path: string, options: EvaluateOptions): Promise<CheckReport> {
+  const loaded = load(path);
+  if ("issues" in loaded) return invalidReport(path, loaded.issues);
+  const resources = planLayout(loaded.layout);
+  const lineOf = lineLookup(path);
+  // What the provider would refuse at preview fails check too (exit 2).
+  const refused = inputIssues(loaded.layout, resources, lineOf);
+  if (refused.length > 0) return invalidReport(path, refused);
+  const violations = await evaluatePolicies(resources, options);
+  return validReport(path, {
+    qubes: loaded.layout.qubes.length,
+    resources: resources.filter((r) => r.custom).length,
+    violations: locate(violations, loaded.layout, lineOf),
+  });
+}
+
+export async function runCheck(paths: string[], opts: { format: CheckFormat; json?: boolean; strict?: boolean; policyPackConfig?: string }): Promise<number> {
+  const format: CheckFormat = opts.json === true ? "json" : opts.format;
+  const options = await readPolicyConfig(opts.policyPackConfig);
+  const reports: CheckReport[] = [];
+  for (const path of paths) reports.push(await checkOne(path, options));
+  const code = checkExitCode(reports, opts.strict === true);
+  if (format === "json") {
+    // One file: the object of layout.md; several: an array of them, in the order given.
+    const value = reports.length === 1 ? reports[0] : reports;
+    process.stdout.write(JSON.stringify(value, null, 2) + "\n");
+  } else if (format === "sarif") {
+    const { toSarif } = await import("./formats.js");
+    process.stdout.write(JSON.stringify(toSarif(reports, packageVersion()), null, 2) + "\n");
+  } else if (format === "github") {
+    const { toGithub } = await import("./formats.js");
+    process.stdout.write(toGithub(reports));
+    process.stderr.write(reports.map(formatCheckText).join(""));
+  } else {
+    for (const r of reports) (checkExitCode(r) === EXIT_INVALID ? process.stderr : process.stdout).write(formatCheckText(r));
+  }
+  return code;
 }

@@ -4,7 +4,7 @@
 // ICMP TYPE COMMENT), as pure functions of what the host or the layout holds.
 import type { DomainArgs } from "../libvirt/types";
 import type { FirewallRule, ResolvedLayout } from "../layout/model";
-import { formatTable } from "./table";
+import { formatTable } from "../render/table";
 
 const NONE = "-";
 

@@ -1,190 +1,14 @@
-// The `bulkhead` command: the thin shell around loading, planning and
-// rendering. Every outcome becomes an exit status and a message; no stack
-// trace reaches the user unless BULKHEAD_DEBUG asks for it.
-import { readFileSync, writeFileSync } from "node:fs";
-import { Command, CommanderError, InvalidArgumentError, Option } from "commander";
-import { planLayout, SIM_LAYOUT, type SimulatedResource } from "../components/plan";
-import { LayoutError } from "../layout/errors";
-import { loadLayout } from "../layout/load";
-import { printable } from "../layout/text";
-import type { EvaluateOptions } from "../policies/evaluate";
-import { providerInputIssues } from "./inputs";
-import type { LayoutIssue, ResolvedLayout } from "../layout/model";
-import { readLayoutFile, parseYamlSource } from "../layout/source";
-import { checkExitCode, formatCheckText, invalidReport, locate, validReport, type CheckReport, type LineOf } from "./check";
-import { layoutToDot, renderSvg } from "./graph";
-import { firewallTable } from "./listing";
-import { formatPlan, planJson } from "./plan";
-import { evaluatePolicies } from "./policies";
+// The `bulkhead` command: only the wiring of commander to the commands, one file
+// each (check.ts, plan.ts, firewall.ts, ls.ts, schema.ts, graph.ts, audit.ts,
+// prove.ts; shared helpers in command.ts). Every outcome becomes an exit status and a
+// message; no stack trace reaches the user unless BULKHEAD_DEBUG asks for it.
+import { Command, CommanderError, Option } from "commander";
+import { runCheck, type CheckFormat } from "./check";
+import { EXIT_INVALID, guarded, positiveInt, readPolicyConfig, UserError } from "./command";
+import { runFirewall } from "./firewall";
+import { runGraph } from "./graph";
+import { runPlan } from "./plan";
 import { packageVersion } from "./version";
-
-/** Exit status for an invalid layout, a usage error or a failure (layout.md). */
-const EXIT_INVALID = 2;
-
-/** A failure the user can fix (a file that cannot be written); printed without "internal error". */
-class UserError extends Error {}
-
-/** The layout, or the issues that make it unusable. */
-function load(path: string): { layout: ResolvedLayout } | { issues: LayoutIssue[] } {
-  try {
-    return { layout: loadLayout(path) };
-  } catch (error) {
-    if (error instanceof LayoutError) return { issues: error.issues };
-    throw error;
-  }
-}
-
-/** `--policy-pack-config`: the engine's file, as evaluate's options; unreadable or invalid is a UserError. */
-async function readPolicyConfig(file: string | undefined): Promise<EvaluateOptions> {
-  if (file === undefined) return {};
-  const { policyPackConfig, PolicyConfigError } = await import("../policies/config.js");
-  let content: unknown;
-  try {
-    content = JSON.parse(readFileSync(file, "utf8"));
-  } catch (error) {
-    const why = (error as NodeJS.ErrnoException).code ?? (error instanceof Error ? error.message : String(error));
-    throw new UserError(`cannot read the policy pack config ${JSON.stringify(file)}: ${why}`);
-  }
-  try {
-    return policyPackConfig(content);
-  } catch (error) {
-    if (error instanceof PolicyConfigError) throw new UserError(`${file}: ${error.message}`);
-    throw error;
-  }
-}
-
-/** The provider's input checks as layout issues, with the line of the template or qube. */
-function inputIssues(layout: ResolvedLayout, resources: SimulatedResource[], lineOf: LineOf): LayoutIssue[] {
-  return providerInputIssues(resources, layout, SIM_LAYOUT).map((i) => {
-    const line = lineOf(i.path.split("."));
-    return line === undefined ? { path: i.path, message: i.message } : { path: i.path, line, message: i.message };
-  });
-}
-
-export type CheckFormat = "text" | "json" | "sarif" | "github";
-
-/** The line of a path's entry, read again from the file (the loader keeps no source). */
-function lineLookup(path: string): LineOf {
-  const read = readLayoutFile(path);
-  const parsed = read.ok ? parseYamlSource(read.text) : undefined;
-  return (p) => (parsed?.ok === true ? parsed.source.lineOf(p) : undefined);
-}
-
-async function checkOne(path: string, options: EvaluateOptions): Promise<CheckReport> {
-  const loaded = load(path);
-  if ("issues" in loaded) return invalidReport(path, loaded.issues);
-  const resources = planLayout(loaded.layout);
-  const lineOf = lineLookup(path);
-  // What the provider would refuse at preview fails check too (exit 2).
-  const refused = inputIssues(loaded.layout, resources, lineOf);
-  if (refused.length > 0) return invalidReport(path, refused);
-  const violations = await evaluatePolicies(resources, options);
-  return validReport(path, {
-    qubes: loaded.layout.qubes.length,
-    resources: resources.filter((r) => r.custom).length,
-    violations: locate(violations, loaded.layout, lineOf),
-  });
-}
-
-async function check(paths: string[], opts: { format: CheckFormat; json?: boolean; strict?: boolean; policyPackConfig?: string }): Promise<number> {
-  const format: CheckFormat = opts.json === true ? "json" : opts.format;
-  const options = await readPolicyConfig(opts.policyPackConfig);
-  const reports: CheckReport[] = [];
-  for (const path of paths) reports.push(await checkOne(path, options));
-  const code = checkExitCode(reports, opts.strict === true);
-  if (format === "json") {
-    // One file: the object of layout.md; several: an array of them, in the order given.
-    const value = reports.length === 1 ? reports[0] : reports;
-    process.stdout.write(JSON.stringify(value, null, 2) + "\n");
-  } else if (format === "sarif") {
-    const { toSarif } = await import("./formats.js");
-    process.stdout.write(JSON.stringify(toSarif(reports, packageVersion()), null, 2) + "\n");
-  } else if (format === "github") {
-    const { toGithub } = await import("./formats.js");
-    process.stdout.write(toGithub(reports));
-    process.stderr.write(reports.map(formatCheckText).join(""));
-  } else {
-    for (const r of reports) (checkExitCode(r) === EXIT_INVALID ? process.stderr : process.stdout).write(formatCheckText(r));
-  }
-  return code;
-}
-
-/** Prints a layout's issues to stderr; the status for plan and graph. */
-function reportInvalid(path: string, issues: LayoutIssue[]): number {
-  const report = invalidReport(path, issues);
-  process.stderr.write(formatCheckText(report));
-  return EXIT_INVALID;
-}
-
-async function plan(path: string, opts: { json?: boolean }): Promise<number> {
-  const loaded = load(path);
-  if ("issues" in loaded) return reportInvalid(path, loaded.issues);
-  const resources = planLayout(loaded.layout);
-  process.stdout.write(opts.json === true ? JSON.stringify(planJson(loaded.layout, resources), null, 2) + "\n" : formatPlan(loaded.layout, resources));
-  return 0;
-}
-
-async function firewall(path: string, qube: string): Promise<number> {
-  const loaded = load(path);
-  if ("issues" in loaded) return reportInvalid(path, loaded.issues);
-  if (!loaded.layout.qubes.some((q) => q.name === qube)) {
-    const names = loaded.layout.qubes.map((q) => q.name).join(", ");
-    throw new UserError(`${JSON.stringify(qube)} is not a qube of ${path} (its qubes: ${names})`);
-  }
-  process.stdout.write(firewallTable(loaded.layout, qube));
-  return 0;
-}
-
-async function schema(): Promise<number> {
-  const { layoutJsonSchema } = await import("./schema.js");
-  process.stdout.write(JSON.stringify(layoutJsonSchema(), null, 2) + "\n");
-  return 0;
-}
-
-async function graph(path: string, opts: { output?: string; format: "svg" | "dot" }): Promise<number> {
-  const loaded = load(path);
-  if ("issues" in loaded) return reportInvalid(path, loaded.issues);
-  const dot = layoutToDot(loaded.layout);
-  const text = opts.format === "dot" ? dot : await renderSvg(dot);
-  if (opts.output === undefined) {
-    process.stdout.write(text);
-  } else {
-    try {
-      writeFileSync(opts.output, text);
-    } catch (error) {
-      const code = (error as NodeJS.ErrnoException).code ?? "write failed";
-      throw new UserError(`cannot write ${JSON.stringify(opts.output)}: ${code}`);
-    }
-  }
-  return 0;
-}
-
-function positiveInt(value: string): number {
-  const n = Number(value);
-  if (!/^[0-9]+$/.test(value) || !Number.isSafeInteger(n) || n < 1) throw new InvalidArgumentError("expected a positive whole number");
-  return n;
-}
-
-/** Runs a command's body; any throw becomes one line on stderr and status 2. */
-function guarded<A extends unknown[]>(name: string, body: (...args: A) => Promise<number>) {
-  return async (...args: A): Promise<void> => {
-    try {
-      process.exitCode = await body(...args);
-    } catch (error) {
-      process.exitCode = EXIT_INVALID;
-      const message = error instanceof Error ? error.message : String(error);
-      const firstLine = printable(message.split("\n")[0]);
-      if (error instanceof UserError) {
-        process.stderr.write(`bulkhead ${name}: ${firstLine}\n`);
-        return;
-      }
-      process.stderr.write(
-        `bulkhead ${name}: internal error: ${firstLine} (a bug in bulkhead; rerun with BULKHEAD_DEBUG=1 for details)\n`,
-      );
-      if (process.env.BULKHEAD_DEBUG) process.stderr.write(`${error instanceof Error ? error.stack : ""}\n`);
-    }
-  };
-}
 
 export function buildProgram(): Command {
   const program = new Command("bulkhead")
@@ -202,7 +26,7 @@ export function buildProgram(): Command {
     .option("--strict", "fail (exit 1) on advisory violations too")
     .option("--policy-pack-config <file>", "policy levels and configuration, the engine's --policy-pack-config file (JSON)")
     .action(
-      guarded("check", (paths: string[], opts: { format: CheckFormat; json?: boolean; strict?: boolean; policyPackConfig?: string }) => check(paths, opts)),
+      guarded("check", (paths: string[], opts: { format: CheckFormat; json?: boolean; strict?: boolean; policyPackConfig?: string }) => runCheck(paths, opts)),
     );
 
   program
@@ -210,14 +34,14 @@ export function buildProgram(): Command {
     .description("show the qubes a layout declares and the libvirt objects it would create")
     .argument("<layout>", "layout YAML file")
     .option("--json", "print one JSON object: the resolved qubes and every libvirt resource with its inputs")
-    .action(guarded("plan", (path: string, opts: { json?: boolean }) => plan(path, opts)));
+    .action(guarded("plan", (path: string, opts: { json?: boolean }) => runPlan(path, opts)));
 
   program
     .command("firewall")
     .description("list one qube's firewall rules as `qvm-firewall <qube> list` does")
     .argument("<layout>", "layout YAML file")
     .argument("<qube>", "the qube")
-    .action(guarded("firewall", (path: string, qube: string) => firewall(path, qube)));
+    .action(guarded("firewall", (path: string, qube: string) => runFirewall(path, qube)));
 
   program
     .command("ls")
@@ -226,7 +50,7 @@ export function buildProgram(): Command {
     .option("--prefix <prefix>", "only domains whose libvirt name starts with this (a layout's host.prefix)")
     .action(
       guarded("ls", async (opts: { uri: string; prefix?: string }) => {
-        const { runLs } = await import("./audit.js");
+        const { runLs } = await import("./ls.js");
         return runLs(opts);
       }),
     );
@@ -234,7 +58,7 @@ export function buildProgram(): Command {
   program
     .command("schema")
     .description("print the layout format's JSON Schema (from the zod schema), for editors")
-    .action(guarded("schema", () => schema()));
+    .action(guarded("schema", async () => (await import("./schema.js")).runSchema()));
 
   program
     .command("graph")
@@ -242,7 +66,7 @@ export function buildProgram(): Command {
     .argument("<layout>", "layout YAML file")
     .option("-o, --output <file>", "write to this file instead of stdout")
     .addOption(new Option("--format <format>", "output format").choices(["svg", "dot"]).default("svg"))
-    .action(guarded("graph", (path: string, opts: { output?: string; format: "svg" | "dot" }) => graph(path, opts)));
+    .action(guarded("graph", (path: string, opts: { output?: string; format: "svg" | "dot" }) => runGraph(path, opts)));
 
   program
     .command("audit")

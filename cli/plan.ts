@@ -1,9 +1,12 @@
 // `bulkhead plan`: what a layout declares (qubes with their resolved settings)
 // and the libvirt objects it would create, as text tables.
-import type { SimulatedResource } from "../components/plan";
+import { planLayout, type SimulatedResource } from "../components/plan";
+import { reportInvalid } from "./check";
+import { load } from "./command";
 import type { FirewallRule, ResolvedLayout } from "../layout/model";
 import { printable } from "../layout/text";
-import { formatTable } from "./table";
+import { formatTable } from "../render/table";
+import { DOMAIN_TYPE, isLibvirtType, libvirtKind } from "../libvirt/tokens";
 
 const NONE = "-";
 
@@ -82,14 +85,14 @@ export function libvirtRows(resources: SimulatedResource[]): string[][] {
   const qubeOfParent = new Map<string, string>();
   for (const r of resources) {
     const meta = r.inputs.metadata as { qube?: unknown } | undefined;
-    if (r.type === "bulkhead:libvirt:Domain" && r.parent !== undefined && typeof meta?.qube === "string") {
+    if (r.type === DOMAIN_TYPE && r.parent !== undefined && typeof meta?.qube === "string") {
       qubeOfParent.set(r.parent, meta.qube);
     }
   }
   const rows = resources
-    .filter((r) => r.custom && r.type.startsWith("bulkhead:libvirt:"))
+    .filter((r) => r.custom && isLibvirtType(r.type))
     .map((r) => [
-      r.type.slice("bulkhead:libvirt:".length),
+      libvirtKind(r.type),
       String(r.inputs.name ?? r.name),
       (r.parent !== undefined ? qubeOfParent.get(r.parent) : undefined) ?? NONE,
     ]);
@@ -124,12 +127,21 @@ export function planJson(layout: ResolvedLayout, resources: SimulatedResource[])
     templates: layout.templates,
     qubes: layout.qubes,
     resources: resources
-      .filter((r) => r.custom && r.type.startsWith("bulkhead:libvirt:"))
+      .filter((r) => r.custom && isLibvirtType(r.type))
       .map((r) => {
-        const kind = r.type.slice("bulkhead:libvirt:".length);
+        const kind = libvirtKind(r.type);
         const name = String(r.inputs.name ?? r.name);
         const qube = owner.get(`${kind}\u0000${name}`);
         return { type: r.type, name, qube: qube === NONE || qube === undefined ? null : qube, inputs: r.inputs };
       }),
   };
+}
+
+/** `bulkhead plan <layout> [--json]`. */
+export async function runPlan(path: string, opts: { json?: boolean }): Promise<number> {
+  const loaded = load(path);
+  if ("issues" in loaded) return reportInvalid(path, loaded.issues);
+  const resources = planLayout(loaded.layout);
+  process.stdout.write(opts.json === true ? JSON.stringify(planJson(loaded.layout, resources), null, 2) + "\n" : formatPlan(loaded.layout, resources));
+  return 0;
 }

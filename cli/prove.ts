@@ -12,8 +12,8 @@ import { usesStockImage } from "../lab/lab";
 import { expectedFlows, labWorld, type World } from "../prove/expected";
 import { prove } from "../prove/observe";
 import { formatReport, matrix } from "../prove/report";
-import { renderSvg } from "./graph";
-import { matrixDot } from "./picture";
+import { renderSvg } from "../render/graph";
+import { matrixDot } from "../prove/picture";
 
 export interface ProveOptions {
   stack: string;

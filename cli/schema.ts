@@ -18,3 +18,9 @@ export function layoutJsonSchema(): Record<string, unknown> {
     ...rest,
   };
 }
+
+/** `bulkhead schema`: the layout's JSON Schema, for editors. */
+export function runSchema(): Promise<number> {
+  process.stdout.write(JSON.stringify(layoutJsonSchema(), null, 2) + "\n");
+  return Promise.resolve(0);
+}

@@ -1,9 +1,9 @@
 // The embedded lab host: a disposable libvirtd run inside its own network
 // namespace (README, "The embedded lab host"), so every bridge and tap it makes stays
 // there. Only programs with argument arrays are run; nothing goes through a shell.
-import { execFile } from "node:child_process";
 import { existsSync, readFileSync } from "node:fs";
 import { chmod, chown, mkdir, stat } from "node:fs/promises";
+import { execResult, type ExecResult } from "../libvirt/exec";
 
 export const LAB_NAMESPACE = "bulkhead-lab";
 export const LAB_URI = "qemu:///system";
@@ -16,21 +16,13 @@ export const LIBVIRT_DIRS = [
   "/var/lib/libvirt/images",
   "/var/cache/libvirt/qemu",
 ] as const;
-const PID_FILES = { libvirtd: "/var/run/libvirtd.pid", virtlogd: "/var/run/virtlogd.pid" };
-
-interface RunResult {
-  ok: boolean;
-  stdout: string;
-  stderr: string;
-}
+/** Where the lab's libvirtd writes its pid (the data e2e test kills it there). */
+export const LIBVIRTD_PID_FILE = "/var/run/libvirtd.pid";
+const PID_FILES = { libvirtd: LIBVIRTD_PID_FILE, virtlogd: "/var/run/virtlogd.pid" };
 
 /** Runs a program; never throws, so "ensure" steps can check their postcondition instead. */
-function run(file: string, args: string[], timeoutMs = 30_000): Promise<RunResult> {
-  return new Promise((resolve) => {
-    execFile(file, args, { timeout: timeoutMs }, (error, stdout, stderr) => {
-      resolve({ ok: !error, stdout: String(stdout), stderr: String(stderr) });
-    });
-  });
+function run(file: string, args: string[], timeoutMs = 30_000): Promise<ExecResult> {
+  return execResult(file, args, { timeoutMs });
 }
 
 async function must(file: string, args: string[]): Promise<string> {
@@ -93,7 +85,13 @@ function pidOf(daemon: keyof typeof PID_FILES): number | undefined {
   if (!Number.isInteger(pid) || pid <= 0) return undefined;
   try {
     process.kill(pid, 0);
-    return pid;
+  } catch {
+    return undefined;
+  }
+  // A killed daemon nobody has reaped yet still answers kill(0): it is gone all the same.
+  try {
+    const stat = readFileSync(`/proc/${String(pid)}/stat`, "utf8");
+    return stat.slice(stat.lastIndexOf(")") + 2).startsWith("Z") ? undefined : pid;
   } catch {
     return undefined;
   }
@@ -117,8 +115,12 @@ export async function ensureLabHost(opts: { timeoutMs?: number } = {}): Promise<
   // them; a fresh or wiped machine has none): made each time, since a running daemon does not
   // recreate a log directory someone removed, and a domain then fails to start.
   for (const dir of LIBVIRT_DIRS) await mkdir(dir, { recursive: true });
-  if (await answers(LAB_URI)) return { uri: LAB_URI };
+  if (await answers(LAB_URI)) {
+    await ensureFilterGuard();
+    return { uri: LAB_URI };
+  }
   await ensureNamespace();
+  await ensureFilterGuard();
   await startDaemon("virtlogd");
   await startDaemon("libvirtd");
   const deadline = Date.now() + (opts.timeoutMs ?? 30_000);
@@ -127,6 +129,46 @@ export async function ensureLabHost(opts: { timeoutMs?: number } = {}): Promise<
     await sleep(250);
   }
   throw new Error(`lab host: libvirtd did not answer at ${LAB_URI} within ${opts.timeoutMs ?? 30_000} ms`);
+}
+
+/**
+ * The nwfilter guard, in both iptables families of the lab's namespace. Each time
+ * libvirt instantiates a port's filter (every start of a domain with a filterref), its
+ * nwfilter driver deletes and re-inserts the FORWARD jumps to `libvirt-in`,
+ * `libvirt-out` and `libvirt-in-post` and the INPUT jump to `libvirt-host-in`, one
+ * iptables call at a time. Meanwhile the per-port chains of every other qube are
+ * unlinked: FORWARD's policy accepts what they would drop, and while `libvirt-in` is
+ * gone and `libvirt-in-post` (an accept per filtered port) is not yet, that accepts it
+ * too (test/lab/filter-guard.test.ts counts the packets). The guard is a chain of
+ * bulkhead's own that jumps to the per-port dispatch chains; a jump to it sits in
+ * FORWARD and INPUT and first in `libvirt-in-post`, places libvirt never deletes, so a
+ * port's filter decides before any accept whatever state the relinking is in (a packet
+ * the filter accepts is judged twice, with the same verdict).
+ */
+export const FILTER_GUARD = {
+  FORWARD: { chain: "bulkhead-guard-fwd", targets: ["libvirt-in", "libvirt-out"], first: "libvirt-in-post" },
+  INPUT: { chain: "bulkhead-guard-in", targets: ["libvirt-host-in"], first: undefined },
+} as const;
+
+/** Installs the nwfilter guard in the lab's namespace (idempotent; see FILTER_GUARD). */
+export async function ensureFilterGuard(): Promise<void> {
+  for (const tool of ["iptables", "ip6tables"]) {
+    const ipt = (args: string[]) => run("ip", ["netns", "exec", LAB_NAMESPACE, tool, "-w", ...args]);
+    for (const [hook, { chain, targets, first }] of Object.entries(FILTER_GUARD)) {
+      // libvirt creates its chains with errors ignored, so making them first is safe.
+      for (const c of [...targets, ...(first === undefined ? [] : [first]), chain]) await ipt(["-N", c]);
+      for (const target of targets) {
+        if (!(await ipt(["-C", chain, "-j", target])).ok) await ipt(["-A", chain, "-j", target]);
+      }
+      if (!(await ipt(["-C", hook, "-j", chain])).ok) await ipt(["-I", hook, "1", "-j", chain]);
+      if (!(await ipt(["-C", hook, "-j", chain])).ok) throw new Error(`lab host: cannot install the nwfilter guard in ${tool}'s ${hook} chain`);
+      if (first !== undefined) {
+        if (!(await ipt(["-C", first, "-j", chain])).ok) await ipt(["-I", first, "1", "-j", chain]);
+        const rule = (await ipt(["-S", first])).stdout.split("\n").find((l) => l.startsWith("-A "));
+        if (rule !== `-A ${first} -j ${chain}`) throw new Error(`lab host: the nwfilter guard is not first in ${tool}'s ${first} chain (found ${rule ?? "nothing"})`);
+      }
+    }
+  }
 }
 
 async function waitGone(pid: number, timeoutMs: number): Promise<boolean> {

@@ -5,10 +5,11 @@
 // serves tcp 80 (http) plus tcp echo on 443 and 8080, so reachability proofs
 // have accepted ports and refused ones. Nothing routes out of it: it has one
 // interface and no default route. Every program runs with an argument array.
-import { execFile, spawn } from "node:child_process";
+import { spawn } from "node:child_process";
 import { closeSync, existsSync, openSync, readFileSync } from "node:fs";
 import { mkdir, rm, writeFile } from "node:fs/promises";
 import { join } from "node:path";
+import { execResult, type ExecResult } from "../libvirt/exec";
 import { LAB_NAMESPACE } from "./host";
 
 export const INET_NAMESPACE = "bulkhead-lab-inet";
@@ -25,18 +26,8 @@ export const INET_VETH = "bhlab-inet";
 
 const STATE_DIR = "/run/bulkhead-lab/inet";
 
-interface Result {
-  ok: boolean;
-  stdout: string;
-  stderr: string;
-}
-
-function run(file: string, args: string[], timeoutMs = 30_000): Promise<Result> {
-  return new Promise((resolve) => {
-    execFile(file, args, { timeout: timeoutMs }, (error, stdout, stderr) => {
-      resolve({ ok: !error, stdout: String(stdout), stderr: String(stderr) });
-    });
-  });
+function run(file: string, args: string[], timeoutMs = 30_000): Promise<ExecResult> {
+  return execResult(file, args, { timeoutMs });
 }
 
 async function must(file: string, args: string[]): Promise<string> {

@@ -5,7 +5,6 @@
 // records that the lab started the daemons, so stopLab never stops a libvirtd
 // someone else runs. Programs run with argument arrays; XML comes from the
 // project's renderers.
-import { execFile, spawn } from "node:child_process";
 import { existsSync, readFileSync } from "node:fs";
 import { mkdir, readdir, rm, rmdir, writeFile } from "node:fs/promises";
 import { join, resolve } from "node:path";
@@ -14,7 +13,9 @@ import { parseNetworkXml, renderNetworkXml } from "../libvirt/xml/network";
 import { parsePoolXml } from "../libvirt/xml/pool";
 import { serialLogPath } from "../components/naming";
 import { bulkheadPoolUuid } from "../provider/kinds/pool";
-import { isNotFound, virsh } from "../libvirt/virsh";
+import { execResult, spawnLines } from "../libvirt/exec";
+import { domainXml, listNames } from "../libvirt/host";
+import { unlessNotFound, virsh, virshIfExists } from "../libvirt/virsh";
 import { LAB_NAMESPACE, LAB_URI, ensureLabHost, stopLabHost } from "./host";
 import { INET_NAMESPACE, ensureInternet, namespaces, stopInternet } from "./internet";
 
@@ -49,39 +50,11 @@ export const LAB_PACKAGES = [
 
 export type Progress = (line: string) => void;
 
-interface Result {
-  ok: boolean;
-  code: number | null;
-  stdout: string;
-  stderr: string;
-}
-
-function run(file: string, args: string[], opts: { timeoutMs?: number; env?: NodeJS.ProcessEnv } = {}): Promise<Result> {
-  return new Promise((res) => {
-    execFile(file, args, { timeout: opts.timeoutMs ?? 60_000, env: opts.env, maxBuffer: 64 * 1024 * 1024 }, (error, stdout, stderr) => {
-      const code = error ? (typeof (error as { code?: unknown }).code === "number" ? ((error as { code: number }).code) : null) : 0;
-      res({ ok: !error, code, stdout: String(stdout), stderr: String(stderr) });
-    });
-  });
-}
+const run = execResult;
 
 /** Runs a long program, handing each line it prints to `progress`. */
 function runStreaming(file: string, args: string[], progress: Progress, env?: NodeJS.ProcessEnv): Promise<void> {
-  return new Promise((res, rej) => {
-    const child = spawn(file, args, { stdio: ["ignore", "pipe", "pipe"], env: env ?? process.env });
-    let tail: string[] = [];
-    const onData = (d: Buffer) => {
-      for (const line of d.toString().split("\n")) {
-        if (line.trim() === "") continue;
-        progress(line);
-        tail = [...tail.slice(-20), line];
-      }
-    };
-    child.stdout.on("data", onData);
-    child.stderr.on("data", onData);
-    child.on("error", rej);
-    child.on("close", (code) => (code === 0 ? res() : rej(new Error(`${file} ${args.join(" ")} failed (exit ${String(code)}):\n${tail.join("\n")}`))));
-  });
+  return spawnLines(file, args, progress, { env });
 }
 
 async function installed(pkg: string): Promise<boolean> {
@@ -144,12 +117,7 @@ async function answers(): Promise<boolean> {
 
 /** Defines and starts the uplink network if needed; returns its bridge. */
 export async function ensureUplink(uri: string = LAB_URI): Promise<string> {
-  let xml: string | undefined;
-  try {
-    xml = await virsh(uri, ["net-dumpxml", "--inactive", "--network", UPLINK_NETWORK]);
-  } catch (e) {
-    if (!isNotFound(e)) throw e;
-  }
+  const xml = await virshIfExists(uri, ["net-dumpxml", "--inactive", "--network", UPLINK_NETWORK]);
   if (xml === undefined) {
     // No <ip> and no <forward>: the host has no address on it and routes nothing out.
     await virsh(uri, ["net-define"], { xml: renderNetworkXml({ name: UPLINK_NETWORK, bridge: { name: UPLINK_BRIDGE, stp: false, delay: 0 } }) });
@@ -243,9 +211,9 @@ export async function removeBulkheadObjects(uri: string = LAB_URI, opts: RemoveO
   const usedNetworks = new Set<string>();
   const usedFilters = new Set<string>();
   const usedFiles = new Set<string>();
-  for (const d of (await names(uri, ["list", "--all", "--name"])).filter(inScope)) {
-    const xml = await virsh(uri, ["dumpxml", "--inactive", "--domain", d]).catch(() => "");
-    if (xml === "") continue;
+  for (const d of (await listNames(uri, "domain")).filter(inScope)) {
+    const xml = await unlessNotFound(domainXml(uri, d));
+    if (xml === undefined) continue;
     const dom = parseDomainXml(xml);
     if (dom.metadata === undefined && dom.owner?.project !== "bulkhead") continue;
     for (const i of dom.devices.interfaces ?? []) {
@@ -258,7 +226,7 @@ export async function removeBulkheadObjects(uri: string = LAB_URI, opts: RemoveO
     for (const log of [serialLogPath(d), `/var/log/libvirt/qemu/${d}.log`]) await rm(log, { force: true });
     removed.push(`domain ${d}`);
   }
-  for (const n of (await names(uri, ["net-list", "--all", "--name"])).filter(inScope)) {
+  for (const n of (await listNames(uri, "network")).filter(inScope)) {
     const net = parseNetworkXml(await virsh(uri, ["net-dumpxml", "--inactive", "--network", n]));
     const ours = net.owner?.project === "bulkhead" || n.startsWith("bulkhead-lab-") || (net.owner === undefined && n.endsWith("-clients") && usedNetworks.has(n));
     if (!ours) continue;
@@ -271,7 +239,7 @@ export async function removeBulkheadObjects(uri: string = LAB_URI, opts: RemoveO
     await virsh(uri, ["nwfilter-undefine", "--nwfilter", f]);
     removed.push(`nwfilter ${f}`);
   }
-  for (const p of (await names(uri, ["pool-list", "--all", "--name"])).filter(inScope)) {
+  for (const p of (await listNames(uri, "pool")).filter(inScope)) {
     const pool = parsePoolXml(await virsh(uri, ["pool-dumpxml", "--inactive", "--pool", p]));
     const bulkheads = pool.uuid === bulkheadPoolUuid(p, pool.target.path);
     if (!bulkheads && !isBulkheadPool(p, pool.target.path)) continue;

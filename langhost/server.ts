@@ -6,7 +6,7 @@ import { constants } from "node:os";
 import type * as grpcTypes from "@grpc/grpc-js";
 import type * as languagePb from "@pulumi/pulumi/proto/language_pb";
 import { requiredPlugins, programDependencies } from "./deps";
-import { planPlugin, planRun, runOutcome, type Launch, type ProgramInfo, type Resolve, resolveFrom } from "./plan";
+import { planPlugin, planRun, runOutcome, type Launch, type ProgramInfo, type Resolve, resolveFrom } from "./launch";
 import { Empty, grpc, language, languageGrpc, plugin } from "./proto";
 
 export interface HostOptions {

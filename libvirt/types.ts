@@ -1,4 +1,4 @@
-// Inputs of the project's libvirt resources (`bulkhead:libvirt:<Kind>`). They
+// Inputs of the project's libvirt resources (tokens.ts). They
 // follow libvirt's XML nesting (domain -> devices -> interfaces[] ...) so a
 // reader who knows `virsh dumpxml` knows these, and so policies can judge a
 // hand-written program exactly like one built from a layout. Every resource

@@ -3,11 +3,11 @@
 // A long-running process (the provider) can instead keep one virsh session per
 // URI open and feed it commands on stdin (libvirt/session.ts), which saves a
 // process start and a libvirt connection per call; `useSessions()` turns that on.
-import { execFile } from "node:child_process";
 import { appendFileSync } from "node:fs";
 import { mkdtemp, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
+import { execResult } from "./exec";
 import { uriProblem } from "./uri";
 
 export interface VirshOptions {
@@ -90,17 +90,10 @@ export async function withTempFile<T>(name: string, data: string | Buffer, fn: (
 
 const DEFAULT_TIMEOUT_MS = 120_000;
 
-function run(args: string[], timeoutMs = DEFAULT_TIMEOUT_MS): Promise<string> {
-  return new Promise((resolve, reject) => {
-    execFile("virsh", args, { timeout: timeoutMs, maxBuffer: 16 * 1024 * 1024 }, (error, stdout, stderr) => {
-      if (error) {
-        const code = (error as NodeJS.ErrnoException & { code?: number | string }).code ?? null;
-        reject(new VirshError(args, String(stderr), code));
-      } else {
-        resolve(String(stdout));
-      }
-    });
-  });
+async function run(args: string[], timeoutMs = DEFAULT_TIMEOUT_MS): Promise<string> {
+  const r = await execResult("virsh", args, { timeoutMs, maxBuffer: 16 * 1024 * 1024 });
+  if (!r.ok) throw new VirshError(args, r.stderr, r.code);
+  return r.stdout;
 }
 
 /**
@@ -108,8 +101,23 @@ function run(args: string[], timeoutMs = DEFAULT_TIMEOUT_MS): Promise<string> {
  * reports a failed lookup as "failed to get <kind> '<name>'", which no other
  * failure of a lookup-by-name command says.
  */
-export function isNotFound(err: unknown): boolean {
+function isNotFound(err: unknown): boolean {
   return err instanceof VirshError && /failed to get (domain|network|nwfilter|pool|vol) /.test(err.stderr);
+}
+
+/** Resolves to what `p` resolves to, or to undefined when it failed because the named object does not exist. */
+export async function unlessNotFound<T>(p: Promise<T>): Promise<T | undefined> {
+  try {
+    return await p;
+  } catch (e) {
+    if (isNotFound(e)) return undefined;
+    throw e;
+  }
+}
+
+/** `virsh(uri, args)`, or undefined when libvirt says the named object does not exist. */
+export function virshIfExists(uri: string, args: readonly string[], opts: VirshOptions = {}): Promise<string | undefined> {
+  return unlessNotFound(virsh(uri, args, opts));
 }
 
 /** Parses `Key: value` lines (dominfo, net-info, pool-info) into a map. */

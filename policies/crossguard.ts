@@ -11,6 +11,7 @@ import {
 import { Domain } from "../components/resources";
 import { fromResources, LAYOUT_TYPE, type ResourceInput } from "./model";
 import { policyUrl, type Rule } from "./rule";
+import { isLibvirtType } from "../libvirt/tokens";
 
 // The engine wraps props in a proxy that throws on unknown values; this key
 // (policy/proxy.js `getSpecialProxyTarget`) returns the plain object beneath,
@@ -53,9 +54,9 @@ function stackPolicy(rule: Rule): StackValidationPolicy {
   return {
     ...metadata(rule),
     validateStack: (args, reportViolation) => {
-      const libvirt: PolicyResource[] = args.resources.filter((r) => r.type.startsWith("bulkhead:libvirt:"));
+      const libvirt: PolicyResource[] = args.resources.filter((r) => isLibvirtType(r.type));
       // The Layout component too: its own inputs carry host.memory (memory-budget).
-      const judged = args.resources.filter((r) => r.type.startsWith("bulkhead:libvirt:") || r.type === LAYOUT_TYPE);
+      const judged = args.resources.filter((r) => isLibvirtType(r.type) || r.type === LAYOUT_TYPE);
       const inputs: ResourceInput[] = judged.map((r) => ({ type: r.type, name: r.name, inputs: plainProps(r.props) }));
       const model = fromResources(inputs);
       for (const f of rule.check(model, args.getConfig<object>())) {

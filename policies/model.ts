@@ -3,15 +3,9 @@
 // YAML and component props are never read, so a hand-written program and a live
 // host are held to the same rules. Adapters are pure; the rules never see raw
 // resource inputs.
-import type {
-  BulkheadMetadata,
-  DomainArgs,
-  NetworkArgs,
-  NwFilterArgs,
-  NwFilterRule,
-  PoolArgs,
-  VolumeArgs,
-} from "../libvirt/types";
+import type { BulkheadMetadata, NwFilterRule } from "../libvirt/types";
+import type { LiveHost } from "../libvirt/host";
+import { LAYOUT_TYPE, LIBVIRT_TYPE_PREFIX } from "../libvirt/tokens";
 
 export type QubeClass = BulkheadMetadata["class"];
 
@@ -115,7 +109,7 @@ export interface HostModel {
 }
 
 /** The component whose own inputs carry `host.memory` (components/wiring.ts `layoutProps`). */
-export const LAYOUT_TYPE = "bulkhead:qubes:Layout";
+export { LAYOUT_TYPE };
 
 /** One libvirt resource as a preview, a mock run or a state file shows it. */
 export interface ResourceInput {
@@ -124,7 +118,7 @@ export interface ResourceInput {
   inputs: Record<string, unknown>;
 }
 
-const TYPE = "bulkhead:libvirt:";
+const TYPE = LIBVIRT_TYPE_PREFIX;
 
 // Pulumi's wire sentinels for unknown values (stable protocol constants).
 const UNKNOWN_SENTINELS = new Set([
@@ -295,17 +289,8 @@ export function fromResources(resources: readonly ResourceInput[]): HostModel {
   };
 }
 
-/**
- * The seam for `bulkhead audit`: a live host parsed from `virsh dumpxml` (and net-, nwfilter-,
- * pool-, vol-dumpxml) into the resources' own argument shapes. Objects are keyed by libvirt name.
- */
-export interface LiveHost {
-  domains: DomainArgs[];
-  networks: NetworkArgs[];
-  filters: NwFilterArgs[];
-  pools: PoolArgs[];
-  volumes: (VolumeArgs & { path?: string })[];
-}
+/** The seam for `bulkhead audit`: a live host as the live-host reader (libvirt/host.ts) parses it. */
+export type { LiveHost };
 
 export function fromLiveHost(host: LiveHost): HostModel {
   const as = (kind: string, list: readonly { name: string }[]): ResourceInput[] =>

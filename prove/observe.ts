@@ -8,7 +8,6 @@
 // uploaded over the seed volume, the qube restarted, and its serial console
 // read for the results. Seeds are restored afterwards, and qubes that were off
 // are shut off again. Runs only programs with argument arrays (virsh).
-import { execFile } from "node:child_process";
 import { createHash } from "node:crypto";
 import { createReadStream, existsSync, readFileSync, statSync } from "node:fs";
 import { parseDomainXml } from "../libvirt/xml/domain";
@@ -18,6 +17,8 @@ import { LAB_NAMESPACE, LAB_URI } from "../lab/host";
 import type { ResolvedHost, ResolvedLayout, ResolvedQube } from "../layout/model";
 import { seedFiles } from "../provider/image";
 import { makeIso9660 } from "../provider/iso9660";
+import { execResult } from "../libvirt/exec";
+import { domainXml } from "../libvirt/host";
 import { virsh, withTempFile } from "../libvirt/virsh";
 import { agentProbes, agentReady, type AgentFlavour } from "./agent";
 import { expectedFlows, LAB_WORLD, sourcesOf, type Flow, type Verdict, type World } from "./expected";
@@ -97,7 +98,7 @@ export interface ObserveOptions {
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 function ip(args: readonly string[]): Promise<{ ok: boolean; stderr: string }> {
-  return new Promise((res) => execFile("ip", args, { timeout: 30_000 }, (err, _out, stderr) => res({ ok: err === null, stderr: String(stderr) })));
+  return execResult("ip", args, { timeoutMs: 30_000 });
 }
 
 /** Puts `addresses` on the loopback of namespace `ns`; returns the undo (only what it added). */
@@ -150,7 +151,7 @@ class Lab {
 
   /** From the live definition: how many interfaces, and whether it has the guest agent's channel. */
   async definition(name: string): Promise<{ interfaces: number; agent: boolean }> {
-    const xml = await virsh(this.host.uri, ["dumpxml", "--inactive", "--domain", this.domain(name)]);
+    const xml = await domainXml(this.host.uri, this.domain(name));
     const d = parseDomainXml(xml).devices;
     return { interfaces: d.interfaces.length, agent: (d.channels ?? []).some((c) => c.target.name === GUEST_AGENT_CHANNEL) };
   }
@@ -185,7 +186,7 @@ class Lab {
     const log = serialLogPath(dom);
     // libvirt truncates a file serial at start unless it says append='on'; then
     // only what follows the old end is this boot's.
-    const xml = await virsh(this.host.uri, ["dumpxml", "--inactive", "--domain", dom]);
+    const xml = await domainXml(this.host.uri, dom);
     const append = /<serial\b[^>]*>\s*<source\b[^>]*\bappend=['"]on['"]/.test(xml);
     const offset = append && existsSync(log) ? statSync(log).size : 0;
     const t0 = Date.now();

@@ -1,9 +1,9 @@
 // How a proof reads: a matrix (rows: source qube, columns: destinations),
 // a summary line, the differences spelled out, and the layout picture with
 // the observed flows drawn on it. Pure.
-import { edge, node, quote } from "../cli/dot";
-import { layoutToDot } from "../cli/graph";
-import { formatTable } from "../cli/table";
+import { edge, node, quote } from "../render/dot";
+import { layoutToDot } from "../render/graph";
+import { formatTable } from "../render/table";
 import type { ResolvedLayout } from "../layout/model";
 import { DNS, HOST, INTERNET, sourcesOf, type Flow } from "./expected";
 import type { Observed, ObservedFlow, ProveReport } from "./observe";

@@ -8,7 +8,8 @@ import { parseDomainXml } from "../libvirt/xml/domain";
 import { parseNetworkXml } from "../libvirt/xml/network";
 import { parseNwFilterXml } from "../libvirt/xml/nwfilter";
 import { parseVolumeXml } from "../libvirt/xml/volume";
-import { isNotFound, parseInfo, virsh } from "../libvirt/virsh";
+import { parseInfo, virsh, virshIfExists } from "../libvirt/virsh";
+import { DOMAIN_TYPE, NETWORK_TYPE, NWFILTER_TYPE, VOLUME_TYPE } from "../libvirt/tokens";
 
 export const DEFAULT_IMPORT_URI = "qemu:///system";
 
@@ -33,13 +34,8 @@ export function parseImportId(type: string, id: string, env: NodeJS.ProcessEnv =
   return { uri, name: rest };
 }
 
-async function dump(uri: string, args: string[]): Promise<string | undefined> {
-  try {
-    return await virsh(uri, args);
-  } catch (e) {
-    if (isNotFound(e)) return undefined;
-    throw e;
-  }
+function dump(uri: string, args: string[]): Promise<string | undefined> {
+  return virshIfExists(uri, args);
 }
 
 /**
@@ -52,7 +48,7 @@ export async function importState(type: string, id: string): Promise<{ id: strin
   const t = parseImportId(type, id);
   const { uri, name } = t;
   switch (type) {
-    case "bulkhead:libvirt:Domain": {
+    case DOMAIN_TYPE: {
       const xml = await dump(uri, ["dumpxml", "--inactive", "--domain", name]);
       if (xml === undefined) return undefined;
       const info = parseInfo(await virsh(uri, ["dominfo", "--domain", name]));
@@ -60,20 +56,20 @@ export async function importState(type: string, id: string): Promise<{ id: strin
       const { owner: _owner, ...spec } = parseDomainXml(xml);
       return { id: spec.uuid ?? "", state: { ...spec, uri, autostart: info.Autostart === "enable", running } };
     }
-    case "bulkhead:libvirt:Network": {
+    case NETWORK_TYPE: {
       const xml = await dump(uri, ["net-dumpxml", "--inactive", "--network", name]);
       if (xml === undefined) return undefined;
       const info = parseInfo(await virsh(uri, ["net-info", "--network", name]));
       const { owner: _owner, ...spec } = parseNetworkXml(xml);
       return { id: info.UUID ?? "", state: { ...spec, uri, autostart: info.Autostart === "yes", uuid: info.UUID ?? "", bridgeName: info.Bridge ?? "" } };
     }
-    case "bulkhead:libvirt:NwFilter": {
+    case NWFILTER_TYPE: {
       const xml = await dump(uri, ["nwfilter-dumpxml", "--nwfilter", name]);
       if (xml === undefined) return undefined;
       const { uuid, ...spec } = parseNwFilterXml(xml);
       return { id: uuid ?? "", state: { ...spec, uri } };
     }
-    case "bulkhead:libvirt:Volume": {
+    case VOLUME_TYPE: {
       const xml = await dump(uri, ["vol-dumpxml", "--pool", t.pool as string, "--vol", name]);
       if (xml === undefined) return undefined;
       const live = parseVolumeXml(xml);

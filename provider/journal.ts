@@ -1,7 +1,7 @@
 // The provider's create journal: one append-only file per engine run, so that
 // an engine killed mid-run (SIGKILL, OOM, power) can be recovered even though
 // bulkhead runs the engine without per-step checkpoints (see
-// scripts/pulumi.ts: rewriting the whole state after every step made a
+// deploy/engine.ts: rewriting the whole state after every step made a
 // 200-qube deploy 5x slower than libvirt itself). What a killed run made but
 // its state never recorded is exactly what this journal says was being
 // created; `recoverInterrupted` removes it and refreshes the rest.
@@ -11,7 +11,7 @@
 import { appendFileSync, mkdirSync, readdirSync, readFileSync } from "node:fs";
 import { join } from "node:path";
 
-/** Set by scripts/pulumi.ts for the engines it runs; unset means no journal. */
+/** Set by deploy/engine.ts for the engines it runs; unset means no journal. */
 export const JOURNAL_DIR_ENV = "BULKHEAD_JOURNAL_DIR";
 
 export interface JournalEntry {

@@ -22,6 +22,7 @@ import { poolHandler } from "./kinds/pool";
 import { preserveViolations, volumeHandler } from "./kinds/volume";
 import { ownerOfUrn } from "../libvirt/xml/owner";
 import { propertyPath } from "./schemas";
+import { DOMAIN_TYPE, NETWORK_TYPE, NWFILTER_TYPE, POOL_TYPE, VOLUME_TYPE } from "../libvirt/tokens";
 
 export const PROVIDER_VERSION = "0.1.0";
 
@@ -29,11 +30,11 @@ export const PROVIDER_VERSION = "0.1.0";
 type AnyHandler = KindHandler<any, any>; // eslint-disable-line @typescript-eslint/no-explicit-any
 
 export const HANDLERS: Readonly<Record<string, AnyHandler>> = {
-  "bulkhead:libvirt:Domain": domainHandler,
-  "bulkhead:libvirt:Network": networkHandler,
-  "bulkhead:libvirt:NwFilter": nwfilterHandler,
-  "bulkhead:libvirt:Pool": poolHandler,
-  "bulkhead:libvirt:Volume": volumeHandler,
+  [DOMAIN_TYPE]: domainHandler,
+  [NETWORK_TYPE]: networkHandler,
+  [NWFILTER_TYPE]: nwfilterHandler,
+  [POOL_TYPE]: poolHandler,
+  [VOLUME_TYPE]: volumeHandler,
 };
 
 /** `urn:pulumi:stack::project::parent$type::name` -> `type`. */
@@ -91,7 +92,7 @@ export class BulkheadProvider implements Provider {
   async check(urn: pulumi.URN, olds: unknown, news: unknown): Promise<CheckResult> {
     const { inputs, failures } = checkInputs(this.handler(urn).schema, unwrapSecrets(news));
     // A change that would lose a qube's data fails here, in the preview, before any step runs.
-    if (typeOfUrn(urn) === "bulkhead:libvirt:Volume" && failures.length === 0) {
+    if (typeOfUrn(urn) === VOLUME_TYPE && failures.length === 0) {
       failures.push(...preserveViolations((unwrapSecrets(olds) ?? {}) as object, inputs as object));
     }
     return { inputs, failures };

@@ -11,6 +11,7 @@ import type {
   VolumeArgs,
 } from "../libvirt/types";
 import { uriProblem } from "../libvirt/uri";
+import { DOMAIN_TYPE, NETWORK_TYPE, NWFILTER_TYPE, POOL_TYPE, VOLUME_TYPE } from "../libvirt/tokens";
 
 const libvirtName = z
   .string()
@@ -262,11 +263,11 @@ export const domainSchema: z.ZodType<DomainArgs, unknown> = z
 
 /** Each resource type's input schema: the provider's `check`, and `bulkhead check` offline (cli/inputs.ts). */
 export const INPUT_SCHEMAS: Readonly<Record<string, z.ZodType<unknown, unknown>>> = {
-  "bulkhead:libvirt:Domain": domainSchema,
-  "bulkhead:libvirt:Network": networkSchema,
-  "bulkhead:libvirt:NwFilter": nwfilterSchema,
-  "bulkhead:libvirt:Pool": poolSchema,
-  "bulkhead:libvirt:Volume": volumeSchema,
+  [DOMAIN_TYPE]: domainSchema,
+  [NETWORK_TYPE]: networkSchema,
+  [NWFILTER_TYPE]: nwfilterSchema,
+  [POOL_TYPE]: poolSchema,
+  [VOLUME_TYPE]: volumeSchema,
 };
 
 /** `devices.disks[0].source.file` from a zod issue path. */

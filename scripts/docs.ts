@@ -9,9 +9,9 @@
 // root and fences what it prints (stdout, then stderr); `policy <name>` writes the
 // rule's metadata line. `node dist/scripts/docs.js` rewrites the files,
 // `--check` only says which differ (exit 1); test/scripts/docs.test.ts runs the check.
-import { execFileSync } from "node:child_process";
 import { readFileSync, writeFileSync } from "node:fs";
 import { join, resolve } from "node:path";
+import { ExecError, execResultSync } from "../libvirt/exec";
 import { policyUrl } from "../policies/rule";
 import { rules } from "../policies/ruleset";
 
@@ -21,14 +21,11 @@ const BLOCK = /(<!-- generated: ([^\n]*?) -->\n)([\s\S]*?)(<!-- end -->)/g;
 
 function runCli(root: string, args: string[]): string {
   const cli = join(root, "dist", "cli", "main.js");
-  try {
-    return execFileSync(process.execPath, [cli, ...args], { cwd: root, encoding: "utf8", stdio: ["ignore", "pipe", "pipe"] });
-  } catch (error) {
-    // A failing verdict (exit 1 or 2) is an example too: keep what it printed.
-    const e = error as { status?: number; stdout?: string; stderr?: string };
-    if (typeof e.status !== "number") throw error;
-    return `${e.stdout ?? ""}${e.stderr ?? ""}`;
-  }
+  const r = execResultSync(process.execPath, [cli, ...args], { cwd: root, timeoutMs: 0 });
+  if (r.ok) return r.stdout;
+  // A failing verdict (exit 1 or 2) is an example too: keep what it printed.
+  if (typeof r.code !== "number") throw new ExecError(process.execPath, [cli, ...args], r);
+  return `${r.stdout}${r.stderr}`;
 }
 
 function policyLine(name: string): string {

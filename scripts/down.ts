@@ -1,6 +1,7 @@
 // `npm run down`: destroys the stack (default `dev`) on its host. The lab
 // itself keeps running; `npm run lab:stop` takes it away.
-import { engineDir, lockStack, pulumi, recoverInterrupted, selectStack, stateResources } from "./pulumi";
+import { engineDir, lockStack, pulumi, selectStack } from "../deploy/engine";
+import { recoverInterrupted, stateResources } from "../deploy/recovery";
 import { Steps, keptDataLines } from "./up";
 
 export async function main(argv: string[]): Promise<number> {

@@ -4,27 +4,15 @@
 // autostart qube has booted, and prints a summary and where the picture is.
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import { join, relative, resolve } from "node:path";
-import { layoutToDot, renderSvg } from "../cli/graph";
+import { layoutToDot, renderSvg } from "../render/graph";
 import type { QubeOutputs } from "../components/layout";
 import { domainName, serialLogPath } from "../components/naming";
 import { agentReady } from "../prove/agent";
 import { LAB_URI, startLab, usesStockImage } from "../lab/lab";
 import { loadLayout } from "../layout/load";
 import { virsh } from "../libvirt/virsh";
-import {
-  REPO,
-  WORK_DIR,
-  engineDir,
-  keptVolumes,
-  lockStack,
-  missingOnHost,
-  mustPulumi,
-  pulumi,
-  recoverInterrupted,
-  selectStack,
-  stateResources,
-  type StateResource,
-} from "./pulumi";
+import { REPO, WORK_DIR, engineDir, lockStack, mustPulumi, pulumi, selectStack } from "../deploy/engine";
+import { keptVolumes, missingOnHost, recoverInterrupted, stateResources, type StateResource } from "../deploy/recovery";
 
 /**
  * How long autostart qubes get to be ready (TCG guests on a busy host are slow): 300 s for the

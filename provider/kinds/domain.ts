@@ -1,11 +1,11 @@
-// bulkhead:libvirt:Domain. Create is define -> autostart -> start, undone if a
+// The Domain resource (DOMAIN_TYPE). Create is define -> autostart -> start, undone if a
 // step fails; update redefines in place under the same UUID (the new
 // definition applies at the next boot) and applies autostart/running.
 import { randomUUID } from "node:crypto";
 import type { DomainArgs, DomainOutputs } from "../../libvirt/types";
 import { ParsedDomain, parseDomainXml, renderDomainXml } from "../../libvirt/xml/domain";
 import { domainSchema } from "../schemas";
-import { isNotFound, parseInfo, virsh } from "../../libvirt/virsh";
+import { parseInfo, unlessNotFound, virsh, virshIfExists } from "../../libvirt/virsh";
 import { describeOwner } from "../../libvirt/xml/owner";
 import { KindHandler, changedKeys, keepDeclared, provenByUuid, rollback } from "./kind";
 
@@ -21,12 +21,8 @@ const ALWAYS = new Set(["qemuCommandline", "devices.interfaces[].filterref", "de
 const STOPPED = new Set(["shut off", "crashed"]);
 
 async function dumpxml(uri: string, name: string): Promise<ParsedDomain | undefined> {
-  try {
-    return parseDomainXml(await virsh(uri, ["dumpxml", "--inactive", "--domain", name]));
-  } catch (e) {
-    if (isNotFound(e)) return undefined;
-    throw e;
-  }
+  const xml = await virshIfExists(uri, ["dumpxml", "--inactive", "--domain", name]);
+  return xml === undefined ? undefined : parseDomainXml(xml);
 }
 
 async function isRunning(uri: string, name: string): Promise<boolean> {
@@ -40,12 +36,12 @@ async function setAutostart(uri: string, name: string, on: boolean): Promise<voi
 
 /** Powers off (if running) and undefines; a domain already gone is fine. */
 async function remove(uri: string, name: string): Promise<void> {
-  try {
-    if (await isRunning(uri, name)) await virsh(uri, ["destroy", "--domain", name]);
-    await virsh(uri, ["undefine", "--managed-save", "--snapshots-metadata", "--domain", name]);
-  } catch (e) {
-    if (!isNotFound(e)) throw e;
-  }
+  await unlessNotFound(
+    (async () => {
+      if (await isRunning(uri, name)) await virsh(uri, ["destroy", "--domain", name]);
+      await virsh(uri, ["undefine", "--managed-save", "--snapshots-metadata", "--domain", name]);
+    })(),
+  );
 }
 
 /**

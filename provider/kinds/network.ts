@@ -1,10 +1,10 @@
-// bulkhead:libvirt:Network. Any change to the definition replaces the network:
+// The Network resource (NETWORK_TYPE). Any change to the definition replaces the network:
 // applying it needs a restart that detaches every guest anyway, and a preview
 // should say so. Only autostart is updated in place.
 import type { NetworkArgs, NetworkOutputs } from "../../libvirt/types";
 import { ParsedNetwork, parseNetworkXml, renderNetworkXml } from "../../libvirt/xml/network";
 import { networkSchema } from "../schemas";
-import { isNotFound, parseInfo, virsh } from "../../libvirt/virsh";
+import { parseInfo, unlessNotFound, virsh, virshIfExists } from "../../libvirt/virsh";
 import { randomUUID } from "node:crypto";
 import { describeOwner } from "../../libvirt/xml/owner";
 import { KindHandler, keepDeclared, provenByUuid, rollback } from "./kind";
@@ -12,12 +12,8 @@ import { KindHandler, keepDeclared, provenByUuid, rollback } from "./kind";
 type NetworkState = NetworkArgs & NetworkOutputs;
 
 async function dumpxml(uri: string, name: string): Promise<ParsedNetwork | undefined> {
-  try {
-    return parseNetworkXml(await virsh(uri, ["net-dumpxml", "--inactive", "--network", name]));
-  } catch (e) {
-    if (isNotFound(e)) return undefined;
-    throw e;
-  }
+  const xml = await virshIfExists(uri, ["net-dumpxml", "--inactive", "--network", name]);
+  return xml === undefined ? undefined : parseNetworkXml(xml);
 }
 
 async function info(uri: string, name: string): Promise<Record<string, string>> {
@@ -30,12 +26,12 @@ async function setAutostart(uri: string, name: string, on: boolean): Promise<voi
 
 /** Stops (if active) and undefines; a network already gone is fine. */
 async function remove(uri: string, name: string): Promise<void> {
-  try {
-    if ((await info(uri, name)).Active === "yes") await virsh(uri, ["net-destroy", "--network", name]);
-    await virsh(uri, ["net-undefine", "--network", name]);
-  } catch (e) {
-    if (!isNotFound(e)) throw e;
-  }
+  await unlessNotFound(
+    (async () => {
+      if ((await info(uri, name)).Active === "yes") await virsh(uri, ["net-destroy", "--network", name]);
+      await virsh(uri, ["net-undefine", "--network", name]);
+    })(),
+  );
 }
 
 export const networkHandler: KindHandler<NetworkArgs, NetworkOutputs> = {

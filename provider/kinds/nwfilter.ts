@@ -1,19 +1,15 @@
-// bulkhead:libvirt:NwFilter. nwfilter-define with the filter's UUID replaces
+// The NwFilter resource (NWFILTER_TYPE). nwfilter-define with the filter's UUID replaces
 // its rules live, so every change but uri/name is an in-place update.
 import { randomUUID } from "node:crypto";
 import type { NwFilterArgs } from "../../libvirt/types";
 import { parseNwFilterXml, renderNwFilterXml } from "../../libvirt/xml/nwfilter";
 import { nwfilterSchema } from "../schemas";
-import { isNotFound, virsh } from "../../libvirt/virsh";
+import { virsh, virshIfExists } from "../../libvirt/virsh";
 import { KindHandler, keepDeclared, provenByUuid } from "./kind";
 
 async function liveFilter(uri: string, name: string) {
-  try {
-    return parseNwFilterXml(await virsh(uri, ["nwfilter-dumpxml", "--nwfilter", name]));
-  } catch (e) {
-    if (isNotFound(e)) return undefined;
-    throw e;
-  }
+  const xml = await virshIfExists(uri, ["nwfilter-dumpxml", "--nwfilter", name]);
+  return xml === undefined ? undefined : parseNwFilterXml(xml);
 }
 
 function define(args: NwFilterArgs, uuid?: string): Promise<string> {
@@ -69,10 +65,6 @@ export const nwfilterHandler: KindHandler<NwFilterArgs> = {
   async delete(id, state) {
     const live = await liveFilter(state.uri, state.name);
     if (!live || !provenByUuid(id, live.uuid)) return;
-    try {
-      await virsh(state.uri, ["nwfilter-undefine", "--nwfilter", state.name]);
-    } catch (e) {
-      if (!isNotFound(e)) throw e;
-    }
+    await virshIfExists(state.uri, ["nwfilter-undefine", "--nwfilter", state.name]);
   },
 };

@@ -1,4 +1,4 @@
-// bulkhead:libvirt:Pool. A pool of the same name and target that already
+// The Pool resource (POOL_TYPE). A pool of the same name and target that already
 // exists is adopted, not redefined, and an adopted pool is never deleted: it
 // belongs to the host (often `default`), not to this stack. A pool bulkhead
 // defines gets a UUID derived from its name and directory (bulkheadPoolUuid),
@@ -7,7 +7,7 @@
 import type { PoolArgs } from "../../libvirt/types";
 import { ParsedPool, parsePoolXml, renderPoolXml } from "../../libvirt/xml/pool";
 import { poolSchema } from "../schemas";
-import { isNotFound, parseInfo, virsh } from "../../libvirt/virsh";
+import { parseInfo, unlessNotFound, virsh, virshIfExists } from "../../libvirt/virsh";
 import { createHash } from "node:crypto";
 import { Claim, KindHandler, keepDeclared, rollback } from "./kind";
 import { forgetPoolDir } from "./volume";
@@ -18,12 +18,8 @@ export interface PoolOutputs {
 }
 
 async function dumpxml(uri: string, name: string): Promise<ParsedPool | undefined> {
-  try {
-    return parsePoolXml(await virsh(uri, ["pool-dumpxml", "--inactive", "--pool", name]));
-  } catch (e) {
-    if (isNotFound(e)) return undefined;
-    throw e;
-  }
+  const xml = await virshIfExists(uri, ["pool-dumpxml", "--inactive", "--pool", name]);
+  return xml === undefined ? undefined : parsePoolXml(xml);
 }
 
 async function info(uri: string, name: string): Promise<Record<string, string>> {
@@ -37,12 +33,12 @@ async function setAutostart(uri: string, name: string, on: boolean): Promise<voi
 /** Stops (if running) and undefines; the directory and its files are left alone. */
 async function remove(uri: string, name: string): Promise<void> {
   forgetPoolDir(uri, name);
-  try {
-    if ((await info(uri, name)).State === "running") await virsh(uri, ["pool-destroy", "--pool", name]);
-    await virsh(uri, ["pool-undefine", "--pool", name]);
-  } catch (e) {
-    if (!isNotFound(e)) throw e;
-  }
+  await unlessNotFound(
+    (async () => {
+      if ((await info(uri, name)).State === "running") await virsh(uri, ["pool-destroy", "--pool", name]);
+      await virsh(uri, ["pool-undefine", "--pool", name]);
+    })(),
+  );
 }
 
 /** Namespace of bulkhead's pool UUIDs (a random v4 UUID fixed once). */

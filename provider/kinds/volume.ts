@@ -1,4 +1,4 @@
-// bulkhead:libvirt:Volume. Create is vol-create -> fill (vol-upload of an
+// The Volume resource (VOLUME_TYPE). Create is vol-create -> fill (vol-upload of an
 // imported image or of a NoCloud seed built here) -> grow, and the volume is
 // deleted again if filling fails. Capacity is a minimum: it only ever grows.
 import type { VolumeArgs, VolumeOutputs } from "../../libvirt/types";
@@ -8,7 +8,7 @@ import { imageFacts, seedFiles } from "../image";
 import { downloadedImage, httpsFetcher, localImage, type Fetcher } from "../source";
 import { makeIso9660 } from "../iso9660";
 import { volumeSchema } from "../schemas";
-import { isNotFound, virsh, withTempFile } from "../../libvirt/virsh";
+import { virsh, virshIfExists, withTempFile } from "../../libvirt/virsh";
 import { KindHandler, deepEqual, keepDeclared, rollback } from "./kind";
 
 type VolumeState = VolumeArgs & VolumeOutputs;
@@ -17,20 +17,12 @@ type VolumeState = VolumeArgs & VolumeOutputs;
 const UPLOAD_TIMEOUT_MS = 60 * 60 * 1000;
 
 async function dumpxml(uri: string, pool: string, name: string): Promise<ParsedVolume | undefined> {
-  try {
-    return parseVolumeXml(await virsh(uri, ["vol-dumpxml", "--pool", pool, "--vol", name]));
-  } catch (e) {
-    if (isNotFound(e)) return undefined;
-    throw e;
-  }
+  const xml = await virshIfExists(uri, ["vol-dumpxml", "--pool", pool, "--vol", name]);
+  return xml === undefined ? undefined : parseVolumeXml(xml);
 }
 
 async function remove(uri: string, pool: string, name: string): Promise<void> {
-  try {
-    await virsh(uri, ["vol-delete", "--pool", pool, "--vol", name]);
-  } catch (e) {
-    if (!isNotFound(e)) throw e;
-  }
+  await virshIfExists(uri, ["vol-delete", "--pool", pool, "--vol", name]);
 }
 
 /**
@@ -215,6 +207,10 @@ export const volumeHandler: KindHandler<VolumeArgs, VolumeOutputs> = {
       ...trimmed,
       ...(state.source ? { source: state.source } : {}),
       ...(state.seed ? { seed: state.seed } : {}),
+      // Not on the host: kept from the state, or a refresh would drop them (and preserve
+      // guards the volume's data in delete and check).
+      ...(state.imageDirs !== undefined ? { imageDirs: state.imageDirs } : {}),
+      ...(state.preserve !== undefined ? { preserve: state.preserve } : {}),
       path: path ?? state.path,
     } as VolumeState;
   },

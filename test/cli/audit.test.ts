@@ -4,14 +4,8 @@ import { execFile } from "node:child_process";
 import { join } from "node:path";
 import { promisify } from "node:util";
 import { beforeAll, describe, expect, test } from "vitest";
-import {
-  auditExitCode,
-  auditReport,
-  formatAuditText,
-  liveHostFromXml,
-  readFilter,
-  type HostXml,
-} from "../../cli/audit";
+import { auditExitCode, auditReport, formatAuditText } from "../../cli/audit";
+import { liveHostFromXml, readFilter, type HostXml } from "../../libvirt/host";
 import type { SimulatedResource } from "../../components/simulate";
 import { simulateLayout } from "../../components/simulate";
 import type { DomainArgs, NetworkArgs, NwFilterArgs } from "../../libvirt/types";

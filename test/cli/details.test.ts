@@ -14,7 +14,7 @@ import { afterAll, describe, expect, test } from "vitest";
 import { parse } from "yaml";
 import { z } from "zod";
 import { lsTable } from "../../cli/listing";
-import { escapeHtml, matrixDot } from "../../cli/picture";
+import { escapeHtml, matrixDot } from "../../prove/picture";
 import { layoutJsonSchema } from "../../cli/schema";
 import type { DomainArgs } from "../../libvirt/types";
 import { planLayout } from "../../components/plan";

@@ -3,7 +3,7 @@
 import { describe, expect, it } from "vitest";
 import { formatAuditText } from "../../cli/audit";
 import { formatCheckText, invalidReport } from "../../cli/check";
-import { formatTable } from "../../cli/table";
+import { formatTable } from "../../render/table";
 import { LayoutError } from "../../layout/errors";
 import { parseLayout } from "../../layout/load";
 import { printable } from "../../layout/text";

@@ -13,9 +13,11 @@ import * as path from "node:path";
 import { promisify } from "node:util";
 import { execFile } from "node:child_process";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { ensureLabHost, LIBVIRTD_PID_FILE } from "../../lab/host";
 import { startLab } from "../../lab/lab";
 import { virsh } from "../../libvirt/virsh";
-import { REPO, WORK_DIR, pulumi, recoverInterrupted, type PulumiResult } from "../../scripts/pulumi";
+import { REPO, WORK_DIR, pulumi, type PulumiResult } from "../../deploy/engine";
+import { recoverInterrupted } from "../../deploy/recovery";
 import { main as upMain } from "../../scripts/up";
 import { cleanupPrefix } from "../helpers/libvirt";
 
@@ -337,6 +339,8 @@ describe.skipIf(reason !== undefined).sequential(`a qube's data and faults, agai
     expect(r.out).toContain("the host lacks 1 object(s) the state holds (Volume bhtest");
     expect(r.out).toContain("pulumi up --refresh");
     expect(await hostObjects()).toEqual(expectedObjects(BASE));
+    const again = await previewNoChanges();
+    expect(again.code, text(again)).toBe(0);
     expect(await markerIntact()).toBe(true);
     notes.push(`volume deleted by hand: refresh saw it, up recreated it; ${seconds.toFixed(1)} s`);
   }, 300_000);
@@ -349,6 +353,7 @@ describe.skipIf(reason !== undefined).sequential(`a qube's data and faults, agai
     let childOut = "";
     child.stdout.on("data", (d: Buffer) => (childOut += d.toString()));
     child.stderr.on("data", (d: Buffer) => (childOut += d.toString()));
+    const t0 = Date.now();
     const exited = new Promise<number | null>((res) => child.on("close", res));
     const lock = path.join(WORK_DIR, "locks", `${stack}.lock`);
     const deadline = Date.now() + 60_000;
@@ -357,9 +362,13 @@ describe.skipIf(reason !== undefined).sequential(`a qube's data and faults, agai
       new RegExp(`^stack ${stack} is busy: \`npm run up ${stack}\` \\(pid ${child.pid}\\) has been running since .*; wait for it to finish, then run this again$`),
     );
     expect(await exited, childOut).toBe(0);
+    const seconds = (Date.now() - t0) / 1000;
     expect(fs.existsSync(lock)).toBe(false);
     expect(await hostObjects()).toEqual(expectedObjects(BASE));
-    notes.push("two ups at once: the second refused at once (lock held by the first's pid); the first converged");
+    const again = await previewNoChanges();
+    expect(again.code, text(again)).toBe(0);
+    expect(await markerIntact()).toBe(true);
+    notes.push(`two ups at once: the second refused at once (lock held by the first's pid); the first converged in ${seconds.toFixed(1)} s`);
   }, 300_000);
 
   it("fault: the provider process killed mid-up; the next run removes what it half-made and converges", async () => {
@@ -387,6 +396,68 @@ describe.skipIf(reason !== undefined).sequential(`a qube's data and faults, agai
     notes.push(`provider killed mid-up: the engine failed the run (exit ${String(r.code)}); recovery + up converged in ${seconds.toFixed(1)} s`);
     BASE.a1 = grown.a1;
     BASE.a2 = grown.a2;
+  }, 600_000);
+
+  it("fault: the provider's connection to libvirtd lost mid-up (its virsh sessions killed); the next run converges", async () => {
+    // What the provider sees when libvirtd dies under it: the command in flight fails with
+    // the session's exit, and the next command starts a new session. (Killing the lab's
+    // libvirtd itself would break every other run on the shared lab.)
+    const grown = { ...BASE, b1: { class: "AppVM" }, b2: { class: "AppVM" } };
+    writeLayout(grown);
+    let enginePid = 0;
+    const t0 = Date.now();
+    const running = up({ onSpawn: (p) => (enginePid = p) });
+    const deadline = Date.now() + 120_000;
+    let killed = 0;
+    while (Date.now() < deadline && killed === 0) {
+      if ((await hostObjects()).some((o) => / b\d/.test(o))) {
+        const provider = childrenOf(enginePid).find((c) => c.cmd.includes("pulumi-resource-bulkhead") || c.cmd.includes("provider/main.js"));
+        for (const v of provider === undefined ? [] : childrenOf(provider.pid).filter((c) => /(^|\/)virsh /.test(c.cmd))) {
+          process.kill(v.pid, "SIGKILL");
+          killed++;
+        }
+      }
+      await new Promise((res) => setTimeout(res, 25));
+    }
+    expect(killed).toBeGreaterThan(0);
+    const r = await running;
+    const first = (Date.now() - t0) / 1000;
+    const seconds = await converge(grown);
+    notes.push(
+      `libvirt connection lost mid-up (${killed} virsh session(s) killed): that up exited ${String(r.code)} after ${first.toFixed(1)} s; recovery + up converged in ${seconds.toFixed(1)} s`,
+    );
+    BASE.b1 = grown.b1;
+    BASE.b2 = grown.b2;
+  }, 600_000);
+
+  // Killing the lab's libvirtd breaks whatever else uses the lab at that moment, so this step
+  // runs only when the lab is this file's alone: `npm test`'s second phase (BULKHEAD_LAB_EXCLUSIVE=1,
+  // after every other file has finished). Run alone: `BULKHEAD_LAB_EXCLUSIVE=1 npx vitest run test/e2e/data.test.ts`.
+  it.skipIf(process.env["BULKHEAD_LAB_EXCLUSIVE"] !== "1")("fault: libvirtd killed mid-up and started again; the next run converges", async () => {
+    const grown = { ...BASE, c1: { class: "AppVM" }, c2: { class: "AppVM" } };
+    writeLayout(grown);
+    const t0 = Date.now();
+    const running = up();
+    const deadline = Date.now() + 120_000;
+    let killed = 0;
+    while (Date.now() < deadline && killed === 0) {
+      if ((await hostObjects()).some((o) => / c\d/.test(o))) {
+        const pid = Number(fs.readFileSync(LIBVIRTD_PID_FILE, "utf8").trim());
+        process.kill(pid, "SIGKILL");
+        killed = pid;
+      }
+      await new Promise((res) => setTimeout(res, 25));
+    }
+    expect(killed).toBeGreaterThan(0);
+    // Down for a moment, as a crash and a service manager's restart would leave it.
+    await new Promise((res) => setTimeout(res, 2_000));
+    await ensureLabHost();
+    const r = await running;
+    const first = (Date.now() - t0) / 1000;
+    const seconds = await converge(grown);
+    notes.push(`libvirtd killed mid-up (pid ${String(killed)}) and started again 2 s later: that up exited ${String(r.code)} after ${first.toFixed(1)} s; recovery + up converged in ${seconds.toFixed(1)} s`);
+    BASE.c1 = grown.c1;
+    BASE.c2 = grown.c2;
   }, 600_000);
 
   it("fault: every object removed behind bulkhead's back; `npm run up` sees the host is empty and recreates everything", async () => {

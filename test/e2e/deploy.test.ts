@@ -11,7 +11,8 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { startLab } from "../../lab/lab";
 import { parseDomainXml } from "../../libvirt/xml/domain";
 import { virsh } from "../../libvirt/virsh";
-import { REPO, pulumi, recoverInterrupted, type PulumiResult } from "../../scripts/pulumi";
+import { REPO, pulumi, type PulumiResult } from "../../deploy/engine";
+import { recoverInterrupted } from "../../deploy/recovery";
 import { cleanupPrefix } from "../helpers/libvirt";
 
 function engineCache(): string {
@@ -26,16 +27,14 @@ function skipReason(): string | undefined {
   if (process.getuid?.() !== 0) return "needs root (the lab's libvirtd and network namespaces)";
   return undefined;
 }
-// Opt-in (BULKHEAD_E2E_DEPLOY=1) for now: after this session's merges (unique MACs, ownership, preserved
-// volumes, the URI allow-list) five of its expectations no longer match (object counts, the wrong-URI
-// message); test/e2e/data.test.ts covers up, refresh, faults and destroy meanwhile. To be brought back.
-const reason = skipReason() ?? (process.env["BULKHEAD_E2E_DEPLOY"] === "1" ? undefined : "opt-in: BULKHEAD_E2E_DEPLOY=1");
+const reason = skipReason();
 
 const URI = "qemu:///system";
 const tag = randomBytes(3).toString("hex");
 const prefix = `bhteste2e${tag}-`;
-const pool = `bhtest-e2e-${tag}-pool`;
-const poolPath = `/var/lib/libvirt/bhtest-e2e-${tag}`;
+// Under the prefix, as every object of the layout, so cleanupPrefix removes it too.
+const pool = `${prefix}pool`;
+const poolPath = `/var/lib/libvirt/${prefix}pool`;
 const stack = `e2e-${tag}`;
 const work = fs.mkdtempSync(path.join(os.tmpdir(), "bulkhead-e2e-"));
 const layoutFile = path.join(work, "layout.yaml");
@@ -130,6 +129,14 @@ async function domain(name: string) {
 }
 
 const text = (r: PulumiResult) => `${r.stdout}\n${r.stderr}`;
+
+/** The stack holds no libvirt resource and the host no object of the prefix. */
+async function expectNothingMade(): Promise<void> {
+  const exported = await run(["stack", "export", "--stack", stack]);
+  const resources = (JSON.parse(exported.stdout) as { deployment: { resources?: { type: string }[] } }).deployment.resources ?? [];
+  expect(resources.filter((x) => x.type.startsWith("bulkhead:libvirt:"))).toEqual([]);
+  expect(await hostObjects()).toEqual([]);
+}
 
 describe.skipIf(reason !== undefined).sequential(`deploying a layout to the lab with the real engine${reason ? ` (skipped: ${reason})` : ""}`, () => {
   beforeAll(async () => {
@@ -268,15 +275,21 @@ describe.skipIf(reason !== undefined).sequential(`deploying a layout to the lab 
     expect(await hostObjects()).toEqual([]);
   }, 300_000);
 
-  it("a wrong URI (no libvirtd behind it): a clear error and nothing made", async () => {
+  it("a URI the contract refuses (a socket= parameter): the program says which and why, and makes nothing", async () => {
     const uri = `qemu:///system?socket=/run/bulkhead-e2e-${tag}/no-libvirtd`;
     writeLayout(BASE, uri);
     const r = await up();
     expect(r.code, text(r)).toBe(1);
+    expect(text(r)).toContain('has the query parameter "socket" (it names a local program or socket); only keyfile, known_hosts, known_hosts_verify, sshauth, pkipath, no_tty, mode are allowed');
+    await expectNothingMade();
+  }, 300_000);
+
+  it("an allowed URI with no libvirtd behind it: a clear error and nothing made", async () => {
+    const uri = "qemu+ssh://bhtest@127.0.0.1:1/system?no_tty=1";
+    writeLayout(BASE, uri);
+    const r = await up();
+    expect(r.code, text(r)).toBe(1);
     expect(text(r)).toContain(`cannot connect to libvirt at ${uri}`);
-    const exported = await run(["stack", "export", "--stack", stack]);
-    const resources = (JSON.parse(exported.stdout) as { deployment: { resources?: { type: string }[] } }).deployment.resources ?? [];
-    expect(resources.filter((x) => x.type.startsWith("bulkhead:libvirt:"))).toEqual([]);
-    expect(await hostObjects()).toEqual([]);
+    await expectNothingMade();
   }, 300_000);
 });

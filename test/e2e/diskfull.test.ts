@@ -11,7 +11,8 @@ import { promisify } from "node:util";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { startLab } from "../../lab/lab";
 import { virsh } from "../../libvirt/virsh";
-import { REPO, pulumi, recoverInterrupted, type PulumiResult } from "../../scripts/pulumi";
+import { REPO, pulumi, type PulumiResult } from "../../deploy/engine";
+import { recoverInterrupted } from "../../deploy/recovery";
 import { cleanupPrefix } from "../helpers/libvirt";
 
 const execp = promisify(execFile);
@@ -35,8 +36,6 @@ function engineCache(): string {
 function skipReason(): string | undefined {
   if (!fs.existsSync(path.join(engineCache(), "pulumi"))) return `no Pulumi CLI in ${engineCache()}: run scripts/engine.sh first`;
   if (process.getuid?.() !== 0) return "needs root (the lab's libvirtd, and mounting a tmpfs)";
-  // Opt-in until it has passed once: its first run failed in setup (the tmpfs outside libvirtd's mount namespace).
-  if (process.env["BULKHEAD_FAULT_DISKFULL"] !== "1") return "opt-in: BULKHEAD_FAULT_DISKFULL=1";
   return undefined;
 }
 const reason = skipReason();

@@ -2,7 +2,7 @@
 // with a per-file `bhtest` prefix, and remove every object with that prefix.
 import { randomBytes } from "node:crypto";
 import { ensureLabHost } from "../../lab/host";
-import { isNotFound, virsh } from "../../libvirt/virsh";
+import { virsh, virshIfExists } from "../../libvirt/virsh";
 
 export async function labUri(): Promise<string> {
   return (await ensureLabHost()).uri;
@@ -32,13 +32,7 @@ export async function exists(uri: string, kind: "domain" | "network" | "nwfilter
     pool: ["pool-info", "--pool", name],
     volume: ["vol-info", "--pool", name.split("/")[0], "--vol", name.split("/").slice(1).join("/")],
   };
-  try {
-    await virsh(uri, lookups[kind]);
-    return true;
-  } catch (e) {
-    if (isNotFound(e)) return false;
-    throw e;
-  }
+  return (await virshIfExists(uri, lookups[kind])) !== undefined;
 }
 
 async function quietly(p: Promise<unknown>): Promise<void> {

@@ -189,7 +189,7 @@ export function makeProject(dir: string): void {
   }
 }
 
-/** The environment of a local-backend run with the engine first on PATH (as test/engine/langhost.test.ts). */
+/** The environment of a local-backend run with the engine first on PATH (as test/langhost/langhost.test.ts). */
 export async function engineEnv(dir: string): Promise<Record<string, string>> {
   const { stdout } = await promisify(execFile)(path.join(repo, "scripts", "engine.sh"), []);
   const out = Object.fromEntries(

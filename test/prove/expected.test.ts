@@ -1,6 +1,8 @@
 import { describe, expect, it } from "vitest";
 import { parseLayout } from "../../layout/load";
+import { compileFirewall } from "../../components/firewall";
 import { expectedFlows, firewallVerdict, inCidr, LAB_WORLD, type Flow } from "../../prove/expected";
+import { generateLayout, layoutToYaml } from "../../scripts/gen-layout";
 
 const NOW = 1_700_000_000;
 const dev = () =>
@@ -55,6 +57,22 @@ describe("expected reachability", () => {
     }
     expect(verdict("work->sys-firewall tcp/80")).toBe("blocked");
     expect(find("work->sys-firewall icmp").why).toBe("work's firewall: no rule matches (implicit drop)");
+  });
+
+  it("the 14-qube proof's ICMP pass (issue 12 item 8): a client's rules cover its netvm's own address, so dev-1 and mail-1 (no ICMP rule) must not ping sys-firewall", () => {
+    const l14 = parseLayout(layoutToYaml(generateLayout(14, { lab: true }), "# l14"), "l14.yaml", { now: NOW });
+    const f14 = expectedFlows(l14);
+    const at = (id: string) => f14.find((f) => f.id === id)!;
+    for (const q of ["dev-1", "mail-1"]) {
+      expect(at(`${q}->sys-firewall icmp`).expect).toBe("blocked");
+      expect(at(`${q}->sys-firewall icmp`).why).toBe(`${q}'s firewall: no rule matches (implicit drop)`);
+      // The compiled filter agrees: no rule of theirs lets ICMP out before the final drop.
+      const qube = l14.qubes.find((x) => x.name === q)!;
+      const filter = compileFirewall({ uri: "test:///default", name: `${q}-fw`, rules: qube.firewall, dns: qube.addressing!.dns });
+      expect(filter.rules.filter((r) => r.action === "accept" && (r.protocol === "icmp" || r.protocol === "all"))).toEqual([]);
+    }
+    // chat-1 accepts icmptype 8: its ping to its provider passes.
+    expect(at("chat-1->sys-firewall icmp").expect).toBe("pass");
   });
 
   it("a DispVM uses its provider's DispVM gateway", () => {

@@ -15,7 +15,7 @@ import { expectedFlows, LAB_WORLD } from "../../prove/expected";
 import { prove } from "../../prove/observe";
 import { virsh } from "../../libvirt/virsh";
 import { main as down } from "../../scripts/down";
-import { REPO } from "../../scripts/pulumi";
+import { REPO } from "../../deploy/engine";
 import { main as up } from "../../scripts/up";
 
 // scripts/engine.sh's cache: without it `npm run up` would first build the Pulumi CLI (minutes).

@@ -12,7 +12,7 @@ import type { ResolvedLayout } from "../../layout/model";
 import { prove } from "../../prove/observe";
 import { virsh } from "../../libvirt/virsh";
 import { main as down } from "../../scripts/down";
-import { REPO } from "../../scripts/pulumi";
+import { REPO } from "../../deploy/engine";
 import { main as up } from "../../scripts/up";
 
 const cacheDir = process.env["BULKHEAD_CACHE"] ?? join(homedir(), ".cache", "bulkhead");

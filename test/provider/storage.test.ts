@@ -111,6 +111,15 @@ describe("Volume", () => {
     const live = await volInfo(args.name);
     expect([live.format, live.capacity]).toEqual(["qcow2", 48 * 1024 * 1024]);
     expect(created.outs).toEqual({ ...args, path: live.path });
+    // A refresh keeps what only the state knows (the image directories), or every preview after it would propose an update.
+    expect(await provider.read(created.id, urn("Volume", args.name), created.outs)).toEqual({ id: created.id, props: created.outs, inputs: args });
+  });
+
+  it("a refresh keeps a volume's preserve flag (the state's only record that it holds data)", async () => {
+    const args: VolumeArgs = { uri, pool: pool.name, name: `${prefix}home.qcow2`, capacity: 1024 * 1024, format: "qcow2", preserve: true };
+    const created = await provider.create(urn("Volume", args.name), args);
+    expect(await provider.read(created.id, urn("Volume", args.name), created.outs)).toEqual({ id: created.id, props: created.outs, inputs: args });
+    await provider.delete(created.id, urn("Volume", args.name), { ...created.outs, preserve: false });
   });
 
   it("builds a NoCloud seed image with the declared files", async () => {

@@ -7,7 +7,7 @@ import { existsSync, readdirSync, statSync } from "node:fs";
 import { join } from "node:path";
 
 const root = join(__dirname, "..", "..");
-const SOURCES = ["index.ts", "layout", "components", "provider", "policies", "cli", "prove", "lab", "langhost", "scripts"];
+const SOURCES = ["index.ts", "layout", "libvirt", "components", "provider", "policies", "render", "deploy", "cli", "prove", "lab", "langhost", "scripts", "bench"];
 const OUTPUTS = ["cli/main.js", "provider/main.js", "langhost/main.js", "scripts/up.js"];
 
 function newest(path: string): number {
