@@ -5,7 +5,7 @@
 // files and seed images from the caller, so tests can pin every argument.
 import type { DomainArgs, NetworkArgs, NoCloudSeed, NwFilterArgs, PoolArgs, VolumeArgs } from "../libvirt/types";
 import { renderDomainXml, renderNetworkXml, renderNwFilterXml, renderPoolXml, renderVolumeXml } from "../libvirt/xml";
-import type { SimulatedResource } from "../components/simulate";
+import type { SimulatedResource } from "../components/compile";
 import { domainSchema, networkSchema, nwfilterSchema, poolSchema, volumeSchema } from "../provider/schemas";
 import { LIBVIRT_TYPE_PREFIX } from "../libvirt/tokens";
 

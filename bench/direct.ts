@@ -1,7 +1,7 @@
 // The provider's own handlers called in-process, with the baseline's schedule:
 // separates what the provider's virsh calls cost from what the engine adds
 // (gRPC, state, the program), so the note can say where the time goes.
-import type { SimulatedResource } from "../components/simulate";
+import type { SimulatedResource } from "../components/compile";
 import { HANDLERS } from "../provider/provider";
 import { schedule } from "./baseline";
 import type { PlannedStep } from "./calls";

@@ -25,7 +25,7 @@
 // does not use it, as a user reaching for XSLT has left the provider's model.
 import { spawn } from "node:child_process";
 import type { DomainArgs, NetworkArgs, NwFilterArgs, PoolArgs, VolumeArgs } from "../libvirt/types";
-import type { SimulatedResource } from "../components/simulate";
+import type { SimulatedResource } from "../components/compile";
 import { LIBVIRT_TYPE_PREFIX } from "../libvirt/tokens";
 
 /** The pinned peer: OpenTofu and terraform-provider-libvirt, as scripts/peer.sh builds them. */

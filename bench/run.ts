@@ -11,7 +11,7 @@ import { open } from "node:fs/promises";
 import { availableParallelism, cpus, loadavg, release, tmpdir, totalmem } from "node:os";
 import { join, relative } from "node:path";
 import { stringify } from "yaml";
-import { simulateLayout } from "../components/simulate";
+import { compileResources } from "../components/compile";
 import { makeIso9660 } from "../provider/iso9660";
 import { seedFiles } from "../provider/image";
 import { execResult } from "../libvirt/exec";
@@ -218,7 +218,7 @@ async function benchSize(n: number, parallel: number): Promise<SizeResult> {
   await cleanup(b);
   try {
     // 1. Baseline: the provider's define/create calls with plain virsh, same parallelism.
-    const resources = await simulateLayout(loadLayout(b.layoutFile));
+    const resources = compileResources(loadLayout(b.layoutFile));
     const plan = planBaseline(resources, {
       fileSize: (f) => statSync(f).size,
       seedSize: (seed) => makeIso9660("cidata", seedFiles(seed)).length,
@@ -357,7 +357,7 @@ export async function benchPeer(n: number, cache: string): Promise<PeerResult> {
     const dir = join(b.work, "tf");
     mkdirSync(dir, { recursive: true });
     const write = async () => {
-      const config = peerConfig(await simulateLayout(loadLayout(b.layoutFile)));
+      const config = peerConfig(compileResources(loadLayout(b.layoutFile)));
       resources = resourceCount(config);
       writeFileSync(join(dir, "main.tf.json"), `${JSON.stringify(config, null, 2)}
 `);

@@ -1,7 +1,7 @@
 // `bulkhead check`: the command (`runCheck`), and the report (the JSON shape of
 // layout.md) and its text form as pure functions of what loading, simulating and
 // the policies found.
-import { planLayout, SIM_LAYOUT, type SimulatedResource } from "../components/plan";
+import { compileResources, SIM_LAYOUT, type SimulatedResource } from "../components/compile";
 import type { LayoutIssue, ResolvedLayout } from "../layout/model";
 import { readLayoutFile, parseYamlSource } from "../layout/source";
 import { printable } from "../layout/text";
@@ -152,7 +152,7 @@ function lineLookup(path: string): LineOf {
 async function checkOne(path: string, options: EvaluateOptions): Promise<CheckReport> {
   const loaded = load(path);
   if ("issues" in loaded) return invalidReport(path, loaded.issues);
-  const resources = planLayout(loaded.layout);
+  const resources = compileResources(loaded.layout);
   const lineOf = lineLookup(path);
   // What the provider would refuse at preview fails check too (exit 2).
   const refused = inputIssues(loaded.layout, resources, lineOf);

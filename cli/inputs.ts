@@ -2,7 +2,7 @@
 // the resources the layout would register, so nothing passes `check` and then fails
 // the provider's `check` at preview. A failure is filed under the template or qube
 // whose component made the resource.
-import type { SimulatedResource } from "../components/plan";
+import type { SimulatedResource } from "../components/compile";
 import type { ResolvedLayout } from "../layout/model";
 import { INPUT_SCHEMAS, propertyPath } from "../provider/schemas";
 

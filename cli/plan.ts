@@ -1,6 +1,6 @@
 // `bulkhead plan`: what a layout declares (qubes with their resolved settings)
 // and the libvirt objects it would create, as text tables.
-import { planLayout, type SimulatedResource } from "../components/plan";
+import { compileResources, type SimulatedResource } from "../components/compile";
 import { reportInvalid } from "./check";
 import { load } from "./command";
 import type { FirewallRule, ResolvedLayout } from "../layout/model";
@@ -141,7 +141,7 @@ export function planJson(layout: ResolvedLayout, resources: SimulatedResource[])
 export async function runPlan(path: string, opts: { json?: boolean }): Promise<number> {
   const loaded = load(path);
   if ("issues" in loaded) return reportInvalid(path, loaded.issues);
-  const resources = planLayout(loaded.layout);
+  const resources = compileResources(loaded.layout);
   process.stdout.write(opts.json === true ? JSON.stringify(planJson(loaded.layout, resources), null, 2) + "\n" : formatPlan(loaded.layout, resources));
   return 0;
 }

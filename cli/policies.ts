@@ -2,7 +2,7 @@
 // libvirt resources a layout would create (never the YAML), so hand-written
 // programs are held to the same rules. `host.memory`, which no libvirt resource
 // carries, comes from the Layout component's own inputs, as in the engine.
-import type { SimulatedResource } from "../components/plan";
+import type { SimulatedResource } from "../components/compile";
 import type { EvaluateOptions, Violation } from "../policies/evaluate";
 
 export type { Violation };

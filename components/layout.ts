@@ -2,7 +2,9 @@ import * as pulumi from "@pulumi/pulumi";
 import type { QubeClass, ResolvedHost, ResolvedLayout, ResolvedQube, ResolvedTemplate } from "../layout/model";
 import { AppVM } from "./appvm";
 import { DispVM } from "./dispvm";
-import { Pool, type Domain, type Network, type Volume } from "./resources";
+import { compileLayout, LAYOUT_TYPE, TEMPLATE_TYPE, type Node } from "./compile";
+import { instantiate, Made, withPrecompiled } from "./instantiate";
+import type { Domain, Network, Pool, Volume } from "./resources";
 import type { BulkheadMetadata } from "../libvirt/types";
 import { domainName } from "./naming";
 import { NetVM } from "./netvm";
@@ -49,11 +51,11 @@ interface Member {
   private?: Volume;
 }
 
-type QubeComponent = new (name: string, args: QubeArgs, opts?: pulumi.ComponentResourceOptions) => Member;
+type QubeComponent = new (name: string, args: QubeArgs, opts?: pulumi.ComponentResourceOptions) => Member & pulumi.Resource;
 
 const CLASSES: Record<QubeClass, QubeComponent> = { AppVM, NetVM, ProxyVM, UsbVM, DispVM, StandaloneVM };
 
-/** A whole layout on one host: the pool, the templates, then the qubes. */
+/** A whole layout on one host: the pool, the templates, then the qubes, as compileLayout gives them. */
 export class Layout extends pulumi.ComponentResource {
   public readonly pool: Pool;
   public readonly templates: Record<string, TemplateVM> = {};
@@ -63,49 +65,34 @@ export class Layout extends pulumi.ComponentResource {
 
   constructor(name: string, args: LayoutArgs, opts?: pulumi.ComponentResourceOptions) {
     // host.memory is in no libvirt resource; the pack's memory-budget reads it from here (policies/model.ts).
-    super("bulkhead:qubes:Layout", name, layoutProps(args.layout), opts);
+    super(LAYOUT_TYPE, name, layoutProps(args.layout), opts);
     const layout = args.layout;
     const host: ResolvedHost = deployHost(layout, args.uri);
-    checkWiring(layout);
-
-    this.pool = new Pool(`${name}-pool`, poolArgs(host), { parent: this });
-    // Templates come first (qubes wait for their roots), yet a template may
-    // name a netvm declared later; its domain waits for that network through a
-    // promise settled once the provider exists.
-    const laterNetworks = new Map<string, { promise: Promise<pulumi.Resource>; resolve: (r: pulumi.Resource) => void }>();
-    const networkOf = (provider: string): Promise<pulumi.Resource> => {
-      let entry = laterNetworks.get(provider);
-      if (entry === undefined) {
-        let resolve!: (r: pulumi.Resource) => void;
-        const promise = new Promise<pulumi.Resource>((r) => (resolve = r));
-        entry = { promise, resolve };
-        laterNetworks.set(provider, entry);
-      }
-      return entry.promise;
-    };
-
-    for (const t of layout.templates) {
-      this.templates[t.name] = new TemplateVM(
-        `${name}-${t.name}`,
-        { host, layoutSource: layout.source, template: t, pool: this.pool, dependsOn: t.netvm === null ? [] : [networkOf(t.netvm)] },
-        { parent: this },
-      );
+    const nodes = compileLayout(layout, { uri: args.uri }, name);
+    const children = new Map<string, Node[]>();
+    for (const n of nodes) {
+      if (n.parent === undefined) continue;
+      const siblings = children.get(n.parent);
+      if (siblings === undefined) children.set(n.parent, [n]);
+      else siblings.push(n);
     }
+
+    const made = new Made();
+    made.set(name, this);
     const templates = new Map(layout.templates.map((t) => [t.name, t]));
-    for (const q of layout.qubes) {
-      const template = templates.get(q.rootTemplate)!;
-      // A renamed qube's component (and with it every child, whose names start
-      // with the component's) is aliased to its old names: the engine moves
-      // its resources instead of deleting and recreating them.
-      const aliases = (q.renamedFrom ?? []).map((old) => ({ name: `${name}-${old}` }));
-      const member = new CLASSES[q.class](
-        `${name}-${q.name}`,
-        { host, layoutSource: layout.source, qube: q, template, pool: this.pool, dependsOn: this.upstreamOf(q) },
-        aliases.length === 0 ? { parent: this } : { parent: this, aliases },
-      );
-      this.members[q.name] = member;
-      if (member.network !== undefined) laterNetworks.get(q.name)?.resolve(member.network);
-    }
+    const qubes = new Map(layout.qubes.map((q) => [q.name, q]));
+    instantiate(children.get(name) ?? [], made, (node, componentOpts) => {
+      const own = children.get(node.name) ?? [];
+      const common = { host, layoutSource: layout.source, pool: made.get(`${name}-pool`) };
+      if (node.type === TEMPLATE_TYPE) {
+        const template = templates.get(node.of!)!;
+        return (this.templates[template.name] = new TemplateVM(node.name, withPrecompiled({ ...common, template }, own, made), componentOpts));
+      }
+      const qube = qubes.get(node.of!)!;
+      const args = withPrecompiled({ ...common, qube, template: templates.get(qube.rootTemplate)! }, own, made);
+      return (this.members[qube.name] = new CLASSES[qube.class](node.name, args, componentOpts));
+    });
+    this.pool = made.get(`${name}-pool`) as Pool;
 
     const outputs: Record<string, pulumi.Output<QubeOutputs>> = {};
     for (const t of layout.templates) {
@@ -117,15 +104,6 @@ export class Layout extends pulumi.ComponentResource {
     this.qubes = pulumi.output(outputs);
     // Also an output: the engine shows a stack policy a component's outputs, which registerOutputs replaces.
     this.registerOutputs({ qubes: this.qubes, ...layoutProps(layout) });
-  }
-
-  /** Resources a qube's domain must wait for, all declared before it (see checkWiring). */
-  private upstreamOf(q: ResolvedQube): pulumi.Resource[] {
-    const deps: pulumi.Resource[] = [];
-    if (q.class !== "StandaloneVM") deps.push(this.templates[q.rootTemplate].root);
-    if (q.netvm !== null) deps.push(this.members[q.netvm].network!);
-    if (q.class === "DispVM") deps.push(this.members[q.template].private!);
-    return deps;
   }
 }
 

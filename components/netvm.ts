@@ -1,7 +1,7 @@
-import * as pulumi from "@pulumi/pulumi";
-import { Network, type Domain, type NwFilter, type Volume } from "./resources";
-import { privateVolume, qubeCore } from "./parts";
-import { clientNetworkArgs, type QubeArgs } from "./qube";
+import type * as pulumi from "@pulumi/pulumi";
+import type { Network, Volume } from "./resources";
+import type { QubeArgs } from "./qube";
+import { QubeComponent } from "./shell";
 
 export type NetVMArgs = QubeArgs;
 
@@ -9,23 +9,12 @@ export type NetVMArgs = QubeArgs;
  * The qube that holds the uplink (PCI NIC, macvtap, host bridge or libvirt
  * network) and serves its own client network (Qubes' sys-net).
  */
-export class NetVM extends pulumi.ComponentResource {
+export class NetVM extends QubeComponent {
   /** The client network it provides. */
-  public readonly network: Network;
-  public readonly private: Volume;
-  public readonly seed: Volume;
-  /** Only if it was given a netvm (valid, but a policy violation). */
-  public readonly filter?: NwFilter;
-  public readonly domain: Domain;
+  declare readonly network: Network;
+  declare readonly private: Volume;
 
   constructor(name: string, args: NetVMArgs, opts?: pulumi.ComponentResourceOptions) {
-    super("bulkhead:qubes:NetVM", name, {}, opts);
-    this.network = new Network(`${name}-clients`, clientNetworkArgs(args.host, args.qube), { parent: this });
-    this.private = privateVolume(this, name, args);
-    const core = qubeCore(this, name, args, [this.private, this.network]);
-    this.seed = core.seed;
-    this.filter = core.filter;
-    this.domain = core.domain;
-    this.registerOutputs({ domain: this.domain, network: this.network });
+    super("NetVM", name, args, opts);
   }
 }

@@ -4,11 +4,12 @@ import { createHash } from "node:crypto";
 import * as pulumi from "@pulumi/pulumi";
 import type { ResolvedHost, ResolvedLayout } from "../layout/model";
 import { Layout } from "./layout";
+import { DOMAIN_TYPE, NETWORK_TYPE, VOLUME_TYPE } from "../libvirt/tokens";
 import { volumePath } from "./naming";
-import { SIM_LAYOUT, SIM_PROJECT, SIM_STACK, type SimulatedResource, type SimulateOptions } from "./plan";
+import { SIM_LAYOUT, SIM_PROJECT, SIM_STACK, type SimulatedResource, type SimulateOptions } from "./compile";
 import { checkWiring, deployHost } from "./wiring";
 
-// Defined with planLayout, which needs them without the SDK; still exported from here.
+// Defined with compileResources, which needs them without the SDK; still exported from here.
 export { SIM_PROJECT, SIM_STACK, type SimulatedResource, type SimulateOptions };
 
 // Pulumi's runtime state is process-global, so runs are queued, never overlapped.
@@ -124,11 +125,11 @@ function mockId(args: pulumi.runtime.MockResourceArgs): string {
 export function mockOutputs(host: Pick<ResolvedHost, "poolPath">, type: string, inputs: Record<string, unknown>): Record<string, unknown> {
   const name = String(inputs.name ?? "");
   switch (type) {
-    case "bulkhead:libvirt:Domain":
+    case DOMAIN_TYPE:
       return { uuid: mockUuid(`${type}:${name}`) };
-    case "bulkhead:libvirt:Volume":
+    case VOLUME_TYPE:
       return { path: volumePath(host, name) };
-    case "bulkhead:libvirt:Network":
+    case NETWORK_TYPE:
       return { uuid: mockUuid(`${type}:${name}`), bridgeName: `virbr-${hex(name).slice(0, 8)}` };
     default:
       return {};

@@ -1,5 +1,5 @@
 // The pure assembly of a TemplateVM's domain and filter inputs, as qube.ts is
-// for qubes: no Pulumi here, so planLayout can use it without loading the SDK.
+// for qubes: no Pulumi here, so compile.ts can use it without loading the SDK.
 import type { ResolvedHost, ResolvedTemplate } from "../layout/model";
 import { domainArgs, rootDisk, seedDisk } from "./domain";
 import { compileFirewall } from "./firewall";

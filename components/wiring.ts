@@ -1,6 +1,6 @@
 // The Layout's own pure pieces: the reference check it runs before creating
 // anything, and the pool's inputs. Kept free of the Pulumi SDK so that
-// planLayout (components/plan.ts) can use them without loading it.
+// the compile step (components/compile.ts) can use them without loading it.
 import type { ResolvedHost, ResolvedLayout, ResolvedQube } from "../layout/model";
 import type { PoolArgs } from "../libvirt/types";
 import { assertAllowedUri } from "../libvirt/uri";

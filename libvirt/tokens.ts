@@ -1,5 +1,5 @@
 // Type tokens of the project's resources, the one place they are spelled, without
-// the Pulumi SDK that resources.ts needs: planLayout names resources by these too.
+// the Pulumi SDK that resources.ts needs: components/compile.ts names resources by these too.
 // The libvirt resources (the provider's kinds):
 export const POOL_TYPE = "bulkhead:libvirt:Pool";
 export const VOLUME_TYPE = "bulkhead:libvirt:Volume";

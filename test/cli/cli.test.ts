@@ -238,8 +238,8 @@ describe("common behaviour", () => {
   test("an unexpected exception is one line naming the command, exit 2", async () => {
     // Stands in a plan module that throws, through Node's module cache.
     const script = `
-      const p = require.resolve(${JSON.stringify(join(root, "dist", "components", "plan.js"))});
-      require.cache[p] = { id: p, filename: p, loaded: true, exports: { planLayout: () => { throw new Error("boom\\nmore"); } } };
+      const p = require.resolve(${JSON.stringify(join(root, "dist", "components", "compile.js"))});
+      require.cache[p] = { id: p, filename: p, loaded: true, exports: { compileResources: () => { throw new Error("boom\\nmore"); } } };
       require(${JSON.stringify(cli)}).main(["node", "bulkhead", "check", "stacks/dev.yaml"]);`;
     const r = await runNode(["-e", script]);
     expect(r).toEqual({

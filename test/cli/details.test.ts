@@ -17,7 +17,7 @@ import { lsTable } from "../../cli/listing";
 import { escapeHtml, matrixDot } from "../../prove/picture";
 import { layoutJsonSchema } from "../../cli/schema";
 import type { DomainArgs } from "../../libvirt/types";
-import { planLayout } from "../../components/plan";
+import { compileResources } from "../../components/compile";
 import { loadLayout } from "../../layout/load";
 import { layoutSchema } from "../../layout/schema";
 import { expectedFlows } from "../../prove/expected";
@@ -105,7 +105,7 @@ describe("a host without bulkhead domains", () => {
 
 describe("bulkhead ls: qvm-ls columns", () => {
   test("one row per bulkhead domain, by name, Running or Halted", () => {
-    const domains = planLayout(loadLayout("stacks/dev.yaml"))
+    const domains = compileResources(loadLayout("stacks/dev.yaml"))
       .filter((r) => r.type === "bulkhead:libvirt:Domain")
       .map((r) => r.inputs as unknown as DomainArgs)
       .map((d) => ({ ...d, running: d.name === "dev-sys-net" }));

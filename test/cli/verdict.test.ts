@@ -8,7 +8,7 @@ import { join } from "node:path";
 import { promisify } from "node:util";
 import { afterAll, describe, expect, test } from "vitest";
 import { providerInputIssues } from "../../cli/inputs";
-import { planLayout, SIM_LAYOUT } from "../../components/plan";
+import { compileResources, SIM_LAYOUT } from "../../components/compile";
 import { parseLayout } from "../../layout/load";
 import { policyPackConfig } from "../../policies/config";
 import { evaluate } from "../../policies/evaluate";
@@ -123,7 +123,7 @@ describe("policyPackConfig", () => {
 
 describe("the pack reads host.memory from the program's own resources", () => {
   test("the Layout component carries it; evaluate needs no option", () => {
-    const resources = planLayout(parseLayout(LAYOUT, "many.yaml"));
+    const resources = compileResources(parseLayout(LAYOUT, "many.yaml"));
     expect(resources.find((r) => r.type === "bulkhead:qubes:Layout")?.inputs).toEqual({ hostMemoryMiB: 700 });
     const model = fromResources(resources);
     expect(model.hostMemoryMiB).toBe(700);
@@ -134,13 +134,13 @@ describe("the pack reads host.memory from the program's own resources", () => {
 describe("bulkhead check runs the provider's input checks", () => {
   test("an input the provider would refuse is an error of the qube that made it", () => {
     const layout = parseLayout(LAYOUT, "many.yaml");
-    const resources = planLayout(layout);
+    const resources = compileResources(layout);
     const fw = resources.find((r) => r.name === `${SIM_LAYOUT}-media-fw`);
     (fw?.inputs.rules as { match?: { comment?: string } }[])[0].match = { comment: "x".repeat(300) };
     expect(providerInputIssues(resources, layout, SIM_LAYOUT)).toEqual([
       { path: "qubes.media", message: 'the provider would refuse NwFilter "media-fw": rules[0].match.comment: Too big: expected string to have <=256 characters' },
     ]);
-    expect(providerInputIssues(planLayout(layout), layout, SIM_LAYOUT)).toEqual([]);
+    expect(providerInputIssues(compileResources(layout), layout, SIM_LAYOUT)).toEqual([]);
   });
 
   test("an https:// image: refused by check without its sha256, taken by check and the provider's checks with it", async () => {

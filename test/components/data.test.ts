@@ -3,7 +3,7 @@
 // with `discard_data`; after a rename they keep the name they were made with,
 // and every disk that uses them (a DispVM's view of its template's) follows.
 import { describe, expect, it } from "vitest";
-import { planLayout } from "../../components/plan";
+import { compileResources } from "../../components/compile";
 import { parseLayout } from "../../layout/load";
 import { layoutIssues } from "../layout/helpers";
 
@@ -16,13 +16,13 @@ qubes:
 ${qubes}`;
 
 function volumes(text: string): Record<string, unknown>[] {
-  return planLayout(parseLayout(text, "l.yaml"))
+  return compileResources(parseLayout(text, "l.yaml"))
     .filter((r) => r.type === "bulkhead:libvirt:Volume" && !String(r.inputs["name"]).endsWith("-seed.iso"))
     .map((r) => ({ resource: r.name, name: r.inputs["name"], preserve: r.inputs["preserve"] }));
 }
 
 function disks(text: string, qube: string): string[] {
-  const d = planLayout(parseLayout(text, "l.yaml")).find((r) => r.name === `bulkhead-${qube}-domain`)!;
+  const d = compileResources(parseLayout(text, "l.yaml")).find((r) => r.name === `bulkhead-${qube}-domain`)!;
   return (d.inputs["devices"] as { disks: { source: { file: string } }[] }).disks.map((x) => x.source.file);
 }
 

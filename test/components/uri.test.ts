@@ -5,7 +5,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, describe, expect, it } from "vitest";
 import { uriProblem } from "../../libvirt/uri";
-import { planLayout } from "../../components/plan";
+import { compileResources } from "../../components/compile";
 import { simulateLayout } from "../../components/simulate";
 import { parseLayout } from "../../layout/load";
 import { BulkheadProvider } from "../../provider/provider";
@@ -82,13 +82,13 @@ describe("the program", () => {
   it("refuses a bulkhead:uri override outside the list, in plan and under the mocks", async () => {
     const uri = "qemu+ssh://lab1/system?netcat=/tmp/evil";
     const message = 'bulkhead:uri: "qemu+ssh://lab1/system?netcat=/tmp/evil" has the query parameter "netcat" (it names a local program or socket); only keyfile, known_hosts, known_hosts_verify, sshauth, pkipath, no_tty, mode are allowed';
-    expect(() => planLayout(example, { uri })).toThrow(message);
+    expect(() => compileResources(example, { uri })).toThrow(message);
     await expect(simulateLayout(example, { uri })).rejects.toThrow(message);
   });
 
   it("refuses a hand-built layout whose host.uri never went through the loader", () => {
     const layout = { ...example, host: { ...example.host, uri: "qemu+tcp://lab1/system" } };
-    expect(() => planLayout(layout)).toThrow('host.uri: "qemu+tcp://lab1/system" uses the transport "tcp"');
+    expect(() => compileResources(layout)).toThrow('host.uri: "qemu+tcp://lab1/system" uses the transport "tcp"');
   });
 });
 

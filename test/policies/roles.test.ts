@@ -3,7 +3,7 @@
 // components give each provider its client network, and the pack judges by role.
 import * as path from "node:path";
 import { describe, expect, it } from "vitest";
-import { planLayout } from "../../components/plan";
+import { compileResources } from "../../components/compile";
 import { loadLayout, parseLayout } from "../../layout/load";
 import { evaluate } from "../../policies/evaluate";
 import { fromResources } from "../../policies/model";
@@ -18,7 +18,7 @@ describe("provides_network", () => {
     expect(["sys-vpn", "pihole", "disp-fw"].map((n) => q(n).provides?.network)).toEqual(["sys-vpn-clients", "pihole-clients", "disp-fw-clients"]);
     expect(q("work").addressing?.gateway).toBe(q("sys-vpn").provides?.gateway);
     expect(q("media").addressing?.gateway).toBe(q("pihole").provides?.gateway);
-    const resources = planLayout(roles);
+    const resources = compileResources(roles);
     expect(resources.filter((r) => r.type === "bulkhead:libvirt:Network").map((r) => r.name).sort()).toEqual([
       "bulkhead-disp-fw-clients",
       "bulkhead-pihole-clients",
@@ -46,7 +46,7 @@ describe("provides_network", () => {
 describe("the pack judges by role", () => {
   it("the roles layout passes: a disposable sys-firewall on the NetVM, a VPN, a disposable sys-usb with a controller", () => {
     const config = { "usb-confined": { usbControllers: ["0000:00:14.0"] }, "firewall-unexpired": { now: NOW } };
-    expect(evaluate(fromResources(planLayout(roles)), { config })).toEqual([]);
+    expect(evaluate(fromResources(compileResources(roles)), { config })).toEqual([]);
   });
 
   it("a DispVM with a netvm is no disposable sys-usb: its PCI device and USB controller are violations", () => {
@@ -62,7 +62,7 @@ qubes:
   client: { class: AppVM, netvm: vpn }
   leaky: { class: AppVM, netvm: sys-net }
 `;
-    const found = evaluate(fromResources(planLayout(parseLayout(text, "t.yaml"))), { config: { "usb-confined": { usbControllers: ["0000:00:14.0"] } } });
+    const found = evaluate(fromResources(compileResources(parseLayout(text, "t.yaml"))), { config: { "usb-confined": { usbControllers: ["0000:00:14.0"] } } });
     expect(found.filter((v) => v.level === "mandatory").map((v) => `${v.policy} ${v.qube}: ${v.message}`)).toEqual([
       'pci-netvm-usbvm-only disp: disp: DispVM "disp" has PCI device 0000:00:14.0 passed through; only NetVMs and UsbVMs take PCI devices: give network cards to a NetVM and USB controllers to a UsbVM',
       'usb-confined disp: disp: DispVM "disp" has USB controller 0000:00:14.0 passed through; give it to the UsbVM instead',

@@ -7,7 +7,7 @@ import { createServer, type Server } from "node:net";
 import { describe, expect, it } from "vitest";
 import { guestAgentChannel } from "../../components/domain";
 import { parseDomainXml, renderDomainXml } from "../../libvirt/xml/domain";
-import { planLayout } from "../../components/plan";
+import { compileResources } from "../../components/compile";
 import { qubeDomainArgs } from "../../components/qube";
 import { templateDomainArgs } from "../../components/template";
 import { parseLayout } from "../../layout/load";
@@ -48,7 +48,7 @@ describe("the guest agent's channel", () => {
   });
 
   it("is in the SDK-free plan too", () => {
-    const domains = planLayout(stock()).filter((r) => r.type === "bulkhead:libvirt:Domain");
+    const domains = compileResources(stock()).filter((r) => r.type === "bulkhead:libvirt:Domain");
     const withChannel = domains.filter((r) => (r.inputs as { devices: { channels?: unknown[] } }).devices.channels !== undefined).map((r) => r.name);
     expect(withChannel.sort()).toEqual(["bulkhead-debian-domain", "bulkhead-personal-domain", "bulkhead-sys-firewall-domain", "bulkhead-sys-net-domain", "bulkhead-work-domain"]);
   });

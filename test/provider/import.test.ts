@@ -9,7 +9,7 @@ import * as os from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { DomainArgs, NetworkArgs, NwFilterArgs, PoolArgs, VolumeArgs } from "../../libvirt/types";
-import { planLayout } from "../../components/plan";
+import { compileResources } from "../../components/compile";
 import { loadLayout } from "../../layout/load";
 import { parseImportId } from "../../provider/import";
 import { BulkheadProvider } from "../../provider/provider";
@@ -57,7 +57,7 @@ describe("import by name from the lab", () => {
     const volume: VolumeArgs = { uri, pool: pool.name, name: `${prefix}private.qcow2`, capacity: 1024 * 1024, format: "qcow2" };
     await make("Volume", volume, `${pool.name}/${volume.name}`);
     // The work qube of dev.yaml, renamed: a domain as bulkhead defines it (not started).
-    const work = planLayout(loadLayout("stacks/dev.yaml")).find((r) => r.type === "bulkhead:libvirt:Domain" && r.inputs.name === "dev-work");
+    const work = compileResources(loadLayout("stacks/dev.yaml")).find((r) => r.type === "bulkhead:libvirt:Domain" && r.inputs.name === "dev-work");
     const domain = { ...(work?.inputs as unknown as DomainArgs), uri, name: `${prefix}work`, running: false, autostart: false };
     domain.devices = { ...domain.devices, interfaces: [] };
     await make("Domain", domain);

@@ -1,13 +1,16 @@
-// planLayout must give exactly what simulateLayout records under the mocks
-// (bulkhead check and plan rely on it instead), for every layout the
-// repository holds and for generated ones; and it must not load the Pulumi SDK,
-// the point of having it.
+// The Pulumi components register exactly the nodes compileLayout returns
+// (their generic instantiation, run under the mocks by simulateLayout, records
+// what compileResources says, which bulkhead check, plan and the bench rely
+// on), for every layout the repository holds and for generated ones; and the
+// compile step must not load the Pulumi SDK, the point of having it.
 import { spawnSync } from "node:child_process";
 import { existsSync, readdirSync } from "node:fs";
 import { join } from "node:path";
 import { describe, expect, test } from "vitest";
-import { planLayout } from "../../components/plan";
-import { simulateLayout } from "../../components/simulate";
+import * as pulumi from "@pulumi/pulumi";
+import { compileLayout, compileResources, SIM_LAYOUT, SIM_PROJECT, SIM_STACK } from "../../components/compile";
+import { Layout } from "../../components/layout";
+import { simulateLayout, simulateProgram } from "../../components/simulate";
 import { LayoutError } from "../../layout/errors";
 import { loadLayout, parseLayout } from "../../layout/load";
 import type { ResolvedLayout } from "../../layout/model";
@@ -41,7 +44,7 @@ function generated(n: number, lab: boolean): ResolvedLayout {
   return parseLayout(layoutToYaml(generateLayout(n, { lab }), "test"), `gen-${n}${lab ? "-lab" : ""}.yaml`, { now: NOW });
 }
 
-describe("planLayout equals simulateLayout", () => {
+describe("the components register exactly compile's nodes", () => {
   test("the repository holds layouts of every kind checked here", () => {
     const names = repository.map(([name]) => name);
     expect(names).toContain("stacks/dev.yaml");
@@ -50,16 +53,16 @@ describe("planLayout equals simulateLayout", () => {
   });
 
   test.each(repository)("%s", async (_, layout) => {
-    expect(planLayout(layout)).toStrictEqual(await simulateLayout(layout));
+    expect(compileResources(layout)).toStrictEqual(await simulateLayout(layout));
   });
 
   test.each(repository.slice(0, 3))("%s with a uri override", async (_, layout) => {
     const opts = { uri: "qemu+ssh://root@lab1/system" };
-    expect(planLayout(layout, opts)).toStrictEqual(await simulateLayout(layout, opts));
+    expect(compileResources(layout, opts)).toStrictEqual(await simulateLayout(layout, opts));
   });
 
   test("the hand-built example (every class, a StandaloneVM)", async () => {
-    expect(planLayout(example)).toStrictEqual(await simulateLayout(example));
+    expect(compileResources(example)).toStrictEqual(await simulateLayout(example));
   });
 
   test.each([
@@ -71,7 +74,7 @@ describe("planLayout equals simulateLayout", () => {
   ])("generated: %i qubes (lab: %s)", async (n, lab) => {
     const layout = generated(n, lab);
     const simulated = await simulateLayout(layout);
-    const planned = planLayout(layout);
+    const planned = compileResources(layout);
     expect(planned).toStrictEqual(simulated);
     // Same key order too, so anything printing the records prints the same bytes.
     expect(JSON.stringify(planned)).toBe(JSON.stringify(simulated));
@@ -80,21 +83,58 @@ describe("planLayout equals simulateLayout", () => {
   test("generated, with a uri override", async () => {
     const layout = generated(20, true);
     const opts = { uri: "qemu+ssh://root@lab1/system" };
-    expect(planLayout(layout, opts)).toStrictEqual(await simulateLayout(layout, opts));
+    expect(compileResources(layout, opts)).toStrictEqual(await simulateLayout(layout, opts));
   });
 
   test("throws what simulateLayout rejects with for a layout the components cannot wire", async () => {
     const broken: ResolvedLayout = { ...example, qubes: [{ ...work, netvm: "sys-net" }] };
     const message = "qubes.work.netvm: sys-net is not a qube declared before it that provides network";
     await expect(simulateLayout(broken)).rejects.toThrow(message);
-    expect(() => planLayout(broken)).toThrow(message);
+    expect(() => compileResources(broken)).toThrow(message);
   });
 });
 
-describe("planLayout's seed volumes", () => {
+/** Per registration, by name: the options the records leave out (retainOnDelete, aliases). */
+async function registeredOptions(layout: ResolvedLayout): Promise<Record<string, { retainOnDelete: boolean; aliases: number }>> {
+  const seen: Record<string, { retainOnDelete: boolean; aliases: number }> = {};
+  await simulateProgram(() => {
+    // Wraps the mock monitor simulateProgram installed (and wrapped) for this run.
+    const monitor = pulumi.runtime.getMonitor() as unknown as { registerResource(req: RegisterRequest, cb: unknown): void };
+    const register = monitor.registerResource.bind(monitor);
+    monitor.registerResource = (req, cb) => {
+      seen[req.getName()] = { retainOnDelete: req.getRetainondelete(), aliases: req.getAliasesList().length };
+      register(req, cb);
+    };
+    return { qubes: new Layout(SIM_LAYOUT, { layout }).qubes };
+  }, layout.host);
+  return seen;
+}
+interface RegisterRequest {
+  getName(): string;
+  getRetainondelete(): boolean;
+  getAliasesList(): unknown[];
+}
+
+describe("the components register compile's options", () => {
+  test("retainOnDelete on data volumes, aliases on renamed qubes, for every node", async () => {
+    const layout = repository.find(([name]) => name === "test/fixtures/valid/every-key.yaml")![1];
+    const nodes = compileLayout(layout);
+    const expected = Object.fromEntries(nodes.map((n) => [n.name, { retainOnDelete: n.retainOnDelete ?? false, aliases: n.aliases?.length ?? 0 }]));
+    const registered = await registeredOptions(layout);
+    delete registered[`${SIM_PROJECT}-${SIM_STACK}`];
+    expect(registered).toStrictEqual(expected);
+    // The fixture has what is checked: kept data, discarded data, two renames.
+    expect(expected["bulkhead-dvm-private"]).toStrictEqual({ retainOnDelete: true, aliases: 0 });
+    expect(expected["bulkhead-standalone-root"]).toStrictEqual({ retainOnDelete: false, aliases: 0 });
+    expect(expected["bulkhead-dvm"]).toStrictEqual({ retainOnDelete: false, aliases: 2 });
+    expect(expected["bulkhead-standalone"]).toStrictEqual({ retainOnDelete: false, aliases: 1 });
+  });
+});
+
+describe("compileResources's seed volumes", () => {
   test("throws what rendering a seed throws", () => {
     const broken: ResolvedLayout = { ...example, qubes: example.qubes.map((q) => (q.name === "vault" ? { ...q, name: "va$ult" } : q)) };
-    expect(() => planLayout(broken)).toThrow('bulkhead.env: unsafe value for QUBE: "va$ult"');
+    expect(() => compileResources(broken)).toThrow('bulkhead.env: unsafe value for QUBE: "va$ult"');
   });
 });
 
@@ -107,8 +147,8 @@ function pulumiModulesLoaded(script: string): string[] {
 }
 
 describe("no Pulumi SDK on the offline path", () => {
-  test("dist/components/plan.js loads neither @pulumi/pulumi nor @pulumi/policy", () => {
-    const script = `Promise.resolve(require("./dist/components/plan.js").planLayout(require("./dist/layout/load.js").loadLayout("stacks/dev.yaml")))`;
+  test("dist/components/compile.js loads neither @pulumi/pulumi nor @pulumi/policy", () => {
+    const script = `Promise.resolve(require("./dist/components/compile.js").compileResources(require("./dist/layout/load.js").loadLayout("stacks/dev.yaml")))`;
     expect(pulumiModulesLoaded(script)).toEqual([]);
   });
 
