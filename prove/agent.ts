@@ -53,16 +53,36 @@ export async function guestExec(uri: string, domain: string, path: string, args:
     if (status.exited) return execResult(status);
     if (Date.now() - t0 > timeoutS * 1000) throw new Error(`${domain}: ${path} did not exit within ${timeoutS} s (guest pid ${started.pid})`);
     await sleep(pause);
-    pause = Math.min(pause * 2, 2000);
+    pause = Math.min(pause * 2, 1000);
   }
 }
 
 /**
- * Waits until the guest's agent answers and its cloud-init has finished
- * (`cloud-init status --wait`: the seed applied, the provider ruleset loaded).
- * Throws with cloud-init's own words when it reports an error.
+ * Which probe runner a guest with an agent has: "lab" for the lab's busybox
+ * image (its own runner /lib/bulkhead/probes and its ready marker
+ * /run/bulkhead/ready, as a probes seed would use them at boot), "stock" for
+ * any other image (cloud-init, and AGENT_PROBES run by bash).
  */
-export async function agentReady(uri: string, domain: string, timeoutS: number): Promise<void> {
+export type AgentFlavour = "lab" | "stock";
+
+/** The lab image's runner and its ready marker (lab/guest/probes, lab/guest/qube-ready). */
+export const LAB_RUNNER = "/lib/bulkhead/probes";
+const LAB_READY = "/run/bulkhead/ready";
+
+/** Asks the guest which runner it has (a file test, no value of ours in the program text). */
+async function flavourOf(uri: string, domain: string): Promise<AgentFlavour> {
+  const r = await guestExec(uri, domain, "/bin/sh", ["-c", 'test -x "$0" && test -d "${1%/*}"', LAB_RUNNER, LAB_READY], { timeoutS: 30 });
+  return r.exitcode === 0 ? "lab" : "stock";
+}
+
+/**
+ * Waits until the guest's agent answers and the guest is ready: on a stock
+ * guest its cloud-init has finished (`cloud-init status --wait`: the seed
+ * applied, the provider ruleset loaded; throws with cloud-init's own words
+ * when it reports an error); on a lab guest its init printed `bulkhead: ready`
+ * (the seed applied, the services listening). Resolves to the guest's flavour.
+ */
+export async function agentReady(uri: string, domain: string, timeoutS: number): Promise<AgentFlavour> {
   const t0 = Date.now();
   const left = () => timeoutS - (Date.now() - t0) / 1000;
   let last = "";
@@ -72,12 +92,23 @@ export async function agentReady(uri: string, domain: string, timeoutS: number):
       break;
     } catch (error) {
       last = error instanceof Error ? error.message : String(error);
-      await sleep(2000);
+      await sleep(1000);
     }
   }
   if (left() <= 0) throw new Error(`${domain}: the guest agent did not answer within ${timeoutS} s (${last})`);
+  const flavour = await flavourOf(uri, domain);
+  if (flavour === "lab") {
+    // One exec that waits in the guest (tenths of a second, bounded) rather than one round trip per look.
+    const tenths = String(Math.max(10, Math.round(left() * 10)));
+    const r = await guestExec(uri, domain, "/bin/sh", ["-c", 'i=0; while [ ! -e "$0" ] && [ "$i" -lt "$1" ]; do sleep 0.1; i=$((i + 1)); done; test -e "$0"', LAB_READY, tenths], {
+      timeoutS: Math.max(10, left()),
+    });
+    if (r.exitcode !== 0) throw new Error(`${domain}: the guest agent answers but the guest did not print "bulkhead: ready" within ${timeoutS} s`);
+    return flavour;
+  }
   const r = await guestExec(uri, domain, "/usr/bin/cloud-init", ["status", "--wait", "--long"], { timeoutS: Math.max(10, left()) });
   if (r.exitcode !== 0) throw new Error(`${domain}: cloud-init status --wait exited ${r.exitcode}: ${(r.stdout + r.stderr).trim().split("\n").slice(-6).join(" | ")}`);
+  return flavour;
 }
 
 /**
@@ -164,9 +195,16 @@ wait
 echo "bulkhead: probes done"
 `;
 
-/** Runs probes.txt (prove/plan.ts's format) in a running guest through its agent; resolves to the runner's output. */
-export async function agentProbes(uri: string, domain: string, probesTxt: string, deadline: number, timeoutS: number): Promise<string> {
-  const r = await guestExec(uri, domain, "/bin/bash", ["-c", AGENT_PROBES, "bulkhead-probes", String(deadline)], { input: probesTxt, timeoutS });
+/**
+ * Runs probes.txt (prove/plan.ts's format) in a running guest through its
+ * agent, all of one source's probes in one guest-exec; resolves to the
+ * runner's output. A lab guest runs its own runner (`probes - <deadline>`,
+ * probes.txt on stdin: the same probes a probes seed runs at boot), a stock
+ * guest AGENT_PROBES under bash.
+ */
+export async function agentProbes(uri: string, domain: string, probesTxt: string, deadline: number, timeoutS: number, flavour: AgentFlavour = "stock"): Promise<string> {
+  const [path, args] = flavour === "lab" ? [LAB_RUNNER, ["-", String(deadline)]] : ["/bin/bash", ["-c", AGENT_PROBES, "bulkhead-probes", String(deadline)]];
+  const r = await guestExec(uri, domain, path, args, { input: probesTxt, timeoutS });
   if (r.exitcode !== 0) throw new Error(`${domain}: the probe runner exited ${r.exitcode}: ${r.stderr.trim().slice(-400)}`);
   return r.stdout;
 }

@@ -20,7 +20,7 @@ import { makeIso9660 } from "../provider/iso9660";
 import { execResult } from "../libvirt/exec";
 import { domainXml } from "../libvirt/host";
 import { virsh, withTempFile } from "../libvirt/virsh";
-import { agentProbes, agentReady } from "./agent";
+import { agentProbes, agentReady, type AgentFlavour } from "./agent";
 import { expectedFlows, LAB_WORLD, sourcesOf, type Flow, type Verdict, type World } from "./expected";
 import {
   parseProbeResults,
@@ -87,6 +87,12 @@ export interface ObserveOptions {
    * embedded lab's namespace when the URI is the lab's and it exists; null: none.
    */
   hostNamespace?: string | null;
+  /**
+   * Probe every source by restarting it with a probes seed, even where its
+   * guest agent answers (the lab's busybox guests have both paths; a stock
+   * guest has no seed runner and cannot take this one).
+   */
+  restart?: boolean;
 }
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
@@ -126,6 +132,8 @@ interface Boot {
 
 class Lab {
   readonly host: ResolvedHost;
+  /** Which probe runner each agent guest has (prove/agent.ts), learnt when it first answers. */
+  readonly flavour = new Map<string, AgentFlavour>();
   private readonly progress: (line: string) => void;
   constructor(readonly layout: ResolvedLayout, uri: string, progress: (line: string) => void) {
     this.host = { ...layout.host, uri };
@@ -157,7 +165,7 @@ class Lab {
     if (restart) await this.stop(qube);
     const start = !(await this.running(qube));
     if (start) await virsh(this.host.uri, ["start", "--domain", dom]);
-    await agentReady(this.host.uri, dom, timeoutS);
+    this.flavour.set(qube, await agentReady(this.host.uri, dom, timeoutS));
     return start;
   }
 
@@ -267,8 +275,8 @@ export async function prove(layout: ResolvedLayout, opts: ObserveOptions = {}): 
   const dvmTemplates = new Set(layout.qubes.filter((q) => q.class === "DispVM").map((q) => q.template));
   const flows = expectedFlows(layout, world).filter((f) => chosen(f.from) && !(dvmTemplates.has(f.to) && !chosen(f.to)));
   const plans = planProbes(layout, flows);
-  const agentTemplates = new Set(layout.templates.filter((t) => t.guestAgent === true).map((t) => t.name));
-  const storage = only === undefined ? planStorage(layout, (t) => (agentTemplates.has(t) ? STOCK_TEMPLATE_FILE : TEMPLATE_FILE)) : { boots: [] };
+  // The template's file a storage check looks for is the lab runner's; a stock guest's runner gets its own (STOCK_TEMPLATE_FILE).
+  const storage = only === undefined ? planStorage(layout, () => TEMPLATE_FILE) : { boots: [] };
   const timings: { phase: string; seconds: number }[] = [];
   const phase = async (name: string, fn: () => Promise<void>) => {
     const t = Date.now();
@@ -286,7 +294,7 @@ export async function prove(layout: ResolvedLayout, opts: ObserveOptions = {}): 
   for (const name of [...layout.templates.map((t) => t.name), ...layout.qubes.map((q) => q.name)]) {
     const def = await lab.definition(name);
     ifaceCount.set(name, def.interfaces);
-    if (def.agent && qubes.has(name)) agent.add(name);
+    if (def.agent && qubes.has(name) && opts.restart !== true) agent.add(name);
     wasRunning.set(name, await lab.running(name));
   }
 
@@ -311,13 +319,7 @@ export async function prove(layout: ResolvedLayout, opts: ObserveOptions = {}): 
   const touched = new Set<string>();
   const probeLines = new Map(plans.map((p) => [p.source, p.probes]));
   const flowById = new Map(flows.map((f) => [f.id, f]));
-  const planned = (qube: string, boot: 1 | 2) => storage.boots.find((b) => b.qube === qube && b.boot === boot)?.lines ?? [];
-  // Two AppVMs on one template that both run a guest agent check each other's
-  // root writes in place, while both still hold them (both checks mean
-  // something, and no restart has to wait for another); then every boot-2
-  // restart can run at once.
-  const pairInPlace = storage.appvms !== undefined && storage.appvms.every((q) => agent.has(q));
-  const storageLines = (qube: string, boot: 1 | 2) => planned(qube, boot).filter((l) => !(pairInPlace && boot === 2 && l.about !== undefined));
+  const storageLines = (qube: string, boot: 1 | 2) => storage.boots.find((b) => b.qube === qube && b.boot === boot)?.lines ?? [];
 
   const runBoot = async (qube: string, probes: readonly ProbeLine[], st: readonly StorageLine[], ready: () => void, boot: 1 | 2) => {
     touched.add(qube);
@@ -328,7 +330,9 @@ export async function prove(layout: ResolvedLayout, opts: ObserveOptions = {}): 
       const readyAt = Date.now();
       if (started) markUp(qube, readyAt);
       ready();
-      const out = await agentProbes(lab.host.uri, lab.domain(qube), probesFile(probes, st), deadline, deadline + 120);
+      const flavour = lab.flavour.get(qube) ?? "stock";
+      if (flavour === "stock") st = st.map((l) => (l.scope === "lib" && l.name === TEMPLATE_FILE ? { ...l, name: STOCK_TEMPLATE_FILE } : l));
+      const out = await agentProbes(lab.host.uri, lab.domain(qube), probesFile(probes, st), deadline, deadline + 120, flavour);
       const res = { results: parseProbeResults(out), readyAt, doneAt: Date.now() };
       for (const p of probes) observedBy.set(p.flow, { observed: (res.results.get(p.id) as Verdict | undefined) ?? "unknown", doneAt: res.doneAt });
       for (const l of st) storageResults.push({ ...l, qube, boot, observed: res.results.get(l.id) ?? "missing" });
@@ -394,6 +398,9 @@ export async function prove(layout: ResolvedLayout, opts: ObserveOptions = {}): 
     for (const c of clients) if (agent.has(c) && !(await lab.running(c))) off.push(c);
     const providersUp: string[] = [];
     for (const q of layout.qubes) if (q.provides !== undefined && agent.has(q.name) && wasRunning.get(q.name) === true) providersUp.push(q.name);
+    // A provider that is off forwards nothing: through its agent it is started with the clients.
+    const providersOff = layout.qubes.filter((q) => q.provides !== undefined && agent.has(q.name) && wasRunning.get(q.name) !== true).map((q) => q.name);
+    off.unshift(...providersOff);
     if (off.length > 0 || providersUp.length > 0) {
       await phase(`agent guests boot (${off.join(", ") || "none"}; providers ready: ${providersUp.join(", ") || "none"})`, async () => {
         await Promise.all([
@@ -404,12 +411,25 @@ export async function prove(layout: ResolvedLayout, opts: ObserveOptions = {}): 
             const t = Date.now();
             await lab.agentUp(q, false, agentBootTimeout);
             markUp(q, Date.now());
-            progress(`${q}: booted, cloud-init done after ${((Date.now() - t) / 1000).toFixed(0)} s`);
+            up.add(q);
+            progress(`${q}: booted, ${lab.flavour.get(q) === "lab" ? "ready" : "cloud-init done"} after ${((Date.now() - t) / 1000).toFixed(0)} s`);
             ready();
           }),
         ]);
       });
     }
+    const providers = layout.qubes.filter((q) => q.provides !== undefined && chosen(q.name)).map((q) => q.name).reverse();
+    const dvmsToBoot = [...dvmTemplates].filter(chosen);
+    // A provider's probes to a disposable template run while that template runs (below).
+    const providerLines = (p: string) => {
+      const done = dvmsToBoot.some((t) => qubes.get(t)!.netvm === p);
+      return (probeLines.get(p) ?? []).filter((x) => !(done && toDvm(x)));
+    };
+    // Every source answers through its agent: nothing restarts while it probes (one
+    // guest-exec per source). Providers still probe after their clients, one at a time: probing
+    // beside all their clients, every provider's own egress was observed blocked (dev.yaml
+    // 12 of 14, the 14-qube layout 21 of 21; an idle sys-net passed the same probes at once).
+    const allAgent = [...clients, ...providers, ...dvmsToBoot].every((q) => agent.has(q));
     await phase("clients probe", async () => {
       for (const c of clients) up.add(c);
       await bounded(clients, parallel, (q, ready) => runBoot(q, probeLines.get(q) ?? [], storageLines(q, 1), ready, 1));
@@ -439,8 +459,9 @@ export async function prove(layout: ResolvedLayout, opts: ObserveOptions = {}): 
     // says which flows needed it.
     const retry = new Map<string, ProbeLine[]>();
     const retryTo = new Map<string, Set<string>>();
+    const mustPassBlocked = (x: ProbeLine) => flowById.get(x.flow)!.expect === "pass" && observedBy.get(x.flow)?.observed === "blocked";
     for (const c of clients) {
-      for (const p of (probeLines.get(c) ?? []).filter((x) => flowById.get(x.flow)!.expect === "pass" && observedBy.get(x.flow)?.observed === "blocked")) {
+      for (const p of (probeLines.get(c) ?? []).filter(mustPassBlocked)) {
         retry.set(c, [...(retry.get(c) ?? []), p]);
         retryTo.set(c, (retryTo.get(c) ?? new Set()).add(flowById.get(p.flow)!.to));
         retried.add(p.flow);
@@ -453,21 +474,48 @@ export async function prove(layout: ResolvedLayout, opts: ObserveOptions = {}): 
         }
       });
     }
-    if (pairInPlace && storage.appvms !== undefined) {
-      await phase("storage in place (the AppVMs on one template, both running with their first-boot writes)", async () => {
+    // Storage checks after a restart, in order: the first AppVM checks while the second still
+    // holds its first-boot writes; a DispVM only once its disposable template is off again.
+    const [storageA, storageB] = storage.appvms ?? [];
+    const restarted = new Set<string>();
+    const storageBoot2 = async (q: string, ready: () => void = () => undefined) => {
+      restarted.add(q);
+      await bootProbes(q, [], storageLines(q, 2), ready, 2);
+    };
+    if (dvmsToBoot.length > 0 && allAgent) {
+      await phase("disposable templates probe (with their netvms)", async () => {
+        for (const t of dvmsToBoot) await stopAll(dispvmsOf(t));
         await Promise.all(
-          storage.appvms!.map(async (q) => {
-            const st = planned(q, 2).filter((l) => l.about !== undefined);
-            for (const l of st) if (!(await lab.running(l.about!))) throw new Error(`${lab.domain(l.about!)} is not running: ${q} cannot check its writes`);
-            const res = parseProbeResults(await agentProbes(lab.host.uri, lab.domain(q), probesFile([], st), deadline, deadline + 120));
-            for (const l of st) storageResults.push({ ...l, qube: q, boot: 1, observed: res.get(l.id) ?? "missing" });
+          dvmsToBoot.map(async (t) => {
+            touched.add(t);
+            markDown(t);
+            await lab.agentUp(t, false, agentBootTimeout);
+            markUp(t, Date.now());
+            up.add(t);
           }),
         );
+        const netvms = new Set(dvmsToBoot.map((t) => qubes.get(t)!.netvm).filter((n): n is string => n !== null));
+        const probing = [
+          ...dvmsToBoot.map((t) => ({ source: t, lines: probeLines.get(t) ?? [], st: storageLines(t, 1) })),
+          ...providers.filter((x) => netvms.has(x)).map((p) => ({ source: p, lines: (probeLines.get(p) ?? []).filter(toDvm), st: [] })),
+        ];
+        // An AppVM none of these probes reaches restarts for its storage checks meanwhile.
+        const reached = new Set(probing.flatMap((x) => x.lines.map((l) => flowById.get(l.flow)!.to)));
+        const free = (q: string | undefined): q is string => q !== undefined && !reached.has(q) && !dispvmsOf(q).length && !probing.some((x) => x.source === q);
+        const early = async () => {
+          if (!free(storageA)) return;
+          await storageBoot2(storageA);
+          if (free(storageB)) await storageBoot2(storageB);
+        };
+        const probed = Promise.all(probing.map((x) => bootProbes(x.source, x.lines, x.st, () => undefined, 1)));
+        await Promise.all([probed, early()]);
+        // One retry, while the templates still run, of what must pass and was blocked meanwhile.
+        const again = probing.map((x) => ({ ...x, lines: x.lines.filter(mustPassBlocked) })).filter((x) => x.lines.length > 0);
+        for (const x of again) for (const l of x.lines) retried.add(l.flow);
+        await Promise.all(again.map((x) => bootProbes(x.source, x.lines, [], () => undefined, 1)));
+        await stopAll(dvmsToBoot);
       });
-    }
-    const providers = layout.qubes.filter((q) => q.provides !== undefined && chosen(q.name)).map((q) => q.name).reverse();
-    const dvmsToBoot = [...dvmTemplates].filter(chosen);
-    if (dvmsToBoot.length > 0) {
+    } else if (dvmsToBoot.length > 0) {
       await phase("disposable templates probe", async () => {
         for (const t of dvmsToBoot) {
           await stopAll(dispvmsOf(t));
@@ -483,23 +531,17 @@ export async function prove(layout: ResolvedLayout, opts: ObserveOptions = {}): 
     }
     if (storage.boots.some((b) => b.boot === 2)) {
       await phase("storage after restart", async () => {
-        const [a, b] = storage.appvms ?? [];
-        if (pairInPlace) {
-          await bounded([a, storage.dispvm, b].filter((x): x is string => x !== undefined), parallel, (q, ready) => bootProbes(q, [], storageLines(q, 2), ready, 2));
-          return;
-        }
-        // The first AppVM checks while the second still holds its first-boot writes.
-        const first = [a, storage.dispvm].filter((x): x is string => x !== undefined);
-        await bounded(first, parallel, (q, ready) => bootProbes(q, [], storageLines(q, 2), ready, 2));
-        if (b !== undefined) await bootProbes(b, [], storageLines(b, 2), () => undefined, 2);
+        const first = [storageA, storage.dispvm].filter((x): x is string => x !== undefined && !restarted.has(x));
+        // Once the first AppVM has checked, the second may restart beside the DispVM.
+        const b = storageB !== undefined && !restarted.has(storageB) ? storageB : undefined;
+        if (b !== undefined && storageA !== undefined && restarted.has(storageA)) first.push(b);
+        await bounded(first, parallel, (q, ready) => storageBoot2(q, ready));
+        if (b !== undefined && !restarted.has(b)) await storageBoot2(b);
       });
     }
     // Providers last, one at a time, deepest first: their probes need their clients up.
     await phase("providers probe", async () => {
-      for (const p of providers) {
-        const done = dvmsToBoot.some((t) => qubes.get(t)!.netvm === p);
-        await bootProbes(p, (probeLines.get(p) ?? []).filter((x) => !(done && toDvm(x))), [], () => undefined, 1);
-      }
+      for (const p of providers) await bootProbes(p, providerLines(p), [], () => undefined, 1);
     });
   } finally {
     await release();

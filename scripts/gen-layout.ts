@@ -65,6 +65,7 @@ export const LAB_TEMPLATE = {
     cmdline: "console=ttyS0 panic=-1",
   },
   memory: 160,
+  guest_agent: true,
 };
 
 const dns: GeneratedRule = { action: "accept", specialtarget: "dns" };

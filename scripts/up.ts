@@ -97,7 +97,7 @@ export async function waitReady(
   const agentWait = Promise.all(
     viaAgent.map((d) =>
       agentReady(agent.uri, d, timeoutS).then(
-        () => progress(`${d} ready after ${((Date.now() - t0) / 1000).toFixed(0)} s (guest agent: cloud-init done)`),
+        (flavour) => progress(`${d} ready after ${((Date.now() - t0) / 1000).toFixed(0)} s (guest agent: ${flavour === "stock" ? "cloud-init done" : "bulkhead: ready"})`),
         (e: unknown) => {
           agentLate.push(d);
           progress(`${d}: ${e instanceof Error ? e.message : String(e)}`);

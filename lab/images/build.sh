@@ -7,8 +7,9 @@
 #               busybox, the qube init (lab/guest/*), nft (nftables) for providers (and a
 #               copy of components/provider.nft for seeds that do not carry it), mke2fs
 #               (e2fsprogs) for the private volume, socat (UDP/TCP echo service and probes:
-#               busybox nc has no UDP), with their shared
-#               libraries resolved by the image's own dynamic loader
+#               busybox nc has no UDP), qemu-ga (qemu-guest-agent: `bulkhead prove` runs the
+#               probes through it on running guests), with their shared libraries resolved by
+#               the image's own dynamic loader
 #
 # Packages are fetched with `apt-get download` and unpacked with `dpkg -x`; nothing is
 # installed from them. Downloads are cached in $BULKHEAD_LAB_CACHE (default
@@ -38,14 +39,15 @@ die() { log "error: $*"; exit 1; }
 lib_packages=(libc6 libnftables1 libnftnl11 libmnl0 libjansson4 libgmp10 libxtables12 libedit2
   libtinfo6 libbsd0 libmd0 libext2fs2 libcom-err2 libblkid1 libuuid1
   libssl3 libwrap0 libnsl2 libtirpc3 libgssapi-krb5-2 libkrb5-3 libk5crypto3 libkrb5support0
-  libkeyutils1)
-tool_packages=(busybox-static nftables e2fsprogs socat)
+  libkeyutils1 libglib2.0-0 libpcre2-8-0 libudev1 libnuma1 liburing2)
+tool_packages=(busybox-static nftables e2fsprogs socat qemu-guest-agent)
 
 # Kernel modules, loaded in this order by the initramfs (dependencies are added before each
 # one from the modules' own .modinfo; virtio order as verified in lab.md).
 modules=(virtio_ring virtio virtio_pci_modern_dev virtio_pci_legacy_dev virtio_pci failover
   net_failover virtio_net virtio_blk
   cdrom isofs
+  virtio_console
   button evdev
   nf_tables nft_ct nft_nat nft_masq nft_chain_nat nft_reject nft_reject_inet nft_reject_ipv4)
 
@@ -202,7 +204,7 @@ while IFS= read -r a; do
   ln -s /bin/busybox "${rt}/${a}"
 done < <("${unpacked}/bin/busybox" --list-full)
 # Dynamic tools (replace busybox's mke2fs applets with e2fsprogs' journaling mke2fs).
-bins=(/usr/sbin/nft /sbin/mke2fs /usr/bin/socat)
+bins=(/usr/sbin/nft /sbin/mke2fs /usr/bin/socat /usr/sbin/qemu-ga)
 for b in "${bins[@]}"; do
   [[ -x "${unpacked}${b}" ]] || die "${b} missing in the unpacked packages"
   rm -f "${rt}${b}"
@@ -242,9 +244,10 @@ for b in "${bins[@]}"; do
 done
 chroot "${rt}" /usr/sbin/nft --version >/dev/null || die "nft does not run inside root.img"
 chroot "${rt}" /sbin/mke2fs -V >/dev/null 2>&1 || die "mke2fs does not run inside root.img"
+chroot "${rt}" /usr/sbin/qemu-ga -V >/dev/null || die "qemu-ga does not run inside root.img"
 
 # The qube init and its configuration.
-for f in qube-setup qube-ready qube-shutdown probes firewall udhcpc.script lib.sh; do
+for f in qube-setup qube-ready qube-shutdown qube-agent probes firewall udhcpc.script lib.sh; do
   install -m 0755 "${guest_dir}/${f}" "${rt}/lib/bulkhead/${f}"
 done
 install -m 0644 "${ruleset}" "${rt}/lib/bulkhead/provider.nft"

@@ -7,6 +7,7 @@ import { join } from "node:path";
 import { promisify } from "node:util";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import {
+  agentCommand,
   envFile,
   Guest,
   imagesDir,
@@ -17,6 +18,8 @@ import {
   tempDir,
 } from "./guests.js";
 import { providerRuleset, RULESET_SEED_FILE } from "../../components/seed.js";
+import { execRequest, execResult } from "../../prove/agent.js";
+import { parseProbeResults } from "../../prove/plan.js";
 
 const run = promisify(execFile);
 const buildScript = join(__dirname, "..", "..", "lab", "images", "build.sh");
@@ -114,6 +117,44 @@ describe.skipIf(reason !== undefined)(title, () => {
     expect(second.lines("bulkhead: up "), second.serial).toEqual(["vault none"]);
     await second.stop();
   }, 2 * BOOT_MS + 120_000);
+
+  it("runs the probes through its guest agent (qemu-ga on org.qemu.guest_agent.0), as a probes seed would at boot", async () => {
+    const env = envFile([
+      ["QUBE", "agent"],
+      ["CLASS", "AppVM"],
+      ["HOSTNAME", "agent"],
+      ["IFACES", "0"],
+    ]);
+    const socket = join(dir, "agent.sock");
+    const g = await Guest.boot(dir, { name: "agent", env, nics: [], agentSocket: socket });
+    guests.push(g);
+    await g.waitFor(/bulkhead: ready/, BOOT_MS);
+    await g.waitFor(/bulkhead: guest agent on \/dev\/vport\d+p\d+/, 30_000);
+    // The agent may take a moment to open its port after init starts it.
+    let pinged = false;
+    for (let i = 0; i < 30 && !pinged; i++) {
+      pinged = await agentCommand(socket, { execute: "guest-ping" }, 5_000).then(
+        () => true,
+        () => new Promise<boolean>((r) => setTimeout(() => r(false), 1_000)),
+      );
+    }
+    expect(pinged, g.serial).toBe(true);
+    const probes = ["echo-tcp tcp 127.0.0.1 7", "echo-udp udp 127.0.0.1 7", "closed tcp 127.0.0.1 81", "w write root bh-a", "x exists lib probes", "bad; id tcp 1.2.3.4 5"].join("\n");
+    const t0 = Date.now();
+    const started = (await agentCommand(socket, execRequest("/lib/bulkhead/probes", ["-", "2"], `${probes}\n`))) as { pid: number };
+    let status: Parameters<typeof execResult>[0] = { exited: false };
+    while (!status.exited && Date.now() - t0 < 60_000) {
+      await new Promise((r) => setTimeout(r, 500));
+      status = (await agentCommand(socket, { execute: "guest-exec-status", arguments: { pid: started.pid } })) as typeof status;
+    }
+    const r = execResult(status);
+    console.log(`lab: probes through the guest agent took ${((Date.now() - t0) / 1000).toFixed(1)} s (deadline 2 s)`);
+    expect(r.exitcode, r.stdout + r.stderr).toBe(0);
+    expect([...parseProbeResults(r.stdout)].map(([id, v]) => `${id} ${v}`).sort()).toEqual(["closed blocked", "echo-tcp pass", "echo-udp pass", "w written", "x present"]);
+    expect(r.stdout).toContain("bulkhead: error: probes.txt line 6 is invalid (skipped)");
+    expect(r.stdout.trimEnd().endsWith("bulkhead: probes done")).toBe(true);
+    await g.stop();
+  }, BOOT_MS + 120_000);
 
   it("a NetVM with a DHCP uplink NATs its client, DNATs DNS, forwards only client-initiated connections, and answers its client's ping but not its services", async () => {
     const ns = await Netns.create(`bhlab-test-${process.pid}`);

@@ -5,6 +5,7 @@ import { type ChildProcess, execFile, spawn } from "node:child_process";
 import { existsSync, readFileSync } from "node:fs";
 import { mkdtemp, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
+import { createConnection } from "node:net";
 import { join } from "node:path";
 import { promisify } from "node:util";
 import { makeIso9660 } from "../../provider/iso9660.js";
@@ -98,6 +99,11 @@ export interface GuestOptions {
   /** An existing qcow2 private volume to reuse (persistence); a new blank one otherwise. */
   privateDisk?: string;
   memoryMiB?: number;
+  /**
+   * A unix socket for the guest agent's virtio-serial port org.qemu.guest_agent.0 (what
+   * libvirt's channel gives a domain whose template says guest_agent: true).
+   */
+  agentSocket?: string;
 }
 
 /** One QEMU guest; its serial console (ttyS0 on stdio) is collected in `serial`. */
@@ -145,6 +151,13 @@ export class Guest {
       "-drive", `file=${seed},format=raw,if=virtio,readonly=on`,
       "-nic", "none",
     ];
+    if (opts.agentSocket !== undefined) {
+      args.push(
+        "-device", "virtio-serial-pci",
+        "-chardev", `socket,id=qga0,path=${opts.agentSocket},server=on,wait=off`,
+        "-device", "virtserialport,chardev=qga0,name=org.qemu.guest_agent.0",
+      );
+    }
     opts.nics.forEach((nic, i) => {
       args.push(
         "-netdev", `tap,id=n${i},ifname=${nic.tap},script=no,downscript=no`,
@@ -240,4 +253,34 @@ export async function tempDir(): Promise<string> {
 
 export async function removeDir(dir: string): Promise<void> {
   await rm(dir, { recursive: true, force: true });
+}
+
+/**
+ * One qemu-guest-agent command over the guest's agent socket (one JSON object per line, as
+ * `virsh qemu-agent-command` sends it); resolves to its `return` value. Rejects after `ms`.
+ */
+export function agentCommand(socket: string, command: Record<string, unknown>, ms = 10_000): Promise<unknown> {
+  return new Promise((resolve, reject) => {
+    const conn = createConnection(socket);
+    let buf = "";
+    const timer = setTimeout(() => {
+      conn.destroy();
+      reject(new Error(`no answer to ${String(command["execute"])} within ${ms} ms`));
+    }, ms);
+    conn.on("error", (e) => {
+      clearTimeout(timer);
+      reject(e);
+    });
+    conn.on("connect", () => conn.write(`${JSON.stringify(command)}\n`));
+    conn.on("data", (chunk) => {
+      buf += chunk.toString("utf8");
+      const nl = buf.indexOf("\n");
+      if (nl < 0) return;
+      clearTimeout(timer);
+      conn.destroy();
+      const reply = JSON.parse(buf.slice(0, nl)) as { return?: unknown; error?: { desc?: string } };
+      if (reply.error !== undefined) reject(new Error(`agent: ${reply.error.desc ?? "error"}`));
+      else resolve(reply.return);
+    });
+  });
 }

@@ -49,6 +49,7 @@ describe("stacks/dev.yaml", () => {
         vcpus: 2,
         label: "black",
         netvm: null,
+        guestAgent: true,
       },
     ]);
   });

@@ -1,6 +1,8 @@
 // bulkhead prove against stacks/dev.yaml deployed on the embedded lab (npm run up's
-// scripts), then the same proof with isolation broken on purpose: work's filterref
-// removed with virsh must show up as exactly the flows its port filter kept closed.
+// scripts), through each guest's agent (the lab image runs qemu-ga), then the same
+// proof with isolation broken on purpose, on the other path (every source restarted
+// with a probes seed): work's filterref removed with virsh must show up as exactly the
+// flows its port filter kept closed.
 // Leaves the dev stack destroyed (npm run down), so the machine is left clean.
 import { existsSync, readdirSync } from "node:fs";
 import { homedir } from "node:os";
@@ -38,6 +40,7 @@ describe.skipIf(!runnable).sequential("bulkhead prove on the lab (stacks/dev.yam
 
   it("observes every expected flow and no other; storage as Qubes keeps it", async () => {
     const r = await prove(layout, { uri: URI, deadline: DEADLINE });
+    expect(r.paths).toEqual({ "sys-net": "agent", "sys-firewall": "agent", work: "agent", personal: "agent", vault: "agent", dvm: "agent", untrusted: "agent" });
     expect(r.flows.filter((f) => f.observed !== f.expect).map((f) => `${f.id}: ${f.observed}${f.note ? ` (${f.note})` : ""}`)).toEqual([]);
     expect(r.flows.length).toBe(8 * (7 * 4 + 4 + 6 + 2));
     expect(r.storage.filter((s) => s.observed !== s.expect).map((s) => `${s.id}: ${s.observed}`)).toEqual([]);
@@ -79,7 +82,8 @@ describe.skipIf(!runnable).sequential("bulkhead prove on the lab (stacks/dev.yam
         "work->internet tcp/8080",
         "work->internet udp/53",
       ]);
-      const r = await prove(layout, { uri: URI, deadline: DEADLINE, only });
+      const r = await prove(layout, { uri: URI, deadline: DEADLINE, only, restart: true });
+      expect(r.paths).toEqual({ "sys-firewall": "restart", work: "restart" });
       const differ = r.flows.filter((f) => f.observed !== f.expect);
       expect(differ.map((f) => `${f.id}: ${f.observed}`)).toEqual(opened.map((id) => `${id}: pass`));
       expect(r.ok).toBe(false);
