@@ -4,7 +4,7 @@
 // Isolation rules that a valid layout may still break (PCI on an AppVM, a template
 // with a netvm) are not errors here; the policy pack judges them.
 import * as path from "node:path";
-import { assignAddresses, isProvider } from "./addresses";
+import { assignAddresses, isProvider, type AddressPlan } from "./addresses";
 import { compareNames, hinter } from "./errors";
 import type { PathSegment, RawIssue } from "./issues";
 import type {
@@ -18,7 +18,7 @@ import type {
   ResolvedTemplate,
   Uplink,
 } from "./model";
-import { MAX_ACTION_RUNS, type RawCloudInit, type RawFirewallRule, type RawLayout, type RawQube, type RawUplink } from "./schema";
+import { MAX_ACTION_RUNS, type RawCloudInit, type RawFirewallRule, type RawLayout, type RawQube, type RawTemplate, type RawUplink } from "./schema";
 
 export const QUBE_DEFAULTS = { label: "gray" as Label, memory: 400, vcpus: 2, privateBytes: 2 * 1024 ** 3 };
 export const TEMPLATE_DEFAULTS = { format: "qcow2" as const, memory: 1024, vcpus: 2, label: "black" as Label };
@@ -38,215 +38,296 @@ export type ResolveResult = { ok: true; layout: ResolvedLayout } | { ok: false; 
 
 const article = (cls: string) => (/^[AEIOU]/.test(cls) ? "an" : "a");
 
+/** What every check reads, computed once (per-issue filtering would be quadratic on a hostile layout), and where issues go. */
+interface Context {
+  raw: RawLayout;
+  templates: RawLayout["templates"];
+  qubes: RawLayout["qubes"];
+  templateNames: string[];
+  qubeNames: string[];
+  defaults: NonNullable<RawLayout["defaults"]>;
+  /** host.images, normalised. */
+  imageDirs: string[];
+  /** Qubes that give network (NetVM, ProxyVM, provides_network). */
+  providerNames: string[];
+  /** AppVMs with template_for_dispvms. */
+  dvmNames: string[];
+  isTemplate: (name: string) => boolean;
+  isQube: (name: string) => boolean;
+  /** At most HINTS "did you mean"s per layout: each costs candidates x word length. */
+  didYouMean: (word: string, candidates: readonly string[]) => string;
+  issues: RawIssue[];
+  report: (path: PathSegment[], message: string) => void;
+}
+
+/** Each qube's resolved netvm, and whether that reference is usable (unusable ones end cycle walks). */
+interface NetvmGraph {
+  netvmOf: Map<string, string | null>;
+  netvmValid: Map<string, boolean>;
+}
+
 /** Resolves a schema-valid layout; `now` is epoch seconds (for firewall `expire`). */
 export function resolveLayout(raw: RawLayout, source: string, now: number): ResolveResult {
+  const ctx = contextOf(raw);
+  checkNameClashes(ctx);
+  checkKeptData(ctx);
+  const defaultNetvmOk = checkDefaults(ctx);
+  checkTemplateImages(ctx);
+  checkTemplateNetvms(ctx);
+  const graph = checkQubes(ctx, defaultNetvmOk);
+  checkTemplateCloudInit(ctx);
+  checkNetvmCycles(ctx, graph);
+  if (ctx.issues.length > 0) return { ok: false, issues: ctx.issues };
+  return buildLayout(ctx, graph, source, now);
+}
+
+function contextOf(raw: RawLayout): Context {
+  const { templates, qubes } = raw;
   const issues: RawIssue[] = [];
-  const report = (path: PathSegment[], message: string) => issues.push({ path, message });
-  const templates = raw.templates;
-  const qubes = raw.qubes;
-  const templateNames = Object.keys(templates);
   const qubeNames = Object.keys(qubes);
-  const isTemplate = (name: string) => Object.hasOwn(templates, name);
-  const isQube = (name: string) => Object.hasOwn(qubes, name);
+  return {
+    raw,
+    templates,
+    qubes,
+    templateNames: Object.keys(templates),
+    qubeNames,
+    defaults: raw.defaults ?? {},
+    imageDirs: (raw.host?.images ?? HOST_DEFAULTS.images).map(normalDir),
+    providerNames: qubeNames.filter((n) => isProvider(roleOf(qubes[n]))),
+    dvmNames: qubeNames.filter((n) => qubes[n].template_for_dispvms === true),
+    isTemplate: (name) => Object.hasOwn(templates, name),
+    isQube: (name) => Object.hasOwn(qubes, name),
+    didYouMean: hinter(HINTS),
+    issues,
+    report: (path, message) => issues.push({ path, message }),
+  };
+}
 
-  for (const name of qubeNames) {
-    if (isTemplate(name)) {
-      report(["qubes", name], `"${name}" is already a template name; names are unique across templates and qubes`);
+const roleOf = (q: RawQube) => ({ class: q.class, providesNetwork: q.provides_network === true });
+
+// ---- Checks: each pushes its issues to ctx.report, in the order the tests pin. ----
+
+function checkNameClashes(ctx: Context): void {
+  for (const name of ctx.qubeNames) {
+    if (ctx.isTemplate(name)) {
+      ctx.report(["qubes", name], `"${name}" is already a template name; names are unique across templates and qubes`);
     }
   }
+}
 
-  // At most HINTS "did you mean"s per layout: each costs candidates x word length.
-  const didYouMean = hinter(HINTS);
-  // A rename keeps the old name's objects (and data): the old name must be free, and claimed once.
+/** What a qube keeps: a DispVM no data; a rename the old name's objects, so the old name must be free and claimed once. */
+function checkKeptData(ctx: Context): void {
   const renamedBy = new Map<string, string>();
-  for (const name of qubeNames) {
-    const q = qubes[name];
+  for (const name of ctx.qubeNames) {
+    const q = ctx.qubes[name];
     if (q.class === "DispVM" && q.discard_data !== undefined) {
-      report(["qubes", name, "discard_data"], "a DispVM keeps no data; remove discard_data");
+      ctx.report(["qubes", name, "discard_data"], "a DispVM keeps no data; remove discard_data");
     }
-    const olds = namesOf(q.renamed_from);
-    olds.forEach((old, i) => {
-      const path: PathSegment[] = typeof q.renamed_from === "string" ? ["qubes", name, "renamed_from"] : ["qubes", name, "renamed_from", i];
-      if (old === name) report(path, `"${old}" is this qube's own name; remove it from renamed_from`);
-      else if (isQube(old) || isTemplate(old)) {
-        report(path, `"${old}" is still in the layout; a qube can take over the objects of a name no other qube or template uses`);
-      } else if (renamedBy.has(old)) {
-        report(path, `"${old}" is already claimed by qube "${renamedBy.get(old)}"; only one qube can be renamed from it`);
-      } else renamedBy.set(old, name);
-    });
+    checkRenamedFrom(ctx, name, renamedBy);
   }
+}
 
-  // Computed once: per-issue filtering would be quadratic on a hostile layout.
-  const role = (name: string) => ({ class: qubes[name].class, providesNetwork: qubes[name].provides_network === true });
-  const providerNames = qubeNames.filter((n) => isProvider(role(n)));
-  const dvmNames = qubeNames.filter((n) => qubes[n].template_for_dispvms === true);
+function checkRenamedFrom(ctx: Context, name: string, renamedBy: Map<string, string>): void {
+  const q = ctx.qubes[name];
+  namesOf(q.renamed_from).forEach((old, i) => {
+    const path: PathSegment[] = typeof q.renamed_from === "string" ? ["qubes", name, "renamed_from"] : ["qubes", name, "renamed_from", i];
+    if (old === name) ctx.report(path, `"${old}" is this qube's own name; remove it from renamed_from`);
+    else if (ctx.isQube(old) || ctx.isTemplate(old)) {
+      ctx.report(path, `"${old}" is still in the layout; a qube can take over the objects of a name no other qube or template uses`);
+    } else if (renamedBy.has(old)) {
+      ctx.report(path, `"${old}" is already claimed by qube "${renamedBy.get(old)}"; only one qube can be renamed from it`);
+    } else renamedBy.set(old, name);
+  });
+}
 
-  /** Message for a netvm reference that is not a provider, or undefined when fine. */
-  const netvmProblem = (target: string): string | undefined => {
-    if (isTemplate(target)) return `"${target}" is a template, not a qube; netvm names a NetVM, a ProxyVM or a qube with provides_network: true`;
-    if (!isQube(target)) {
-      return `"${target}" is not a qube${didYouMean(target, providerNames)}`;
-    }
-    const cls = qubes[target].class;
-    return isProvider(role(target))
-      ? undefined
-      : `"${target}" is ${article(cls)} ${cls} and does not provide network; use a NetVM or ProxyVM, or set provides_network: true on it`;
-  };
-  /** The TemplateVM a qube boots (a DispVM through its AppVM), if the layout names one. */
-  const rootTemplateName = (name: string): string | undefined => {
-    const q = qubes[name];
-    const t = q.template ?? defaults.template;
-    if (t === undefined) return undefined;
-    if (q.class !== "DispVM") return t;
-    return Object.hasOwn(qubes, t) ? (qubes[t].template ?? defaults.template) : undefined;
-  };
-  const templateProblem = (target: string): string | undefined => {
-    if (isTemplate(target)) return undefined;
-    const where = isQube(target) ? `"${target}" is a qube, not a template` : `"${target}" is not a template`;
-    return `${where}${didYouMean(target, templateNames)}`;
-  };
-
-  // Defaults are checked once, where they are written, not again in every qube using them.
-  const defaults = raw.defaults ?? {};
-  let defaultNetvmOk = true;
+/** Defaults are checked once, where they are written, not again in every qube using them. Returns whether defaults.netvm is usable. */
+function checkDefaults(ctx: Context): boolean {
+  const { defaults } = ctx;
   if (defaults.template !== undefined) {
-    const problem = templateProblem(defaults.template);
-    if (problem !== undefined) report(["defaults", "template"], problem);
+    const problem = templateProblem(ctx, defaults.template);
+    if (problem !== undefined) ctx.report(["defaults", "template"], problem);
   }
   if (defaults.netvm !== undefined && defaults.netvm !== null) {
-    const problem = netvmProblem(defaults.netvm);
+    const problem = netvmProblem(ctx, defaults.netvm);
     if (problem !== undefined) {
-      report(["defaults", "netvm"], problem);
-      defaultNetvmOk = false;
+      ctx.report(["defaults", "netvm"], problem);
+      return false;
     }
   }
+  return true;
+}
 
-  const imageDirs = (raw.host?.images ?? HOST_DEFAULTS.images).map(normalDir);
-  for (const name of templateNames) {
-    const problem = imageProblem(templates[name].image, imageDirs, raw.host?.images !== undefined);
-    if (problem !== undefined) report(["templates", name, "image"], problem);
+function checkTemplateImages(ctx: Context): void {
+  const declared = ctx.raw.host?.images !== undefined;
+  for (const name of ctx.templateNames) {
+    const problem = imageProblem(ctx.templates[name].image, ctx.imageDirs, declared);
+    if (problem !== undefined) ctx.report(["templates", name, "image"], problem);
   }
+}
 
-  for (const name of templateNames) {
-    const netvm = templates[name].netvm;
+function checkTemplateNetvms(ctx: Context): void {
+  for (const name of ctx.templateNames) {
+    const netvm = ctx.templates[name].netvm;
     if (netvm !== undefined && netvm !== null) {
-      const problem = netvmProblem(netvm);
-      if (problem !== undefined) report(["templates", name, "netvm"], problem);
+      const problem = netvmProblem(ctx, netvm);
+      if (problem !== undefined) ctx.report(["templates", name, "netvm"], problem);
     }
   }
+}
 
-  /** A DispVM's disposable template, when it names a usable one (else its template error is reported). */
-  const dvmOf = (q: RawQube): RawQube | undefined => {
-    if (q.class !== "DispVM" || q.template === undefined || !isQube(q.template)) return undefined;
-    const t = qubes[q.template];
-    return t.class === "AppVM" && t.template_for_dispvms === true ? t : undefined;
-  };
-  /** A qube's own setting, else (a DispVM) its disposable template's, as Qubes copies them. */
-  const inherited = <K extends "label" | "memory" | "maxmem" | "vcpus" | "firewall">(q: RawQube, key: K): RawQube[K] =>
-    q[key] !== undefined ? q[key] : dvmOf(q)?.[key];
+/**
+ * Resolves every qube's netvm and checks each qube's own keys, qube by qube. Disposable
+ * templates are AppVMs, so they are resolved before their DispVMs.
+ */
+function checkQubes(ctx: Context, defaultNetvmOk: boolean): NetvmGraph {
+  const graph: NetvmGraph = { netvmOf: new Map(), netvmValid: new Map() };
+  const isDispvm = (n: string) => ctx.qubes[n].class === "DispVM";
+  const dispvmsLast = [...ctx.qubeNames.filter((n) => !isDispvm(n)), ...ctx.qubeNames.filter(isDispvm)];
+  for (const name of dispvmsLast) {
+    resolveNetvm(ctx, graph, name, defaultNetvmOk);
+    checkClassKeys(ctx, name);
+    checkFirewall(ctx, name, graph.netvmOf.get(name) ?? null);
+    checkProviderCloudInit(ctx, name);
+    checkMemory(ctx, name);
+    checkTemplateReference(ctx, name);
+    checkKernelopts(ctx, name);
+  }
+  return graph;
+}
 
-  // Resolved netvm per qube (explicit, else a DispVM's template's, else class default, else
-  // defaults.netvm). Disposable templates are AppVMs, so they are resolved before their DispVMs.
-  const netvmOf = new Map<string, string | null>();
-  const netvmValid = new Map<string, boolean>();
-  const byDispvmLast = [...qubeNames.filter((n) => qubes[n].class !== "DispVM"), ...qubeNames.filter((n) => qubes[n].class === "DispVM")];
-  for (const name of byDispvmLast) {
-    const q = qubes[name];
-    const path = (key: string): PathSegment[] => ["qubes", name, key];
-    const explicit = q.netvm !== undefined;
-    const dvm = explicit ? undefined : dvmOf(q);
-    if (dvm !== undefined) {
-      // Its template's netvm was checked (and reported) where the template is declared.
-      netvmOf.set(name, netvmOf.get(q.template as string) ?? null);
-      netvmValid.set(name, netvmValid.get(q.template as string) ?? true);
-    } else {
-      const netvm = explicit ? (q.netvm ?? null) : classDefaultNetvm(q.class, defaults.netvm);
-      netvmOf.set(name, netvm);
-      let valid = true;
-      if (netvm !== null && (explicit || defaultNetvmOk)) {
-        const problem = netvmProblem(netvm);
-        if (problem !== undefined) {
-          report(path("netvm"), problem);
-          valid = false;
-        }
-      }
-      netvmValid.set(name, valid && (explicit || defaultNetvmOk));
+/** A qube's netvm: explicit, else a DispVM's template's, else its class default, else defaults.netvm. */
+function resolveNetvm(ctx: Context, graph: NetvmGraph, name: string, defaultNetvmOk: boolean): void {
+  const q = ctx.qubes[name];
+  const explicit = q.netvm !== undefined;
+  const dvm = explicit ? undefined : dvmOf(ctx, q);
+  if (dvm !== undefined) {
+    // Its template's netvm was checked (and reported) where the template is declared.
+    graph.netvmOf.set(name, graph.netvmOf.get(q.template as string) ?? null);
+    graph.netvmValid.set(name, graph.netvmValid.get(q.template as string) ?? true);
+    return;
+  }
+  const netvm = explicit ? (q.netvm ?? null) : classDefaultNetvm(q.class, ctx.defaults.netvm);
+  graph.netvmOf.set(name, netvm);
+  let valid = true;
+  if (netvm !== null && (explicit || defaultNetvmOk)) {
+    const problem = netvmProblem(ctx, netvm);
+    if (problem !== undefined) {
+      ctx.report(["qubes", name, "netvm"], problem);
+      valid = false;
     }
-    const netvm = netvmOf.get(name) ?? null;
+  }
+  graph.netvmValid.set(name, valid && (explicit || defaultNetvmOk));
+}
 
-    if (q.uplink !== undefined && q.class !== "NetVM") {
-      report(path("uplink"), `uplink applies only to a NetVM, not ${article(q.class)} ${q.class}; remove it or make this qube class: NetVM`);
-    }
-    if (q.uplink === undefined && q.class === "NetVM") {
-      report(path("uplink"), "a NetVM needs an uplink: add uplink: with one of pci, macvtap, bridge, network");
-    }
-    if (q.provides_network !== undefined && q.class !== "AppVM" && q.class !== "StandaloneVM" && q.class !== "DispVM") {
-      const why = q.class === "UsbVM" ? "a UsbVM has no network" : `${article(q.class)} ${q.class} provides network by its class`;
-      report(path("provides_network"), `provides_network applies to an AppVM, StandaloneVM or DispVM; ${why}: remove it`);
-    }
-    if (q.template_for_dispvms !== undefined && q.class !== "AppVM") {
-      report(path("template_for_dispvms"), `template_for_dispvms applies only to an AppVM, not ${article(q.class)} ${q.class}; remove it`);
-    }
-    if (q.private !== undefined && q.class === "DispVM") {
-      report(path("private"), "a DispVM keeps nothing across shutdown, so it has no private volume; remove private");
-    }
-    if (q.firewall !== undefined && netvm === null) {
-      report(path("firewall"), "firewall applies only to a qube with a netvm; this one is offline: remove firewall or set netvm");
-    }
-    if (q.firewall !== undefined && actionRuns(q.firewall) > MAX_ACTION_RUNS) {
-      report(
-        path("firewall"),
-        `the rules switch between accept and drop ${actionRuns(q.firewall) - 1} times; libvirt's filter priorities ` +
-          `(-1000..1000) hold at most ${MAX_ACTION_RUNS} runs of rules with the same action: group accept rules together`,
+/** Keys that apply only to some classes. */
+function checkClassKeys(ctx: Context, name: string): void {
+  const q = ctx.qubes[name];
+  const path = (key: string): PathSegment[] => ["qubes", name, key];
+  if (q.uplink !== undefined && q.class !== "NetVM") {
+    ctx.report(path("uplink"), `uplink applies only to a NetVM, not ${article(q.class)} ${q.class}; remove it or make this qube class: NetVM`);
+  }
+  if (q.uplink === undefined && q.class === "NetVM") {
+    ctx.report(path("uplink"), "a NetVM needs an uplink: add uplink: with one of pci, macvtap, bridge, network");
+  }
+  if (q.provides_network !== undefined && q.class !== "AppVM" && q.class !== "StandaloneVM" && q.class !== "DispVM") {
+    const why = q.class === "UsbVM" ? "a UsbVM has no network" : `${article(q.class)} ${q.class} provides network by its class`;
+    ctx.report(path("provides_network"), `provides_network applies to an AppVM, StandaloneVM or DispVM; ${why}: remove it`);
+  }
+  if (q.template_for_dispvms !== undefined && q.class !== "AppVM") {
+    ctx.report(path("template_for_dispvms"), `template_for_dispvms applies only to an AppVM, not ${article(q.class)} ${q.class}; remove it`);
+  }
+  if (q.private !== undefined && q.class === "DispVM") {
+    ctx.report(path("private"), "a DispVM keeps nothing across shutdown, so it has no private volume; remove private");
+  }
+}
+
+function checkFirewall(ctx: Context, name: string, netvm: string | null): void {
+  const firewall = ctx.qubes[name].firewall;
+  if (firewall === undefined) return;
+  if (netvm === null) {
+    ctx.report(["qubes", name, "firewall"], "firewall applies only to a qube with a netvm; this one is offline: remove firewall or set netvm");
+  }
+  const runs = actionRuns(firewall);
+  if (runs > MAX_ACTION_RUNS) {
+    ctx.report(
+      ["qubes", name, "firewall"],
+      `the rules switch between accept and drop ${runs - 1} times; libvirt's filter priorities ` +
+        `(-1000..1000) hold at most ${MAX_ACTION_RUNS} runs of rules with the same action: group accept rules together`,
+    );
+  }
+}
+
+/** On a network provider only bulkhead runs commands and writes files as root. */
+function checkProviderCloudInit(ctx: Context, name: string): void {
+  const q = ctx.qubes[name];
+  if (q.cloud_init === undefined || !isProvider(roleOf(q))) return;
+  for (const key of ROOT_KEYS) {
+    if (q.cloud_init[key] !== undefined) {
+      ctx.report(
+        ["qubes", name, "cloud_init", key],
+        `a ${q.class} provides network: only bulkhead runs commands and writes files as root there, so nothing can ` +
+          `switch its ruleset off; remove ${key} (users and ssh_authorized_keys are fine)`,
       );
     }
-    if (q.cloud_init !== undefined && isProvider(role(name))) {
-      for (const key of ["packages", "write_files", "runcmd"] as const) {
-        if (q.cloud_init[key] !== undefined) {
-          report(
-            [...path("cloud_init"), key],
-            `a ${q.class} provides network: only bulkhead runs commands and writes files as root there, so nothing can ` +
-              `switch its ruleset off; remove ${key} (users and ssh_authorized_keys are fine)`,
-          );
-        }
-      }
-    }
-    const memory = inherited(q, "memory") ?? defaults.memory ?? QUBE_DEFAULTS.memory;
-    const maxmem = inherited(q, "maxmem");
-    // maxmem 0: no memory balancing (Qubes' spelling), so no lower bound applies.
-    if (maxmem !== undefined && maxmem !== 0 && maxmem < memory) {
-      report(path(q.maxmem === undefined ? "memory" : "maxmem"), `maxmem ${maxmem} is below memory ${memory}; raise maxmem or lower memory`);
-    }
-    if (q.class === "DispVM") {
-      const problem = dispvmTemplateProblem(q, qubes, isTemplate, dvmNames.length > 0 ? dvmNames : qubeNames, didYouMean);
-      if (problem !== undefined) report(path("template"), problem);
-    } else if (q.template !== undefined) {
-      const problem = templateProblem(q.template);
-      if (problem !== undefined) report(path("template"), problem);
-    } else if (defaults.template === undefined) {
-      report(path("template"), "no template: set template: here or template: under defaults");
-    }
-    if (q.kernelopts !== undefined) {
-      const root = q.class === "DispVM" ? dvmOf(q)?.template ?? defaults.template : q.template ?? defaults.template;
-      if (root !== undefined && isTemplate(root) && templates[root].boot === undefined) {
-        report(
-          path("kernelopts"),
-          `template "${root}" has no boot: (the qube boots the kernel inside its image), so nothing would read kernelopts; ` +
-            "remove kernelopts or give the template boot: { kernel, initrd, cmdline }",
-        );
-      }
-    }
   }
+}
 
-  // What a template's cloud-init does as root stays in its image, which its providers boot.
-  for (const tname of templateNames) {
-    const ci = templates[tname].cloud_init;
+/** The cloud-init keys that act as root (users and ssh_authorized_keys do not). */
+const ROOT_KEYS = ["packages", "write_files", "runcmd"] as const;
+
+function checkMemory(ctx: Context, name: string): void {
+  const q = ctx.qubes[name];
+  const memory = inherited(ctx, q, "memory") ?? ctx.defaults.memory ?? QUBE_DEFAULTS.memory;
+  const maxmem = inherited(ctx, q, "maxmem");
+  // maxmem 0: no memory balancing (Qubes' spelling), so no lower bound applies.
+  if (maxmem !== undefined && maxmem !== 0 && maxmem < memory) {
+    ctx.report(["qubes", name, q.maxmem === undefined ? "memory" : "maxmem"], `maxmem ${maxmem} is below memory ${memory}; raise maxmem or lower memory`);
+  }
+}
+
+function checkTemplateReference(ctx: Context, name: string): void {
+  const q = ctx.qubes[name];
+  const path: PathSegment[] = ["qubes", name, "template"];
+  if (q.class === "DispVM") {
+    const candidates = ctx.dvmNames.length > 0 ? ctx.dvmNames : ctx.qubeNames;
+    const problem = dispvmTemplateProblem(q, ctx.qubes, ctx.isTemplate, candidates, ctx.didYouMean);
+    if (problem !== undefined) ctx.report(path, problem);
+  } else if (q.template !== undefined) {
+    const problem = templateProblem(ctx, q.template);
+    if (problem !== undefined) ctx.report(path, problem);
+  } else if (ctx.defaults.template === undefined) {
+    ctx.report(path, "no template: set template: here or template: under defaults");
+  }
+}
+
+function checkKernelopts(ctx: Context, name: string): void {
+  const q = ctx.qubes[name];
+  if (q.kernelopts === undefined) return;
+  const root = q.class === "DispVM" ? dvmOf(ctx, q)?.template ?? ctx.defaults.template : q.template ?? ctx.defaults.template;
+  if (root !== undefined && ctx.isTemplate(root) && ctx.templates[root].boot === undefined) {
+    ctx.report(
+      ["qubes", name, "kernelopts"],
+      `template "${root}" has no boot: (the qube boots the kernel inside its image), so nothing would read kernelopts; ` +
+        "remove kernelopts or give the template boot: { kernel, initrd, cmdline }",
+    );
+  }
+}
+
+/** What a template's cloud-init does as root stays in its image, which its providers boot. */
+function checkTemplateCloudInit(ctx: Context): void {
+  const providersOf = new Map<string, string[]>();
+  for (const name of ctx.providerNames) {
+    const root = rootTemplateName(ctx, name);
+    if (root !== undefined) providersOf.set(root, [...(providersOf.get(root) ?? []), name]);
+  }
+  for (const tname of ctx.templateNames) {
+    const ci = ctx.templates[tname].cloud_init;
     if (ci === undefined) continue;
-    const providers = providerNames.filter((n) => rootTemplateName(n) === tname).sort(compareNames);
+    const providers = [...(providersOf.get(tname) ?? [])].sort(compareNames);
     if (providers.length === 0) continue;
-    for (const key of ["packages", "write_files", "runcmd"] as const) {
+    for (const key of ROOT_KEYS) {
       if (ci[key] !== undefined) {
-        report(
+        ctx.report(
           ["templates", tname, "cloud_init", key],
           `${providers.join(", ")} (network providers) boot from this template, and what it installs or runs as root stays in its image; ` +
             `remove ${key}, or give the providers a template of their own (as Qubes does with a minimal template for sys-net and sys-firewall)`,
@@ -254,112 +335,157 @@ export function resolveLayout(raw: RawLayout, source: string, now: number): Reso
       }
     }
   }
+}
 
-  for (const cycle of netvmCycles(netvmOf, netvmValid)) {
+function checkNetvmCycles(ctx: Context, graph: NetvmGraph): void {
+  for (const cycle of netvmCycles(graph.netvmOf, graph.netvmValid)) {
     const first = cycle[0];
     // A hostile loop can be thousands long; the message stays one readable line.
     const shown = cycle.length > 8 ? [...cycle.slice(0, 8), `… (${cycle.length} qubes)`] : cycle;
     const loop = `netvm loop: ${[...shown, first].join(" -> ")}`;
     if (cycle.length === 1) {
-      const fromDefaults = qubes[first].netvm === undefined ? " (from defaults.netvm)" : "";
-      report(["qubes", first, "netvm"], `${loop}${fromDefaults}; a qube cannot be its own netvm: set netvm: to the qube it gets network from`);
+      const fromDefaults = ctx.qubes[first].netvm === undefined ? " (from defaults.netvm)" : "";
+      ctx.report(["qubes", first, "netvm"], `${loop}${fromDefaults}; a qube cannot be its own netvm: set netvm: to the qube it gets network from`);
     } else {
-      report(["qubes", first, "netvm"], `${loop}; give one of them a netvm outside the loop (every chain ends at a NetVM)`);
+      ctx.report(["qubes", first, "netvm"], `${loop}; give one of them a netvm outside the loop (every chain ends at a NetVM)`);
     }
   }
+}
 
-  if (issues.length > 0) return { ok: false, issues };
+// ---- Lookups the checks share. ----
 
-  const host: ResolvedHost = {
-    uri: raw.host?.uri ?? HOST_DEFAULTS.uri,
-    domainType: raw.host?.domainType ?? HOST_DEFAULTS.domainType,
-    pool: raw.host?.pool ?? HOST_DEFAULTS.pool,
-    poolPath: raw.host?.poolPath ?? HOST_DEFAULTS.poolPath,
-    prefix: raw.host?.prefix ?? HOST_DEFAULTS.prefix,
-    images: imageDirs,
-    ...(raw.host?.memory === undefined ? {} : { memory: raw.host.memory }),
-  };
+/** Message for a netvm reference that is not a provider, or undefined when fine. */
+function netvmProblem(ctx: Context, target: string): string | undefined {
+  if (ctx.isTemplate(target)) return `"${target}" is a template, not a qube; netvm names a NetVM, a ProxyVM or a qube with provides_network: true`;
+  if (!ctx.isQube(target)) return `"${target}" is not a qube${ctx.didYouMean(target, ctx.providerNames)}`;
+  const t = ctx.qubes[target];
+  return isProvider(roleOf(t))
+    ? undefined
+    : `"${target}" is ${article(t.class)} ${t.class} and does not provide network; use a NetVM or ProxyVM, or set provides_network: true on it`;
+}
 
-  const resolvedTemplates: ResolvedTemplate[] = [...templateNames].sort(compareNames).map((name) => {
-    const t = templates[name];
-    return {
-      name,
-      image: t.image.startsWith("https://") ? t.image : path.posix.normalize(t.image),
-      ...(t.sha256 === undefined ? {} : { sha256: t.sha256 }),
-      format: t.format ?? TEMPLATE_DEFAULTS.format,
-      ...(t.boot === undefined ? {} : { boot: { ...t.boot } }),
-      memory: t.memory ?? TEMPLATE_DEFAULTS.memory,
-      vcpus: t.vcpus ?? TEMPLATE_DEFAULTS.vcpus,
-      label: t.label ?? TEMPLATE_DEFAULTS.label,
-      netvm: t.netvm ?? null,
-      ...(t.guest_agent === undefined ? {} : { guestAgent: t.guest_agent }),
-      ...(t.cloud_init === undefined ? {} : { cloudInit: mergeCloudInit(undefined, t.cloud_init) }),
-    };
-  });
+function templateProblem(ctx: Context, target: string): string | undefined {
+  if (ctx.isTemplate(target)) return undefined;
+  const where = ctx.isQube(target) ? `"${target}" is a qube, not a template` : `"${target}" is not a template`;
+  return `${where}${ctx.didYouMean(target, ctx.templateNames)}`;
+}
 
-  const plan = assignAddresses(host.prefix, [
-    ...qubeNames.map((name) => ({
-      name,
-      ...role(name),
-      netvm: netvmOf.get(name) ?? null,
-      uplink: qubes[name].class === "NetVM" && qubes[name].uplink !== undefined && qubes[name].uplink?.pci === undefined,
-    })),
-    // A template with a netvm (a policy violation) gets a real port, so only template-offline fires.
-    ...resolvedTemplates.filter((t) => t.netvm !== null).map((t) => ({ name: t.name, class: "TemplateVM" as const, netvm: t.netvm })),
-  ]);
+/** The TemplateVM a qube boots (a DispVM through its AppVM), if the layout names one. */
+function rootTemplateName(ctx: Context, name: string): string | undefined {
+  const q = ctx.qubes[name];
+  const t = q.template ?? ctx.defaults.template;
+  if (t === undefined) return undefined;
+  if (q.class !== "DispVM") return t;
+  return ctx.isQube(t) ? (ctx.qubes[t].template ?? ctx.defaults.template) : undefined;
+}
+
+/** A DispVM's disposable template, when it names a usable one (else its template error is reported). */
+function dvmOf(ctx: Context, q: RawQube): RawQube | undefined {
+  if (q.class !== "DispVM" || q.template === undefined || !ctx.isQube(q.template)) return undefined;
+  const t = ctx.qubes[q.template];
+  return t.class === "AppVM" && t.template_for_dispvms === true ? t : undefined;
+}
+
+/** A qube's own setting, else (a DispVM) its disposable template's, as Qubes copies them. */
+function inherited<K extends "label" | "memory" | "maxmem" | "vcpus" | "firewall">(ctx: Context, q: RawQube, key: K): RawQube[K] {
+  return q[key] !== undefined ? q[key] : dvmOf(ctx, q)?.[key];
+}
+
+// ---- Building: only a layout without issues gets here. ----
+
+function buildLayout(ctx: Context, graph: NetvmGraph, source: string, now: number): ResolveResult {
+  const host = buildHost(ctx);
+  const templates = [...ctx.templateNames].sort(compareNames).map((name) => buildTemplate(name, ctx.templates[name]));
+  const plan = planAddresses(ctx, graph, host.prefix, templates);
   if (plan.problems.length > 0) {
     return { ok: false, issues: plan.problems.map((p) => ({ path: ["qubes", p.qube], message: p.message })) };
   }
-  for (const t of resolvedTemplates) {
+  for (const t of templates) {
     const addressing = plan.addressing.get(t.name);
     if (addressing !== undefined) t.addressing = addressing;
   }
+  const qubes = ctx.qubeNames.map((name) => buildQube(ctx, name, graph.netvmOf.get(name) ?? null, plan, now));
+  return { ok: true, layout: { source, host, templates, qubes: orderQubes(qubes) } };
+}
 
-  const resolved = new Map<string, ResolvedQube>();
-  for (const name of qubeNames) {
-    const q = qubes[name];
-    const netvm = netvmOf.get(name) ?? null;
-    const template = q.template ?? (defaults.template as string);
-    const rootTemplate = q.class === "DispVM" ? (qubes[template].template ?? (defaults.template as string)) : template;
-    const maxmem = inherited(q, "maxmem");
-    const addressing = plan.addressing.get(name);
-    const provides = plan.provides.get(name);
-    const uplinkMac = plan.uplinkMacs.get(name);
-    const cloudInit = mergeCloudInit(templates[rootTemplate]?.cloud_init, q.cloud_init);
-    resolved.set(name, {
-      name,
-      class: q.class,
-      template,
-      rootTemplate,
-      netvm,
-      label: inherited(q, "label") ?? defaults.label ?? QUBE_DEFAULTS.label,
-      memory: inherited(q, "memory") ?? defaults.memory ?? QUBE_DEFAULTS.memory,
-      ...(maxmem === undefined ? {} : { maxmem }),
-      vcpus: inherited(q, "vcpus") ?? defaults.vcpus ?? QUBE_DEFAULTS.vcpus,
-      autostart: q.autostart ?? (q.class === "NetVM" || q.class === "ProxyVM" || q.class === "UsbVM"),
-      ...(q.class === "DispVM" ? {} : { privateBytes: q.private ?? QUBE_DEFAULTS.privateBytes }),
-      ...(q.discard_data === true ? { discardData: true as const } : {}),
-      ...(q.renamed_from === undefined ? {} : { renamedFrom: namesOf(q.renamed_from) }),
-      ...(q.class === "DispVM" && qubes[template]?.renamed_from !== undefined ? { templateStorage: namesOf(qubes[template].renamed_from)[0] } : {}),
-      templateForDispvms: q.template_for_dispvms ?? false,
-      ...(q.provides_network === true ? { providesNetwork: true as const } : {}),
-      firewall: netvm === null ? [] : resolveFirewall(inherited(q, "firewall"), now),
-      ...(q.uplink === undefined ? {} : { uplink: toUplink(q.uplink) }),
-      devices: { pci: [...(q.devices?.pci ?? [])], usb: (q.devices?.usb ?? []).map((u) => ({ ...u })) },
-      ...(q.display === undefined || q.display === "none"
-        ? {}
-        : { display: { type: q.display.type, listen: q.display.listen ?? DEFAULT_DISPLAY_LISTEN } }),
-      ...(q.kernelopts === undefined ? {} : { kernelopts: q.kernelopts }),
-      ...(addressing === undefined ? {} : { addressing }),
-      ...(provides === undefined ? {} : { provides }),
-      ...(uplinkMac === undefined ? {} : { uplinkMac }),
-      ...(cloudInit === undefined ? {} : { cloudInit }),
-    });
-  }
-
+function buildHost(ctx: Context): ResolvedHost {
+  const h = ctx.raw.host;
   return {
-    ok: true,
-    layout: { source, host, templates: resolvedTemplates, qubes: orderQubes([...resolved.values()]) },
+    uri: h?.uri ?? HOST_DEFAULTS.uri,
+    domainType: h?.domainType ?? HOST_DEFAULTS.domainType,
+    pool: h?.pool ?? HOST_DEFAULTS.pool,
+    poolPath: h?.poolPath ?? HOST_DEFAULTS.poolPath,
+    prefix: h?.prefix ?? HOST_DEFAULTS.prefix,
+    images: ctx.imageDirs,
+    ...(h?.memory === undefined ? {} : { memory: h.memory }),
+  };
+}
+
+function buildTemplate(name: string, t: RawTemplate): ResolvedTemplate {
+  return {
+    name,
+    image: t.image.startsWith("https://") ? t.image : path.posix.normalize(t.image),
+    ...(t.sha256 === undefined ? {} : { sha256: t.sha256 }),
+    format: t.format ?? TEMPLATE_DEFAULTS.format,
+    ...(t.boot === undefined ? {} : { boot: { ...t.boot } }),
+    memory: t.memory ?? TEMPLATE_DEFAULTS.memory,
+    vcpus: t.vcpus ?? TEMPLATE_DEFAULTS.vcpus,
+    label: t.label ?? TEMPLATE_DEFAULTS.label,
+    netvm: t.netvm ?? null,
+    ...(t.guest_agent === undefined ? {} : { guestAgent: t.guest_agent }),
+    ...(t.cloud_init === undefined ? {} : { cloudInit: mergeCloudInit(undefined, t.cloud_init) }),
+  };
+}
+
+function planAddresses(ctx: Context, graph: NetvmGraph, prefix: string, templates: ResolvedTemplate[]): AddressPlan {
+  return assignAddresses(prefix, [
+    ...ctx.qubeNames.map((name) => {
+      const q = ctx.qubes[name];
+      return { name, ...roleOf(q), netvm: graph.netvmOf.get(name) ?? null, uplink: q.class === "NetVM" && q.uplink !== undefined && q.uplink?.pci === undefined };
+    }),
+    // A template with a netvm (a policy violation) gets a real port, so only template-offline fires.
+    ...templates.filter((t) => t.netvm !== null).map((t) => ({ name: t.name, class: "TemplateVM" as const, netvm: t.netvm })),
+  ]);
+}
+
+function buildQube(ctx: Context, name: string, netvm: string | null, plan: AddressPlan, now: number): ResolvedQube {
+  const { qubes, defaults } = ctx;
+  const q = qubes[name];
+  const template = q.template ?? (defaults.template as string);
+  const rootTemplate = q.class === "DispVM" ? (qubes[template].template ?? (defaults.template as string)) : template;
+  const maxmem = inherited(ctx, q, "maxmem");
+  const addressing = plan.addressing.get(name);
+  const provides = plan.provides.get(name);
+  const uplinkMac = plan.uplinkMacs.get(name);
+  const cloudInit = mergeCloudInit(ctx.templates[rootTemplate]?.cloud_init, q.cloud_init);
+  return {
+    name,
+    class: q.class,
+    template,
+    rootTemplate,
+    netvm,
+    label: inherited(ctx, q, "label") ?? defaults.label ?? QUBE_DEFAULTS.label,
+    memory: inherited(ctx, q, "memory") ?? defaults.memory ?? QUBE_DEFAULTS.memory,
+    ...(maxmem === undefined ? {} : { maxmem }),
+    vcpus: inherited(ctx, q, "vcpus") ?? defaults.vcpus ?? QUBE_DEFAULTS.vcpus,
+    autostart: q.autostart ?? (q.class === "NetVM" || q.class === "ProxyVM" || q.class === "UsbVM"),
+    ...(q.class === "DispVM" ? {} : { privateBytes: q.private ?? QUBE_DEFAULTS.privateBytes }),
+    ...(q.discard_data === true ? { discardData: true as const } : {}),
+    ...(q.renamed_from === undefined ? {} : { renamedFrom: namesOf(q.renamed_from) }),
+    ...(q.class === "DispVM" && qubes[template]?.renamed_from !== undefined ? { templateStorage: namesOf(qubes[template].renamed_from)[0] } : {}),
+    templateForDispvms: q.template_for_dispvms ?? false,
+    ...(q.provides_network === true ? { providesNetwork: true as const } : {}),
+    firewall: netvm === null ? [] : resolveFirewall(inherited(ctx, q, "firewall"), now),
+    ...(q.uplink === undefined ? {} : { uplink: toUplink(q.uplink) }),
+    devices: { pci: [...(q.devices?.pci ?? [])], usb: (q.devices?.usb ?? []).map((u) => ({ ...u })) },
+    ...(q.display === undefined || q.display === "none"
+      ? {}
+      : { display: { type: q.display.type, listen: q.display.listen ?? DEFAULT_DISPLAY_LISTEN } }),
+    ...(q.kernelopts === undefined ? {} : { kernelopts: q.kernelopts }),
+    ...(addressing === undefined ? {} : { addressing }),
+    ...(provides === undefined ? {} : { provides }),
+    ...(uplinkMac === undefined ? {} : { uplinkMac }),
+    ...(cloudInit === undefined ? {} : { cloudInit }),
   };
 }
 
