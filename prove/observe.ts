@@ -22,6 +22,7 @@ import { domainXml } from "../libvirt/host";
 import { virsh, withTempFile } from "../libvirt/virsh";
 import { agentProbes, agentReady, type AgentFlavour } from "./agent";
 import { expectedFlows, LAB_WORLD, sourcesOf, type Flow, type Verdict, type World } from "./expected";
+import { judgeFlows, mustPassBlocked, recheck, unjudged, type Evidence, type Observed, type ObservedFlow, type ProbeAnswer, type Recheck, type Uptime } from "./judge";
 import {
   parseProbeResults,
   planProbes,
@@ -33,17 +34,12 @@ import {
   TEMPLATE_FILE,
   type ProbeLine,
   type StorageLine,
+  type StoragePlan,
 } from "./plan";
+import { dispvmsOf, dvmTemplatesOf, providerLines, schedule, storageRestartOrder, toDvmOf, type Schedule } from "./schedule";
 import { GUEST_AGENT_CHANNEL } from "../components/domain";
 
-export type Observed = Verdict | "unknown";
-
-export interface ObservedFlow extends Flow {
-  observed: Observed;
-  /** probe: a packet test from the source; definition: read from the live domain XML. */
-  method: "probe" | "definition";
-  note?: string;
-}
+export type { Observed, ObservedFlow };
 
 export interface StorageResult extends StorageLine {
   qube: string;
@@ -250,12 +246,25 @@ async function sha256File(path: string): Promise<string> {
   return hash.digest("hex");
 }
 
-/** Seconds a destination must have been up before the end of a source's probe window for "blocked" to count. */
-const UP_MARGIN_S = 5;
+/** What a run is given and plans before it reads the host. */
+interface ProveConfig {
+  layout: ResolvedLayout;
+  lab: Lab;
+  world: World;
+  deadline: number;
+  parallel: number;
+  /** Restart path: seconds from start to `bulkhead: probes done`. */
+  bootTimeout: number;
+  /** Agent path: seconds from start to cloud-init done. */
+  agentBootTimeout: number;
+  progress: (line: string) => void;
+  chosen: (name: string) => boolean;
+  flows: Flow[];
+  probeLines: Map<string, ProbeLine[]>;
+  storage: StoragePlan;
+}
 
-/** Proves the layout deployed at `uri`: probes every flow and the storage semantics, then restores the seeds. */
-export async function prove(layout: ResolvedLayout, opts: ObserveOptions = {}): Promise<ProveReport> {
-  const t0 = Date.now();
+function configure(layout: ResolvedLayout, opts: ObserveOptions): ProveConfig {
   const progress = opts.progress ?? (() => undefined);
   const world = opts.world ?? LAB_WORLD;
   const deadline = opts.deadline ?? 30;
@@ -269,337 +278,397 @@ export async function prove(layout: ResolvedLayout, opts: ObserveOptions = {}): 
     if (!layout.qubes.some((q) => q.name === name) && !layout.templates.some((t) => t.name === name)) throw new Error(`--only: ${name} is not a qube of ${layout.source}`);
   }
   const chosen = (name: string) => only === undefined || only.has(name);
-  // A disposable template cannot run beside its DispVMs (their private is a
-  // copy-on-write view of its private, which it holds write-locked), so it is
-  // booted on its own; --only skips that unless it is listed, and flows to it.
-  const dvmTemplates = new Set(layout.qubes.filter((q) => q.class === "DispVM").map((q) => q.template));
+  // A disposable template is booted on its own (schedule.ts): --only skips it unless it is listed, and flows to it.
+  const dvmTemplates = dvmTemplatesOf(layout);
   const flows = expectedFlows(layout, world).filter((f) => chosen(f.from) && !(dvmTemplates.has(f.to) && !chosen(f.to)));
   const plans = planProbes(layout, flows);
   // The template's file a storage check looks for is the lab runner's; a stock guest's runner gets its own (STOCK_TEMPLATE_FILE).
   const storage = only === undefined ? planStorage(layout, () => TEMPLATE_FILE) : { boots: [] };
-  const timings: { phase: string; seconds: number }[] = [];
-  const phase = async (name: string, fn: () => Promise<void>) => {
-    const t = Date.now();
-    progress(`${name}…`);
-    await fn();
-    timings.push({ phase: name, seconds: (Date.now() - t) / 1000 });
-    progress(`${name}: ${((Date.now() - t) / 1000).toFixed(1)} s`);
-  };
+  const probeLines = new Map(plans.map((p) => [p.source, p.probes]));
+  return { layout, lab, world, deadline, parallel, bootTimeout, agentBootTimeout, progress, chosen, flows, probeLines, storage };
+}
 
-  const qubes = new Map(layout.qubes.map((q) => [q.name, q]));
-  const wasRunning = new Map<string, boolean>();
-  const ifaceCount = new Map<string, number>();
+/** What the live definitions say before anything boots. */
+interface Live {
+  wasRunning: Map<string, boolean>;
+  ifaceCount: Map<string, number>;
   /** Qubes whose live definition has the guest agent's channel: probed in place. */
-  const agent = new Set<string>();
+  agent: Set<string>;
+}
+
+async function readLive(lab: Lab, layout: ResolvedLayout, restart: boolean | undefined): Promise<Live> {
+  const qubes = new Set(layout.qubes.map((q) => q.name));
+  const live: Live = { wasRunning: new Map(), ifaceCount: new Map(), agent: new Set() };
   for (const name of [...layout.templates.map((t) => t.name), ...layout.qubes.map((q) => q.name)]) {
     const def = await lab.definition(name);
-    ifaceCount.set(name, def.interfaces);
-    if (def.agent && qubes.has(name) && opts.restart !== true) agent.add(name);
-    wasRunning.set(name, await lab.running(name));
+    live.ifaceCount.set(name, def.interfaces);
+    if (def.agent && qubes.has(name) && restart !== true) live.agent.add(name);
+    live.wasRunning.set(name, await lab.running(name));
+  }
+  return live;
+}
+
+/** Holds the world's host addresses in the libvirt host's namespace (ObserveOptions.hostNamespace); returns the undo. */
+async function holdHostAddresses(lab: Lab, world: World, hostNamespace: string | null | undefined): Promise<() => Promise<void>> {
+  const ns = hostNamespace !== undefined ? hostNamespace : lab.host.uri === LAB_URI && existsSync(`/run/netns/${LAB_NAMESPACE}`) ? LAB_NAMESPACE : null;
+  return ns === null ? async () => undefined : await holdAddresses(ns, world.hostAddresses);
+}
+
+const imageHash = async (path: string | undefined) => (path !== undefined && existsSync(path) ? await sha256File(path) : undefined);
+
+const noReady = () => undefined;
+
+/** One proof run's state, and its phases in the order prove() runs them. */
+class ProveRun {
+  readonly timings: { phase: string; seconds: number }[] = [];
+  readonly qubes: Map<string, ResolvedQube>;
+  readonly flowById: Map<string, Flow>;
+  readonly sched: Schedule;
+  readonly toDvm: (x: ProbeLine) => boolean;
+  /** Each probe's answer and the end of its source's probe window. */
+  readonly observedBy = new Map<string, ProbeAnswer>();
+  /** When each qube was up (listening): a "blocked" is evidence only if its destination was up for the last UP_MARGIN_S of the source's probes. */
+  readonly uptime: Uptime = new Map();
+  readonly evidence: Evidence;
+  readonly storageResults: StorageResult[] = [];
+  /** Flows that must pass, probed a second time after the first try was blocked. */
+  readonly retried = new Set<string>();
+  /** Qubes this run started, stopped or reseeded: restored at the end. */
+  readonly touched = new Set<string>();
+  /** Qubes up (or booting to probe) now, for the "not running" notes. */
+  readonly up: Set<string>;
+  readonly downAtProbe = new Map<string, string>();
+  /** Qubes whose storage checks after a restart have run. */
+  readonly restarted = new Set<string>();
+
+  constructor(
+    readonly cfg: ProveConfig,
+    readonly live: Live,
+  ) {
+    const { layout, flows } = cfg;
+    this.qubes = new Map(layout.qubes.map((q) => [q.name, q]));
+    this.flowById = new Map(flows.map((f) => [f.id, f]));
+    this.sched = schedule(layout, cfg.chosen, live.agent, live.wasRunning);
+    this.toDvm = toDvmOf(this.flowById, dvmTemplatesOf(layout));
+    for (const [q, running] of live.wasRunning) if (running) this.markUp(q, -Infinity);
+    this.up = new Set(layout.qubes.filter((q) => live.wasRunning.get(q.name) === true).map((q) => q.name));
+    this.evidence = { flowById: this.flowById, observedBy: this.observedBy, uptime: this.uptime, ifaceCount: live.ifaceCount, clients: new Set(this.sched.clients) };
   }
 
-  const tmplPath = storage.template === undefined ? undefined : volumePath(lab.host, rootVolumeName(lab.host, storage.template));
-  const before = tmplPath !== undefined && existsSync(tmplPath) ? await sha256File(tmplPath) : undefined;
+  async phase(name: string, fn: () => Promise<void>): Promise<void> {
+    const t = Date.now();
+    this.cfg.progress(`${name}…`);
+    await fn();
+    this.timings.push({ phase: name, seconds: (Date.now() - t) / 1000 });
+    this.cfg.progress(`${name}: ${((Date.now() - t) / 1000).toFixed(1)} s`);
+  }
 
-  // Each probe's answer and the end of its source's probe window.
-  const observedBy = new Map<string, { observed: Observed; doneAt: number }>();
-  // When each qube was up (listening): a "blocked" is evidence only if its
-  // destination was up for the last UP_MARGIN_S of the source's probes.
-  const uptime = new Map<string, { from: number; to?: number }[]>();
-  const markDown = (q: string) => {
-    const last = uptime.get(q)?.at(-1);
+  markDown(q: string): void {
+    const last = this.uptime.get(q)?.at(-1);
     if (last !== undefined && last.to === undefined) last.to = Date.now();
-  };
-  const markUp = (q: string, at: number) => uptime.set(q, [...(uptime.get(q) ?? []), { from: at }]);
-  const upThrough = (q: string, end: number) => (uptime.get(q) ?? []).some((i) => i.from <= end - UP_MARGIN_S * 1000 && (i.to === undefined || i.to >= end));
-  for (const [q, running] of wasRunning) if (running) markUp(q, -Infinity);
-  const storageResults: StorageResult[] = [];
-  /** Flows that must pass, probed a second time after the first try was blocked. */
-  const retried = new Set<string>();
-  const touched = new Set<string>();
-  const probeLines = new Map(plans.map((p) => [p.source, p.probes]));
-  const flowById = new Map(flows.map((f) => [f.id, f]));
-  const storageLines = (qube: string, boot: 1 | 2) => storage.boots.find((b) => b.qube === qube && b.boot === boot)?.lines ?? [];
+  }
 
-  const runBoot = async (qube: string, probes: readonly ProbeLine[], st: readonly StorageLine[], ready: () => void, boot: 1 | 2) => {
-    touched.add(qube);
-    if (agent.has(qube)) {
-      // In place: started only if off, restarted only for the checks after a restart.
-      if (boot === 2 || !(await lab.running(qube))) markDown(qube);
-      const started = await lab.agentUp(qube, boot === 2, agentBootTimeout);
-      const readyAt = Date.now();
-      if (started) markUp(qube, readyAt);
-      ready();
-      const flavour = lab.flavour.get(qube) ?? "stock";
-      if (flavour === "stock") st = st.map((l) => (l.scope === "lib" && l.name === TEMPLATE_FILE ? { ...l, name: STOCK_TEMPLATE_FILE } : l));
-      const out = await agentProbes(lab.host.uri, lab.domain(qube), probesFile(probes, st), deadline, deadline + 120, flavour);
-      const res = { results: parseProbeResults(out), readyAt, doneAt: Date.now() };
-      for (const p of probes) observedBy.set(p.flow, { observed: (res.results.get(p.id) as Verdict | undefined) ?? "unknown", doneAt: res.doneAt });
-      for (const l of st) storageResults.push({ ...l, qube, boot, observed: res.results.get(l.id) ?? "missing" });
-      progress(`${qube}: ${probes.length} probes, ${st.length} storage checks through the guest agent in ${((res.doneAt - readyAt) / 1000).toFixed(0)} s${started ? " after boot" : ""}`);
-      return;
-    }
-    const iso = probeSeedIso(lab.host, qubes.get(qube)!, probesFile(probes, st), deadline);
-    markDown(qube);
+  markUp(q: string, at: number): void {
+    this.uptime.set(q, [...(this.uptime.get(q) ?? []), { from: at }]);
+  }
+
+  storageLines(qube: string, boot: 1 | 2): StorageLine[] {
+    return this.cfg.storage.boots.find((b) => b.qube === qube && b.boot === boot)?.lines ?? [];
+  }
+
+  lines(source: string): ProbeLine[] {
+    return this.cfg.probeLines.get(source) ?? [];
+  }
+
+  /** Runs `probes` and `st` from `qube`, through its agent or by restarting it with a probes seed. */
+  runBoot(qube: string, probes: readonly ProbeLine[], st: readonly StorageLine[], ready: () => void, boot: 1 | 2): Promise<void> {
+    this.touched.add(qube);
+    return this.live.agent.has(qube) ? this.probeInPlace(qube, probes, st, ready, boot) : this.probeByRestart(qube, probes, st, ready, boot);
+  }
+
+  async probeInPlace(qube: string, probes: readonly ProbeLine[], st: readonly StorageLine[], ready: () => void, boot: 1 | 2): Promise<void> {
+    const { lab, agentBootTimeout, deadline } = this.cfg;
+    // In place: started only if off, restarted only for the checks after a restart.
+    if (boot === 2 || !(await lab.running(qube))) this.markDown(qube);
+    const started = await lab.agentUp(qube, boot === 2, agentBootTimeout);
+    const readyAt = Date.now();
+    if (started) this.markUp(qube, readyAt);
+    ready();
+    const flavour = lab.flavour.get(qube) ?? "stock";
+    if (flavour === "stock") st = st.map((l) => (l.scope === "lib" && l.name === TEMPLATE_FILE ? { ...l, name: STOCK_TEMPLATE_FILE } : l));
+    const out = await agentProbes(lab.host.uri, lab.domain(qube), probesFile(probes, st), deadline, deadline + 120, flavour);
+    const res = { results: parseProbeResults(out), readyAt, doneAt: Date.now() };
+    this.record(qube, boot, probes, st, res);
+    this.cfg.progress(`${qube}: ${probes.length} probes, ${st.length} storage checks through the guest agent in ${((res.doneAt - readyAt) / 1000).toFixed(0)} s${started ? " after boot" : ""}`);
+  }
+
+  async probeByRestart(qube: string, probes: readonly ProbeLine[], st: readonly StorageLine[], ready: () => void, boot: 1 | 2): Promise<void> {
+    const { lab, bootTimeout, deadline } = this.cfg;
+    const iso = probeSeedIso(lab.host, this.qubes.get(qube)!, probesFile(probes, st), deadline);
+    this.markDown(qube);
     const res = await lab.boot(qube, iso, bootTimeout, () => {
-      markUp(qube, Date.now());
+      this.markUp(qube, Date.now());
       ready();
     });
-    for (const p of probes) observedBy.set(p.flow, { observed: (res.results.get(p.id) as Verdict | undefined) ?? "unknown", doneAt: res.doneAt });
-    for (const l of st) storageResults.push({ ...l, qube, boot, observed: res.results.get(l.id) ?? "missing" });
-    progress(`${qube}: ${probes.length} probes, ${st.length} storage checks in ${((res.doneAt - res.readyAt) / 1000).toFixed(0)} s after ready`);
-  };
+    this.record(qube, boot, probes, st, res);
+    this.cfg.progress(`${qube}: ${probes.length} probes, ${st.length} storage checks in ${((res.doneAt - res.readyAt) / 1000).toFixed(0)} s after ready`);
+  }
 
-  const dispvmsOf = (t: string) => layout.qubes.filter((q) => q.class === "DispVM" && q.template === t).map((q) => q.name);
-  const up = new Set(layout.qubes.filter((q) => wasRunning.get(q.name) === true).map((q) => q.name));
-  const downAtProbe = new Map<string, string>();
-  const noteDown = (source: string, probes: readonly ProbeLine[]) => {
+  record(qube: string, boot: 1 | 2, probes: readonly ProbeLine[], st: readonly StorageLine[], res: Boot): void {
+    for (const p of probes) this.observedBy.set(p.flow, { observed: (res.results.get(p.id) as Verdict | undefined) ?? "unknown", doneAt: res.doneAt });
+    for (const l of st) this.storageResults.push({ ...l, qube, boot, observed: res.results.get(l.id) ?? "missing" });
+  }
+
+  /** runBoot, noting first which destinations are down while `q` probes them. */
+  async bootProbes(q: string, probes: readonly ProbeLine[], st: readonly StorageLine[], ready: () => void, boot: 1 | 2): Promise<void> {
     for (const p of probes) {
-      const to = flowById.get(p.flow)!.to;
-      if (qubes.has(to) && !up.has(to)) downAtProbe.set(p.flow, `${to} was not running while ${source} probed it`);
+      const to = this.flowById.get(p.flow)!.to;
+      if (this.qubes.has(to) && !this.up.has(to)) this.downAtProbe.set(p.flow, `${to} was not running while ${q} probed it`);
     }
-  };
-  const bootProbes = async (q: string, probes: readonly ProbeLine[], st: readonly StorageLine[], ready: () => void, boot: 1 | 2) => {
-    noteDown(q, probes);
-    up.add(q);
-    await runBoot(q, probes, st, ready, boot);
-  };
-  const stopAll = async (names: readonly string[]) => {
-    for (const n of names) {
-      touched.add(n);
-      markDown(n);
-      await lab.stop(n);
-      up.delete(n);
-    }
-  };
-  /**
-   * A client's "blocked" answer about another client that was not up through
-   * the end of its probes. (Flows to qubes that are down on purpose, a
-   * disposable template while its DispVMs run, keep their "not running" note.)
-   */
-  const unjudged = (flowId: string): boolean => {
-    const o = observedBy.get(flowId);
-    const { from, to } = flowById.get(flowId)!;
-    // A source without a network interface reaches nothing, whoever is up.
-    if (ifaceCount.get(from) === 0) return false;
-    return o?.observed === "blocked" && clientSet.has(from) && clientSet.has(to) && !upThrough(to, o.doneAt);
-  };
-  const clients = layout.qubes.filter((q) => q.provides === undefined && !dvmTemplates.has(q.name) && chosen(q.name)).map((q) => q.name);
-  const clientSet = new Set(clients);
-  const toDvm = (p: ProbeLine) => dvmTemplates.has(flowById.get(p.flow)!.to);
+    this.up.add(q);
+    await this.runBoot(q, probes, st, ready, boot);
+  }
 
-  const ns = opts.hostNamespace !== undefined ? opts.hostNamespace : lab.host.uri === LAB_URI && existsSync(`/run/netns/${LAB_NAMESPACE}`) ? LAB_NAMESPACE : null;
-  const release = ns === null ? async () => undefined : await holdAddresses(ns, world.hostAddresses);
-  try {
-    // Agent clients that are off boot first, all of them, so that every client
-    // probes while every other one is up (no second round), in place.
-    // Running agent providers must have finished cloud-init (their ruleset loaded) first.
+  async stopAll(names: readonly string[]): Promise<void> {
+    for (const n of names) {
+      this.touched.add(n);
+      this.markDown(n);
+      await this.cfg.lab.stop(n);
+      this.up.delete(n);
+    }
+  }
+
+  /** Starts an off disposable template through its agent and waits for it (cloud-init done), marking it up. */
+  async agentBoot(q: string): Promise<void> {
+    this.touched.add(q);
+    this.markDown(q);
+    await this.cfg.lab.agentUp(q, false, this.cfg.agentBootTimeout);
+    this.markUp(q, Date.now());
+    this.up.add(q);
+  }
+
+  /**
+   * Agent clients that are off boot first, all of them, so that every client
+   * probes while every other one is up (no second round), in place. Running
+   * agent providers must have finished cloud-init (their ruleset loaded) first;
+   * a provider that is off forwards nothing: through its agent it is started with the clients.
+   */
+  async bootAgentGuests(): Promise<void> {
+    const { lab, parallel, agentBootTimeout, progress } = this.cfg;
+    const { agentClients, agentProviders } = this.sched;
     const off: string[] = [];
-    for (const c of clients) if (agent.has(c) && !(await lab.running(c))) off.push(c);
-    const providersUp: string[] = [];
-    for (const q of layout.qubes) if (q.provides !== undefined && agent.has(q.name) && wasRunning.get(q.name) === true) providersUp.push(q.name);
-    // A provider that is off forwards nothing: through its agent it is started with the clients.
-    const providersOff = layout.qubes.filter((q) => q.provides !== undefined && agent.has(q.name) && wasRunning.get(q.name) !== true).map((q) => q.name);
-    off.unshift(...providersOff);
-    if (off.length > 0 || providersUp.length > 0) {
-      await phase(`agent guests boot (${off.join(", ") || "none"}; providers ready: ${providersUp.join(", ") || "none"})`, async () => {
-        await Promise.all([
-          ...providersUp.map((p) => lab.agentUp(p, false, agentBootTimeout)),
-          bounded(off, parallel, async (q, ready) => {
-            touched.add(q);
-            markDown(q);
-            const t = Date.now();
-            await lab.agentUp(q, false, agentBootTimeout);
-            markUp(q, Date.now());
-            up.add(q);
-            progress(`${q}: booted, ${lab.flavour.get(q) === "lab" ? "ready" : "cloud-init done"} after ${((Date.now() - t) / 1000).toFixed(0)} s`);
-            ready();
-          }),
-        ]);
-      });
-    }
-    const providers = layout.qubes.filter((q) => q.provides !== undefined && chosen(q.name)).map((q) => q.name).reverse();
-    const dvmsToBoot = [...dvmTemplates].filter(chosen);
-    // A provider's probes to a disposable template run while that template runs (below).
-    const providerLines = (p: string) => {
-      const done = dvmsToBoot.some((t) => qubes.get(t)!.netvm === p);
-      return (probeLines.get(p) ?? []).filter((x) => !(done && toDvm(x)));
-    };
-    // Every source answers through its agent: nothing restarts while it probes (one
-    // guest-exec per source). Providers still probe after their clients, one at a time: probing
-    // beside all their clients, every provider's own egress was observed blocked (dev.yaml
-    // 12 of 14, the 14-qube layout 21 of 21; an idle sys-net passed the same probes at once).
-    const allAgent = [...clients, ...providers, ...dvmsToBoot].every((q) => agent.has(q));
-    await phase("clients probe", async () => {
-      for (const c of clients) up.add(c);
-      await bounded(clients, parallel, (q, ready) => runBoot(q, probeLines.get(q) ?? [], storageLines(q, 1), ready, 1));
+    for (const c of agentClients) if (!(await lab.running(c))) off.push(c);
+    off.unshift(...agentProviders.off);
+    if (off.length === 0 && agentProviders.running.length === 0) return;
+    await this.phase(`agent guests boot (${off.join(", ") || "none"}; providers ready: ${agentProviders.running.join(", ") || "none"})`, async () => {
+      await Promise.all([
+        ...agentProviders.running.map((p) => lab.agentUp(p, false, agentBootTimeout)),
+        bounded(off, parallel, async (q, ready) => {
+          this.touched.add(q);
+          this.markDown(q);
+          const t = Date.now();
+          await lab.agentUp(q, false, agentBootTimeout);
+          this.markUp(q, Date.now());
+          this.up.add(q);
+          progress(`${q}: booted, ${lab.flavour.get(q) === "lab" ? "ready" : "cloud-init done"} after ${((Date.now() - t) / 1000).toFixed(0)} s`);
+          ready();
+        }),
+      ]);
     });
-    // Clients booting in waves cannot judge "blocked" towards clients of later
-    // waves (not up yet): those probes run again, now that every client is up,
-    // in waves that never restart a source together with its destinations.
-    const again = new Map<string, ProbeLine[]>();
-    const pending = new Map<string, Set<string>>();
-    for (const c of clients) {
-      for (const p of (probeLines.get(c) ?? []).filter((x) => unjudged(x.flow))) {
-        again.set(c, [...(again.get(c) ?? []), p]);
-        pending.set(c, (pending.get(c) ?? new Set()).add(flowById.get(p.flow)!.to));
-      }
-    }
-    if (again.size > 0) {
-      await phase(`clients re-probe (${[...again.values()].reduce((n, l) => n + l.length, 0)} flows from ${again.size} clients)`, async () => {
-        for (const wave of recheckWaves(pending, parallel)) {
-          await bounded(wave, parallel, (q, ready) => runBoot(q, again.get(q)!, [], ready, 1));
-        }
-      });
-    }
-    // A flow that must pass but was blocked while clients booted around it (a
-    // dozen emulated guests on two cores: the providers forwarding it starve)
-    // gets one more try now that the clients are up and idle. Only "must pass"
-    // flows are retried, so a retry can never hide an opened flow; the report
-    // says which flows needed it.
-    const retry = new Map<string, ProbeLine[]>();
-    const retryTo = new Map<string, Set<string>>();
-    const mustPassBlocked = (x: ProbeLine) => flowById.get(x.flow)!.expect === "pass" && observedBy.get(x.flow)?.observed === "blocked";
-    for (const c of clients) {
-      for (const p of (probeLines.get(c) ?? []).filter(mustPassBlocked)) {
-        retry.set(c, [...(retry.get(c) ?? []), p]);
-        retryTo.set(c, (retryTo.get(c) ?? new Set()).add(flowById.get(p.flow)!.to));
-        retried.add(p.flow);
-      }
-    }
-    if (retry.size > 0) {
-      await phase(`clients retry (${retried.size} flows that must pass, from ${retry.size} clients)`, async () => {
-        for (const wave of recheckWaves(retryTo, parallel)) {
-          await bounded(wave, parallel, (q, ready) => runBoot(q, retry.get(q)!, [], ready, 1));
-        }
-      });
-    }
-    // Storage checks after a restart, in order: the first AppVM checks while the second still
-    // holds its first-boot writes; a DispVM only once its disposable template is off again.
-    const [storageA, storageB] = storage.appvms ?? [];
-    const restarted = new Set<string>();
-    const storageBoot2 = async (q: string, ready: () => void = () => undefined) => {
-      restarted.add(q);
-      await bootProbes(q, [], storageLines(q, 2), ready, 2);
-    };
-    if (dvmsToBoot.length > 0 && allAgent) {
-      await phase("disposable templates probe (with their netvms)", async () => {
-        for (const t of dvmsToBoot) await stopAll(dispvmsOf(t));
-        await Promise.all(
-          dvmsToBoot.map(async (t) => {
-            touched.add(t);
-            markDown(t);
-            await lab.agentUp(t, false, agentBootTimeout);
-            markUp(t, Date.now());
-            up.add(t);
-          }),
-        );
-        const netvms = new Set(dvmsToBoot.map((t) => qubes.get(t)!.netvm).filter((n): n is string => n !== null));
-        const probing = [
-          ...dvmsToBoot.map((t) => ({ source: t, lines: probeLines.get(t) ?? [], st: storageLines(t, 1) })),
-          ...providers.filter((x) => netvms.has(x)).map((p) => ({ source: p, lines: (probeLines.get(p) ?? []).filter(toDvm), st: [] })),
-        ];
-        // An AppVM none of these probes reaches restarts for its storage checks meanwhile.
-        const reached = new Set(probing.flatMap((x) => x.lines.map((l) => flowById.get(l.flow)!.to)));
-        const free = (q: string | undefined): q is string => q !== undefined && !reached.has(q) && !dispvmsOf(q).length && !probing.some((x) => x.source === q);
-        const early = async () => {
-          if (!free(storageA)) return;
-          await storageBoot2(storageA);
-          if (free(storageB)) await storageBoot2(storageB);
-        };
-        const probed = Promise.all(probing.map((x) => bootProbes(x.source, x.lines, x.st, () => undefined, 1)));
-        await Promise.all([probed, early()]);
-        // One retry, while the templates still run, of what must pass and was blocked meanwhile.
-        const again = probing.map((x) => ({ ...x, lines: x.lines.filter(mustPassBlocked) })).filter((x) => x.lines.length > 0);
-        for (const x of again) for (const l of x.lines) retried.add(l.flow);
-        await Promise.all(again.map((x) => bootProbes(x.source, x.lines, [], () => undefined, 1)));
-        await stopAll(dvmsToBoot);
-      });
-    } else if (dvmsToBoot.length > 0) {
-      await phase("disposable templates probe", async () => {
-        for (const t of dvmsToBoot) {
-          await stopAll(dispvmsOf(t));
-          await bootProbes(t, chosen(t) ? (probeLines.get(t) ?? []) : [], storageLines(t, 1), () => undefined, 1);
-        }
-        // Their direct netvm probes them now, while they run.
-        const netvms = new Set(dvmsToBoot.map((t) => qubes.get(t)!.netvm).filter((n): n is string => n !== null));
-        for (const p of providers.filter((x) => netvms.has(x))) {
-          await bootProbes(p, (probeLines.get(p) ?? []).filter(toDvm), [], () => undefined, 1);
-        }
-        await stopAll(dvmsToBoot);
-      });
-    }
-    if (storage.boots.some((b) => b.boot === 2)) {
-      await phase("storage after restart", async () => {
-        const first = [storageA, storage.dispvm].filter((x): x is string => x !== undefined && !restarted.has(x));
-        // Once the first AppVM has checked, the second may restart beside the DispVM.
-        const b = storageB !== undefined && !restarted.has(storageB) ? storageB : undefined;
-        if (b !== undefined && storageA !== undefined && restarted.has(storageA)) first.push(b);
-        await bounded(first, parallel, (q, ready) => storageBoot2(q, ready));
-        if (b !== undefined && !restarted.has(b)) await storageBoot2(b);
-      });
-    }
-    // Providers last, one at a time, deepest first: their probes need their clients up.
-    await phase("providers probe", async () => {
-      for (const p of providers) await bootProbes(p, providerLines(p), [], () => undefined, 1);
+  }
+
+  async probeClients(): Promise<void> {
+    const { clients } = this.sched;
+    await this.phase("clients probe", async () => {
+      for (const c of clients) this.up.add(c);
+      await bounded(clients, this.cfg.parallel, (q, ready) => this.runBoot(q, this.lines(q), this.storageLines(q, 1), ready, 1));
     });
+  }
+
+  /** Runs `r`'s probes again, in waves that never restart a source together with its destinations. */
+  async recheckInWaves(r: Recheck): Promise<void> {
+    for (const wave of recheckWaves(r.to, this.cfg.parallel)) {
+      await bounded(wave, this.cfg.parallel, (q, ready) => this.runBoot(q, r.lines.get(q)!, [], ready, 1));
+    }
+  }
+
+  /**
+   * Clients booting in waves cannot judge "blocked" towards clients of later
+   * waves (not up yet): those probes run again, now that every client is up.
+   */
+  async reprobeClients(): Promise<void> {
+    const again = recheck(this.sched.clients, this.cfg.probeLines, this.flowById, (x) => unjudged(this.evidence, x.flow));
+    if (again.lines.size === 0) return;
+    await this.phase(`clients re-probe (${[...again.lines.values()].reduce((n, l) => n + l.length, 0)} flows from ${again.lines.size} clients)`, () => this.recheckInWaves(again));
+  }
+
+  /**
+   * A flow that must pass but was blocked while clients booted around it (a
+   * dozen emulated guests on two cores: the providers forwarding it starve)
+   * gets one more try now that the clients are up and idle. Only "must pass"
+   * flows are retried, so a retry can never hide an opened flow; the report
+   * says which flows needed it.
+   */
+  async retryClients(): Promise<void> {
+    const retry = recheck(this.sched.clients, this.cfg.probeLines, this.flowById, (x) => mustPassBlocked(this.evidence, x));
+    for (const lines of retry.lines.values()) for (const p of lines) this.retried.add(p.flow);
+    if (retry.lines.size === 0) return;
+    await this.phase(`clients retry (${this.retried.size} flows that must pass, from ${retry.lines.size} clients)`, () => this.recheckInWaves(retry));
+  }
+
+  /** A storage check after a restart (the DispVM's only once its disposable template is off again). */
+  async storageBoot2(q: string, ready: () => void = noReady): Promise<void> {
+    this.restarted.add(q);
+    await this.bootProbes(q, [], this.storageLines(q, 2), ready, 2);
+  }
+
+  dvmNetvms(): Set<string> {
+    return new Set(this.sched.dvmsToBoot.map((t) => this.qubes.get(t)!.netvm).filter((n): n is string => n !== null));
+  }
+
+  async probeDvmTemplates(): Promise<void> {
+    if (this.sched.dvmsToBoot.length === 0) return;
+    if (this.sched.allAgent) await this.probeDvmTemplatesTogether();
+    else await this.probeDvmTemplatesInTurn();
+  }
+
+  /** Every disposable template up at once through its agent, probed with its netvms' probes to it; AppVMs they do not reach restart meanwhile. */
+  async probeDvmTemplatesTogether(): Promise<void> {
+    const { layout } = this.cfg;
+    const { dvmsToBoot, providers } = this.sched;
+    await this.phase("disposable templates probe (with their netvms)", async () => {
+      for (const t of dvmsToBoot) await this.stopAll(dispvmsOf(layout, t));
+      await Promise.all(dvmsToBoot.map((t) => this.agentBoot(t)));
+      const netvms = this.dvmNetvms();
+      const probing = [
+        ...dvmsToBoot.map((t) => ({ source: t, lines: this.lines(t), st: this.storageLines(t, 1) })),
+        ...providers.filter((x) => netvms.has(x)).map((p) => ({ source: p, lines: this.lines(p).filter(this.toDvm), st: [] })),
+      ];
+      // An AppVM none of these probes reaches restarts for its storage checks meanwhile.
+      const [storageA, storageB] = this.cfg.storage.appvms ?? [];
+      const reached = new Set(probing.flatMap((x) => x.lines.map((l) => this.flowById.get(l.flow)!.to)));
+      const free = (q: string | undefined): q is string => q !== undefined && !reached.has(q) && !dispvmsOf(layout, q).length && !probing.some((x) => x.source === q);
+      const early = async () => {
+        if (!free(storageA)) return;
+        await this.storageBoot2(storageA);
+        if (free(storageB)) await this.storageBoot2(storageB);
+      };
+      const probed = Promise.all(probing.map((x) => this.bootProbes(x.source, x.lines, x.st, noReady, 1)));
+      await Promise.all([probed, early()]);
+      // One retry, while the templates still run, of what must pass and was blocked meanwhile.
+      const again = probing.map((x) => ({ ...x, lines: x.lines.filter((l) => mustPassBlocked(this.evidence, l)) })).filter((x) => x.lines.length > 0);
+      for (const x of again) for (const l of x.lines) this.retried.add(l.flow);
+      await Promise.all(again.map((x) => this.bootProbes(x.source, x.lines, [], noReady, 1)));
+      await this.stopAll(dvmsToBoot);
+    });
+  }
+
+  /** One disposable template at a time with its DispVMs off, then their direct netvms probe them while they run. */
+  async probeDvmTemplatesInTurn(): Promise<void> {
+    const { layout, chosen } = this.cfg;
+    const { dvmsToBoot, providers } = this.sched;
+    await this.phase("disposable templates probe", async () => {
+      for (const t of dvmsToBoot) {
+        await this.stopAll(dispvmsOf(layout, t));
+        await this.bootProbes(t, chosen(t) ? this.lines(t) : [], this.storageLines(t, 1), noReady, 1);
+      }
+      // Their direct netvm probes them now, while they run.
+      const netvms = this.dvmNetvms();
+      for (const p of providers.filter((x) => netvms.has(x))) {
+        await this.bootProbes(p, this.lines(p).filter(this.toDvm), [], noReady, 1);
+      }
+      await this.stopAll(dvmsToBoot);
+    });
+  }
+
+  /** Storage checks after a restart not run yet, in order: the first AppVM checks while the second still holds its first-boot writes. */
+  async storageAfterRestart(): Promise<void> {
+    if (!this.cfg.storage.boots.some((b) => b.boot === 2)) return;
+    await this.phase("storage after restart", async () => {
+      const { first, after } = storageRestartOrder(this.cfg.storage, this.restarted);
+      await bounded(first, this.cfg.parallel, (q, ready) => this.storageBoot2(q, ready));
+      if (after !== undefined && !this.restarted.has(after)) await this.storageBoot2(after);
+    });
+  }
+
+  /**
+   * Providers last, one at a time, deepest first: their probes need their clients up. Probing
+   * beside all their clients, every provider's own egress was observed blocked (dev.yaml 12 of
+   * 14, the 14-qube layout 21 of 21; an idle sys-net passed the same probes at once).
+   */
+  async probeProviders(): Promise<void> {
+    const { layout } = this.cfg;
+    const { providers, dvmsToBoot } = this.sched;
+    await this.phase("providers probe", async () => {
+      for (const p of providers) await this.bootProbes(p, providerLines(layout, dvmsToBoot, this.cfg.probeLines, this.toDvm, p), [], noReady, 1);
+    });
+  }
+
+  /** Seeds back as deployed, and qubes that were off shut off again. */
+  async restore(): Promise<void> {
+    const { lab, deadline } = this.cfg;
+    await this.phase("restore", async () => {
+      for (const q of this.touched) {
+        if (!this.live.agent.has(q)) await lab.uploadSeed(q, probeSeedIso(lab.host, this.qubes.get(q)!, undefined, deadline));
+        if (this.live.wasRunning.get(q) !== true) await lab.stop(q);
+      }
+    });
+  }
+
+  report(t0: number, templateImage: ProveReport["templateImage"]): ProveReport {
+    const { layout, flows, lab, chosen } = this.cfg;
+    const observedFlows = judgeFlows(layout, flows, this.evidence, this.downAtProbe, this.retried);
+    const mismatches = observedFlows.filter((f) => f.observed !== f.expect).length;
+    const storageFailures = this.storageResults.filter((s) => s.observed !== s.expect).length;
+    const seconds = (Date.now() - t0) / 1000;
+    return {
+      layout: layout.source,
+      uri: lab.host.uri,
+      ok: mismatches === 0 && storageFailures === 0 && (templateImage?.unchanged ?? true),
+      flows: observedFlows,
+      storage: this.storageResults,
+      ...(templateImage ? { templateImage } : {}),
+      summary: {
+        flows: flows.length,
+        expectedPass: flows.filter((f) => f.expect === "pass").length,
+        expectedBlocked: flows.filter((f) => f.expect === "blocked").length,
+        mismatches,
+        storageChecks: this.storageResults.length,
+        storageFailures,
+        seconds,
+      },
+      timings: this.timings,
+      paths: Object.fromEntries(sourcesOf(layout).filter((n) => this.qubes.has(n) && chosen(n)).map((n) => [n, this.live.agent.has(n) ? ("agent" as const) : ("restart" as const)])),
+    };
+  }
+}
+
+/** Proves the layout deployed at `uri`: probes every flow and the storage semantics, then restores the seeds. */
+export async function prove(layout: ResolvedLayout, opts: ObserveOptions = {}): Promise<ProveReport> {
+  const t0 = Date.now();
+  const cfg = configure(layout, opts);
+  const { lab, storage } = cfg;
+  const live = await readLive(lab, layout, opts.restart);
+  const tmplPath = storage.template === undefined ? undefined : volumePath(lab.host, rootVolumeName(lab.host, storage.template));
+  const before = await imageHash(tmplPath);
+  const run = new ProveRun(cfg, live);
+  const release = await holdHostAddresses(lab, cfg.world, opts.hostNamespace);
+  try {
+    await run.bootAgentGuests();
+    await run.probeClients();
+    await run.reprobeClients();
+    await run.retryClients();
+    await run.probeDvmTemplates();
+    await run.storageAfterRestart();
+    await run.probeProviders();
   } finally {
     await release();
-    await phase("restore", async () => {
-      for (const q of touched) {
-        if (!agent.has(q)) await lab.uploadSeed(q, probeSeedIso(lab.host, qubes.get(q)!, undefined, deadline));
-        if (wasRunning.get(q) !== true) await lab.stop(q);
-      }
-    });
+    await run.restore();
   }
-  const after = tmplPath !== undefined && existsSync(tmplPath) ? await sha256File(tmplPath) : undefined;
-
-  const observedFlows: ObservedFlow[] = flows.map((f) => {
-    const byDef = f.address === undefined || layout.templates.some((t) => t.name === f.from);
-    if (byDef) {
-      const who = layout.templates.some((t) => t.name === f.from) ? f.from : f.to;
-      const n = ifaceCount.get(who) ?? -1;
-      return n === 0
-        ? { ...f, observed: "blocked", method: "definition", note: `${who}'s live definition has no network interface` }
-        : { ...f, observed: "unknown", method: "definition", note: `${who} has ${n} interface(s) but no address to probe` };
-    }
-    const o = observedBy.get(f.id);
-    const out: ObservedFlow = { ...f, observed: o?.observed ?? "unknown", method: "probe" };
-    const down = downAtProbe.get(f.id);
-    if (down !== undefined) out.note = down;
-    if (retried.has(f.id)) out.note = `blocked at the first try, while other qubes booted; ${out.observed === "pass" ? "passed" : "blocked again"} on a retry`;
-    if (unjudged(f.id)) {
-      // A "blocked" is only evidence if the destination was up to answer.
-      out.observed = "unknown";
-      out.note = `${f.to} was not up for the last ${UP_MARGIN_S} s of ${f.from}'s probes`;
-    }
-    return out;
-  });
-
-  const mismatches = observedFlows.filter((f) => f.observed !== f.expect).length;
-  const storageFailures = storageResults.filter((s) => s.observed !== s.expect).length;
+  const after = await imageHash(tmplPath);
   const templateImage =
     storage.template !== undefined && tmplPath !== undefined && before !== undefined && after !== undefined
       ? { template: storage.template, path: tmplPath, before, after, unchanged: before === after }
       : undefined;
-  const seconds = (Date.now() - t0) / 1000;
-  return {
-    layout: layout.source,
-    uri: lab.host.uri,
-    ok: mismatches === 0 && storageFailures === 0 && (templateImage?.unchanged ?? true),
-    flows: observedFlows,
-    storage: storageResults,
-    ...(templateImage ? { templateImage } : {}),
-    summary: {
-      flows: flows.length,
-      expectedPass: flows.filter((f) => f.expect === "pass").length,
-      expectedBlocked: flows.filter((f) => f.expect === "blocked").length,
-      mismatches,
-      storageChecks: storageResults.length,
-      storageFailures,
-      seconds,
-    },
-    timings,
-    paths: Object.fromEntries(sourcesOf(layout).filter((n) => qubes.has(n) && chosen(n)).map((n) => [n, agent.has(n) ? ("agent" as const) : ("restart" as const)])),
-  };
+  return run.report(t0, templateImage);
 }
