@@ -318,7 +318,11 @@ function checkTemplateCloudInit(ctx: Context): void {
   const providersOf = new Map<string, string[]>();
   for (const name of ctx.providerNames) {
     const root = rootTemplateName(ctx, name);
-    if (root !== undefined) providersOf.set(root, [...(providersOf.get(root) ?? []), name]);
+    if (root === undefined) continue;
+    // Appended in place: a copy per provider was quadratic on a long ProxyVM chain.
+    const list = providersOf.get(root);
+    if (list === undefined) providersOf.set(root, [name]);
+    else list.push(name);
   }
   for (const tname of ctx.templateNames) {
     const ci = ctx.templates[tname].cloud_init;
