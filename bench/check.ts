@@ -104,7 +104,7 @@ export function longRuleLists(): string {
   });
 }
 
-/** Deep and wide to 1 MiB: thousands of flow lists nested 26 deep (under the depth limit) as firewall rules (refused by the schema). */
+/** Deep and wide to 1 MiB: thousands of flow lists nested 26 deep (under the depth limit) as firewall rules (refused at the loader's token limit). */
 export function deepWide(): string {
   const nest = (depth: number) => "[".repeat(depth) + "1" + "]".repeat(depth);
   return fill(HEAD + "  work:\n    class: AppVM\n    netvm: sys-net\n    firewall:\n", () => `      - ${nest(26)}\n`);

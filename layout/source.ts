@@ -3,12 +3,16 @@
 // bounded aliases and nesting, and every failure becomes an issue, never a throw.
 import * as fs from "node:fs";
 import {
+  Composer,
   isMap,
   isPair,
   isScalar,
   isSeq,
+  Lexer,
   LineCounter,
-  parseDocument,
+  Parser,
+  YAMLParseError,
+  type YAMLError,
   type Document,
   type Node,
   type Pair,
@@ -19,6 +23,15 @@ import type { PathSegment } from "./issues";
 
 export const MAX_LAYOUT_BYTES = 1024 * 1024;
 export const MAX_DEPTH = 32;
+/**
+ * YAML tokens a layout may hold (docs/layout.md): every scalar (keys included) and every
+ * indicator (`-` `:` `,` `?` brackets, braces, anchors, tags, aliases) counts one; spaces,
+ * line breaks and comments do not. Counted on the lexer's output before the parser builds
+ * anything from it: the `yaml` library spends microseconds per token, and a 1 MiB file of
+ * `[[[1]]]`, `[1,1,…]` or `]]]…` holds half a million to a million of them (seconds to parse,
+ * a syntax error each). A 5,000-qube layout holds about 200,000, a 1 MiB one about 300,000.
+ */
+export const MAX_TOKENS = 400_000;
 const MAX_ALIASES = 100;
 
 export type ReadResult = { ok: true; text: string } | { ok: false; issue: LayoutIssue };
@@ -92,23 +105,18 @@ const YAML_HINTS: Record<string, string> = {
 export function parseYamlSource(text: string): ParseResult {
   if (text.length > MAX_LAYOUT_BYTES) return { ok: false, issues: [{ path: "", message: tooBig(text.length) }] };
   const lineCounter = new LineCounter();
+  const lineAt = (offset: number) => lineCounter.linePos(offset).line;
   let doc: Document.Parsed;
   try {
-    // uniqueKeys is checked in checkShape instead: yaml's own check is quadratic in map size.
-    doc = parseDocument(text, { lineCounter, prettyErrors: false, uniqueKeys: false, strict: true });
+    doc = parseBounded(text, lineCounter);
   } catch (error) {
+    if (error instanceof TooManyTokens) {
+      const message = `the YAML holds more than ${MAX_TOKENS} tokens (keys, values and the indicators - : , [ ] { }); a layout needs far fewer`;
+      return { ok: false, issues: [{ path: "", line: lineAt(error.offset), message }] };
+    }
     return { ok: false, issues: [{ path: "", message: `the YAML cannot be parsed: ${firstLine(error)}` }] };
   }
-  const lineAt = (offset: number) => lineCounter.linePos(offset).line;
-  const yamlProblems = [...doc.errors, ...doc.warnings];
-  if (yamlProblems.length > 0) {
-    const issues = yamlProblems.map((problem) => ({
-      path: "",
-      line: lineAt(problem.pos[0]),
-      message: YAML_HINTS[problem.code] ?? `YAML syntax: ${firstLine(problem)}`,
-    }));
-    return { ok: false, issues: dedupe(issues) };
-  }
+  if (doc.errors.length > 0 || doc.warnings.length > 0) return { ok: false, issues: yamlIssues([...doc.errors, ...doc.warnings], lineAt) };
   if (doc.contents === null) {
     return { ok: false, issues: [{ path: "", message: "the file is empty; a layout starts with version: 1" }] };
   }
@@ -142,6 +150,66 @@ export function parseYamlSource(text: string): ParseResult {
       },
     },
   };
+}
+
+/** First characters of the tokens that do not count: spaces and tabs, line breaks, comments. */
+const UNCOUNTED = new Set([" ", "\t", "\n", "\r", "#"].map((c) => c.charCodeAt(0)));
+
+class TooManyTokens extends Error {
+  constructor(readonly offset: number) {
+    super(`more than ${MAX_TOKENS} YAML tokens`);
+  }
+}
+
+/**
+ * The `yaml` library's parseDocument (lexer, parser, composer; its first document, a
+ * MULTIPLE_DOCS error for a second) with the lexer's tokens counted on the way in:
+ * throws TooManyTokens past MAX_TOKENS, before the parser and composer have built them.
+ */
+function parseBounded(text: string, lineCounter: LineCounter): Document.Parsed {
+  // uniqueKeys is checked in checkShape instead: yaml's own check is quadratic in map size.
+  const composer = new Composer({ lineCounter, prettyErrors: false, uniqueKeys: false, strict: true });
+  const parser = new Parser(lineCounter.addNewLine);
+  function* tokens() {
+    lineCounter.addNewLine(0);
+    let count = 0;
+    let scalarText = false;
+    for (const lexeme of new Lexer().lex(text)) {
+      // A plain or block scalar is the marker "\x1f" and then its text: one token. The lexer's
+      // document marker "\x02" and the empty line end at the end of the input do not count.
+      if (scalarText) scalarText = false;
+      else if (lexeme === "\x1f") {
+        scalarText = true;
+        count++;
+      } else if (lexeme !== "" && lexeme !== "\x02" && !UNCOUNTED.has(lexeme.charCodeAt(0))) count++;
+      if (count > MAX_TOKENS) throw new TooManyTokens(parser.offset);
+      yield* parser.next(lexeme);
+    }
+    yield* parser.end();
+  }
+  // Two constant costs per token, lifted while it runs (synchronously; both restored after):
+  // the parser reads process.env.LOG_TOKENS for every token, a getenv() each, so it reads a
+  // plain copy of the environment; and every syntax error is an Error whose stack trace
+  // (never shown: only code, position and message are) cost more than the rest of its
+  // parse: a 1 MiB line of `]` or `,` makes a million of them.
+  const env = process.env;
+  const traces = Error.stackTraceLimit;
+  process.env = { ...env };
+  Error.stackTraceLimit = 0;
+  try {
+    let doc: Document.Parsed | undefined;
+    for (const next of composer.compose(tokens(), true, text.length)) {
+      if (doc === undefined) doc = next;
+      else {
+        doc.errors.push(new YAMLParseError(next.range.slice(0, 2) as [number, number], "MULTIPLE_DOCS", "Source contains multiple documents; please use YAML.parseAllDocuments()"));
+        break;
+      }
+    }
+    return doc!;
+  } finally {
+    process.env = env;
+    Error.stackTraceLimit = traces;
+  }
 }
 
 /**
@@ -225,12 +293,26 @@ function firstLine(error: unknown): string {
   return message.split("\n")[0].slice(0, 200);
 }
 
-function dedupe(issues: LayoutIssue[]): LayoutIssue[] {
+/**
+ * The parser's errors and warnings as issues, one per distinct line and message, in order.
+ * A hostile file makes hundreds of thousands of the same few: each message is worded once.
+ */
+function yamlIssues(problems: readonly YAMLError[], lineAt: (offset: number) => number): LayoutIssue[] {
+  const worded = new Map<string, string>();
   const seen = new Set<string>();
-  return issues.filter((issue) => {
-    const key = `${issue.line}\u0000${issue.message}`;
-    if (seen.has(key)) return false;
+  const issues: LayoutIssue[] = [];
+  for (const problem of problems) {
+    const raw = `${problem.code}\u0000${problem.message}`;
+    let message = worded.get(raw);
+    if (message === undefined) {
+      message = YAML_HINTS[problem.code] ?? `YAML syntax: ${firstLine(problem)}`;
+      worded.set(raw, message);
+    }
+    const line = lineAt(problem.pos[0]);
+    const key = `${line}\u0000${message}`;
+    if (seen.has(key)) continue;
     seen.add(key);
-    return true;
-  });
+    issues.push({ path: "", line, message });
+  }
+  return issues;
 }

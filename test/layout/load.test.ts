@@ -544,6 +544,25 @@ describe("hostile input", () => {
     ]);
   });
 
+  it("refuses more than 400,000 YAML tokens before parsing them, at the line where the count passes", () => {
+    // `version: 1` is 3 tokens, `x: [` 3, each `1,` 2, the last `1]` 2: 2k + 8 in all.
+    const flat = (k: number) => `version: 1\nx: [${"1,".repeat(k)}1]\n`;
+    const tooMany = { path: "", line: 2, message: "the YAML holds more than 400000 tokens (keys, values and the indicators - : , [ ] { }); a layout needs far fewer" };
+    expect(issues(flat(199_997))).toEqual([tooMany]);
+    // Exactly 400,000: parsed, and refused by the schema instead.
+    expect(issues(flat(199_996))).not.toContainEqual(tooMany);
+    expect(issues(`version: 1\n${"#\n".repeat(300_000)}x: [${"[".repeat(400_000)}\n`)).toEqual([{ ...tooMany, line: 300_002 }]);
+  });
+
+  it("reports a file of a hundred thousand syntax errors as its distinct ones", () => {
+    expect(issues(`version: 1\nx: []${"]".repeat(100_000)}\ny: ]\n`)).toEqual([
+      { path: "", line: 2, message: 'YAML syntax: Unexpected flow-seq-end token in YAML stream: "]"' },
+      { path: "", line: 3, message: 'YAML syntax: Unexpected scalar token in YAML stream: "y"' },
+      { path: "", line: 3, message: 'YAML syntax: Unexpected map-value-ind token in YAML stream: ":"' },
+      { path: "", line: 3, message: 'YAML syntax: Unexpected flow-seq-end token in YAML stream: "]"' },
+    ]);
+  });
+
   it("refuses a __proto__ key instead of dropping it", () => {
     expect(issues(base + "  __proto__: { class: AppVM }\n")).toEqual([
       { path: "", line: 8, message: 'the key "__proto__" is not allowed' },
