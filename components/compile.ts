@@ -271,8 +271,15 @@ export function records(nodes: Node[]): SimulatedResource[] {
     byName.set(node.name, record);
     out.push(record);
   }
-  for (const node of nodes) byName.get(node.name)!.dependencies = [...new Set(node.dependsOn.map((d) => byName.get(d)!.urn))].sort();
+  for (const node of nodes) byName.get(node.name)!.dependencies = dependencyUrns(node.dependsOn, byName);
   return out.sort((a, b) => (a.urn < b.urn ? -1 : a.urn > b.urn ? 1 : 0));
+}
+
+/** The URNs of `names`, without repeats, sorted (most nodes wait for none or one). */
+function dependencyUrns(names: readonly string[], byName: ReadonlyMap<string, SimulatedResource>): string[] {
+  if (names.length === 0) return [];
+  if (names.length === 1) return [byName.get(names[0])!.urn];
+  return [...new Set(names.map((d) => byName.get(d)!.urn))].sort();
 }
 
 /** The mock monitor's URN: it qualifies a type by its parent's type only (not the whole chain, as the engine does). */
@@ -289,17 +296,36 @@ function urn(type: string, name: string, parent: SimulatedResource | undefined):
  */
 function wire(value: unknown): unknown {
   if (typeof value === "function") return undefined;
-  if (Array.isArray(value)) {
-    return value.map((v: unknown) => {
-      const w = wire(v);
-      return w === undefined ? null : w;
-    });
-  }
+  if (Array.isArray(value)) return value.map(wireItem);
   if (typeof value !== "object" || value === null) return value;
   const out: Record<string, unknown> = {};
-  for (const k of Object.keys(value).sort()) {
+  for (const k of sortedKeys(value)) {
     const v = wire((value as Record<string, unknown>)[k]);
     if (v !== undefined) out[k] = v;
   }
   return out;
+}
+
+function wireItem(item: unknown): unknown {
+  const w = wire(item);
+  return w === undefined ? null : w;
+}
+
+/**
+ * `Object.keys(value).sort()`, by insertion: an input object has a handful of keys, and the
+ * generic sort (which compares the strings' UTF-16 code units, as `<` does) was most of
+ * wire's time over 30,000 resources.
+ */
+function sortedKeys(value: object): string[] {
+  const keys = Object.keys(value);
+  for (let i = 1; i < keys.length; i++) {
+    const key = keys[i];
+    let j = i - 1;
+    while (j >= 0 && keys[j] > key) {
+      keys[j + 1] = keys[j];
+      j--;
+    }
+    keys[j + 1] = key;
+  }
+  return keys;
 }

@@ -273,6 +273,7 @@ const MAX_SHAPES = 10_000;
  */
 export class SeedShapes {
   private readonly shapes = new Map<string, (string | number)[] | null>();
+  private readonly texts = new Map<string, string>();
 
   /** `toText` renders a whole document (as the seed does). */
   constructor(private readonly toText: (value: unknown) => string) {}
@@ -284,8 +285,17 @@ export class SeedShapes {
       values.push(value);
       return `bhslot${values.length - 1}x`;
     });
-    if (values.length === 0) return this.toText(shaped);
     const key = JSON.stringify(shaped);
+    if (values.length === 0) {
+      // A document with no slot (a qube without network has no MAC or address): its text.
+      let text = this.texts.get(key);
+      if (text === undefined) {
+        if (this.texts.size >= MAX_SHAPES) this.texts.clear();
+        text = this.toText(shaped);
+        this.texts.set(key, text);
+      }
+      return text;
+    }
     let parts = this.shapes.get(key);
     if (parts === undefined) {
       if (this.shapes.size >= MAX_SHAPES) this.shapes.clear();
