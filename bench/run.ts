@@ -350,7 +350,7 @@ export async function benchPeer(n: number, cache: string): Promise<PeerResult> {
   const modes: PeerMode[] = [];
   let resources = 0;
   for (const parallelism of [TOFU_DEFAULT_PARALLELISM, 1]) {
-    const b = setup(n, "peer-");
+    const b = setup(n, "peer");
     const layout = benchLayout(n, { prefix: b.prefix, pool: b.pool, poolPath: b.poolPath });
     writeFileSync(b.layoutFile, stringify(layout));
     await cleanup(b);
