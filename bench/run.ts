@@ -331,6 +331,10 @@ async function benchSize(n: number, parallel: number): Promise<SizeResult> {
   }
 }
 
+/** The ceiling of one peer phase (deploy, no-op, one change, destroy), and of a destroy that only cleans up. */
+const PEER_PHASE_S = 240;
+const PEER_CLEANUP_S = 120;
+
 /** OpenTofu's default -parallelism. */
 const TOFU_DEFAULT_PARALLELISM = 10;
 
@@ -363,8 +367,10 @@ export async function benchPeer(n: number, cache: string): Promise<PeerResult> {
 `);
     };
     const env = { ...process.env, TF_CLI_CONFIG_FILE: join(cache, "tofurc"), TF_IN_AUTOMATION: "1", CHECKPOINT_DISABLE: "1", TF_INPUT: "0" };
-    // Hung: nothing finished for 90 s (a 256 MiB upload takes seconds); and a ceiling per phase.
-    const bounds = { dir, env, idleS: 90, maxS: Math.max(300, 3 * n) };
+    // Hung: nothing finished for 90 s (a 256 MiB upload takes seconds); and a ceiling per phase
+    // (PEER_PHASE_S), so that the whole bench stays under 30 minutes: a phase that takes longer
+    // is reported as not finished within it. A destroy after a failure is cleanup (by name too).
+    const bounds = { dir, env, idleS: 90, maxS: PEER_PHASE_S };
     const phases: Partial<Record<PeerPhase, PeerRun>> = {};
     const run = async (phase: PeerPhase, args: string[], sample = false) => {
       let sampler: ReturnType<typeof sampleTree> | undefined;
@@ -391,6 +397,7 @@ export async function benchPeer(n: number, cache: string): Promise<PeerResult> {
       }
     } finally {
       // destroy is measured only after a whole run; after a failure it is cleanup.
+      bounds.maxS = phases.change?.outcome === "ok" ? PEER_PHASE_S : PEER_CLEANUP_S;
       await run("destroy", ["destroy", "-auto-approve", "-input=false"]);
       await cleanup(b);
       rmSync(b.work, { recursive: true, force: true });
