@@ -158,7 +158,10 @@ async function cleanup(b: Bench): Promise<void> {
     await quietly(virsh(LAB_URI, ["nwfilter-undefine", "--nwfilter", f]));
   }
   if ((await names(["pool-list", "--all", "--name"])).includes(b.pool)) {
-    const vols = (await virshIfExists(LAB_URI, ["vol-list", "--pool", b.pool])) ?? "";
+    // A destroy that failed half-way (the peer's, on a pool whose directory kept files) can leave
+    // the pool defined but stopped: start it so its volumes can be listed and deleted.
+    await quietly(virsh(LAB_URI, ["pool-start", "--pool", b.pool]));
+    const vols = (await virshIfExists(LAB_URI, ["vol-list", "--pool", b.pool]).catch(() => "")) ?? "";
     for (const v of vols.split("\n").slice(2).map((l) => l.trim().split(/\s+/)[0] ?? "").filter((v) => v !== "")) {
       await quietly(virsh(LAB_URI, ["vol-delete", "--pool", b.pool, "--vol", v]));
     }
