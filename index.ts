@@ -3,7 +3,7 @@
 // which type-checked the whole program again after every edit (3.7 s of CPU at 200 qubes).
 import * as fs from "node:fs";
 import * as path from "node:path";
-import * as pulumi from "@pulumi/pulumi";
+import * as pulumi from "./components/sdk";
 import * as sdkLog from "@pulumi/pulumi/log";
 import { Layout } from "./components/layout";
 import { loadLayoutForDeploy } from "./layout/load";

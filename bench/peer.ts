@@ -221,7 +221,16 @@ export function runTofu(
 ): Promise<TofuRun> {
   return new Promise((resolve) => {
     const t0 = performance.now();
-    const child = spawn(tofu, [...args], { cwd: o.dir, env: o.env, stdio: ["ignore", "pipe", "pipe"] });
+    // Its own process group, so that ending it also ends the provider plugin it started (which
+    // would otherwise outlive it, holding the output pipes open).
+    const child = spawn(tofu, [...args], { cwd: o.dir, env: o.env, stdio: ["ignore", "pipe", "pipe"], detached: true });
+    const signal = (sig: NodeJS.Signals) => {
+      try {
+        if (child.pid !== undefined) process.kill(-child.pid, sig);
+      } catch {
+        // already gone
+      }
+    };
     if (child.pid !== undefined) o.onSpawn?.(child.pid);
     let output = "";
     let ended: TofuOutcome | undefined;
@@ -229,8 +238,8 @@ export function runTofu(
     const end = (why: TofuOutcome) => {
       if (ended !== undefined) return;
       ended = why;
-      child.kill("SIGINT");
-      setTimeout(() => child.kill("SIGKILL"), 15_000).unref();
+      signal("SIGINT");
+      setTimeout(() => signal("SIGKILL"), 15_000).unref();
     };
     const poke = () => {
       clearTimeout(idle);

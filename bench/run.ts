@@ -158,7 +158,10 @@ async function cleanup(b: Bench): Promise<void> {
     await quietly(virsh(LAB_URI, ["nwfilter-undefine", "--nwfilter", f]));
   }
   if ((await names(["pool-list", "--all", "--name"])).includes(b.pool)) {
-    const vols = (await virshIfExists(LAB_URI, ["vol-list", "--pool", b.pool])) ?? "";
+    // A destroy that failed half-way (the peer's, on a pool whose directory kept files) can leave
+    // the pool defined but stopped: start it so its volumes can be listed and deleted.
+    await quietly(virsh(LAB_URI, ["pool-start", "--pool", b.pool]));
+    const vols = (await virshIfExists(LAB_URI, ["vol-list", "--pool", b.pool]).catch(() => "")) ?? "";
     for (const v of vols.split("\n").slice(2).map((l) => l.trim().split(/\s+/)[0] ?? "").filter((v) => v !== "")) {
       await quietly(virsh(LAB_URI, ["vol-delete", "--pool", b.pool, "--vol", v]));
     }
@@ -331,6 +334,10 @@ async function benchSize(n: number, parallel: number): Promise<SizeResult> {
   }
 }
 
+/** The ceiling of one peer phase (deploy, no-op, one change, destroy), and of a destroy that only cleans up. */
+const PEER_PHASE_S = 240;
+const PEER_CLEANUP_S = 120;
+
 /** OpenTofu's default -parallelism. */
 const TOFU_DEFAULT_PARALLELISM = 10;
 
@@ -350,7 +357,7 @@ export async function benchPeer(n: number, cache: string): Promise<PeerResult> {
   const modes: PeerMode[] = [];
   let resources = 0;
   for (const parallelism of [TOFU_DEFAULT_PARALLELISM, 1]) {
-    const b = setup(n, "peer-");
+    const b = setup(n, "peer");
     const layout = benchLayout(n, { prefix: b.prefix, pool: b.pool, poolPath: b.poolPath });
     writeFileSync(b.layoutFile, stringify(layout));
     await cleanup(b);
@@ -363,8 +370,10 @@ export async function benchPeer(n: number, cache: string): Promise<PeerResult> {
 `);
     };
     const env = { ...process.env, TF_CLI_CONFIG_FILE: join(cache, "tofurc"), TF_IN_AUTOMATION: "1", CHECKPOINT_DISABLE: "1", TF_INPUT: "0" };
-    // Hung: nothing finished for 90 s (a 256 MiB upload takes seconds); and a ceiling per phase.
-    const bounds = { dir, env, idleS: 90, maxS: Math.max(300, 3 * n) };
+    // Hung: nothing finished for 90 s (a 256 MiB upload takes seconds); and a ceiling per phase
+    // (PEER_PHASE_S), so that the whole bench stays under 30 minutes: a phase that takes longer
+    // is reported as not finished within it. A destroy after a failure is cleanup (by name too).
+    const bounds = { dir, env, idleS: 90, maxS: PEER_PHASE_S };
     const phases: Partial<Record<PeerPhase, PeerRun>> = {};
     const run = async (phase: PeerPhase, args: string[], sample = false) => {
       let sampler: ReturnType<typeof sampleTree> | undefined;
@@ -391,6 +400,7 @@ export async function benchPeer(n: number, cache: string): Promise<PeerResult> {
       }
     } finally {
       // destroy is measured only after a whole run; after a failure it is cleanup.
+      bounds.maxS = phases.change?.outcome === "ok" ? PEER_PHASE_S : PEER_CLEANUP_S;
       await run("destroy", ["destroy", "-auto-approve", "-input=false"]);
       await cleanup(b);
       rmSync(b.work, { recursive: true, force: true });

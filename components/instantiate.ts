@@ -1,7 +1,7 @@
 // The generic instantiation of compile.ts's nodes: one loop that makes each
 // node's resource (a libvirt resource, or a component through its class), its
 // parent and dependsOn mapped by node name. Nothing here knows a class.
-import * as pulumi from "@pulumi/pulumi";
+import * as pulumi from "./sdk";
 import { DOMAIN_TYPE, NETWORK_TYPE, NWFILTER_TYPE, POOL_TYPE, VOLUME_TYPE } from "../libvirt/tokens";
 import type { Node, Role } from "./compile";
 import { Domain, Network, NwFilter, Pool, Volume } from "./resources";

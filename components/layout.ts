@@ -1,4 +1,4 @@
-import * as pulumi from "@pulumi/pulumi";
+import * as pulumi from "./sdk";
 import type { QubeClass, ResolvedHost, ResolvedLayout, ResolvedQube, ResolvedTemplate } from "../layout/model";
 import { AppVM } from "./appvm";
 import { DispVM } from "./dispvm";

@@ -3,7 +3,7 @@
 // own input types, docs/layout.md, from the zod schema) instead of a YAML file,
 // validates and resolves them exactly as the loader does, and builds the same
 // libvirt resources as `bulkhead`'s program. The resolved model stays internal.
-import * as pulumi from "@pulumi/pulumi";
+import * as pulumi from "./sdk";
 import { LayoutError, formatIssue } from "../layout/errors";
 import { friendlyIssues, type RawIssue } from "../layout/issues";
 import type { ResolvedLayout } from "../layout/model";

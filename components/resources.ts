@@ -1,7 +1,7 @@
 // The project's libvirt resources as programs see them. Each is a custom
 // resource served by the `bulkhead` provider plugin (provider/), typed
 // `bulkhead:libvirt:<Kind>` so policies can tell them apart.
-import * as pulumi from "@pulumi/pulumi";
+import * as pulumi from "./sdk";
 import { DOMAIN_TYPE, NETWORK_TYPE, NWFILTER_TYPE, POOL_TYPE, VOLUME_TYPE } from "../libvirt/tokens";
 import type {
   DomainArgs,

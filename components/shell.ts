@@ -1,7 +1,7 @@
 // What the public component classes are: thin shells over compile.ts's nodes.
 // A class made by the Layout gets the children the Layout compiled; one made
 // on its own by a program compiles its own, with its `pool` and `dependsOn`.
-import * as pulumi from "@pulumi/pulumi";
+import * as pulumi from "./sdk";
 import type { QubeClass } from "../layout/model";
 import { compileQube, qubeType, type Node, type Wiring } from "./compile";
 import { givenWiring, instantiateChildren } from "./instantiate";
