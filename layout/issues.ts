@@ -130,6 +130,23 @@ function unionMessage(path: PathSegment[], value: unknown): string {
   return `is not in a form this key accepts: ${show(value)}`;
 }
 
+const keyHints = new Map<string, string>();
+
+/**
+ * didYouMean for an unknown key, remembered per key and allowed list: a hostile layout repeats
+ * the same few misspelt keys in every one of thousands of qubes (an edit distance each).
+ */
+function keyHint(unknownKey: string, allowed: readonly string[]): string {
+  const id = `${unknownKey}\u0000${allowed.join("\u0000")}`;
+  let hint = keyHints.get(id);
+  if (hint === undefined) {
+    if (keyHints.size >= 10_000) keyHints.clear();
+    hint = didYouMean(unknownKey, allowed);
+    keyHints.set(id, hint);
+  }
+  return hint;
+}
+
 /** One zod issue to one or more friendly issues (one per unknown key). */
 export function friendlyIssues(issue: z.core.$ZodIssue, data: unknown, schema: AnySchema): RawIssue[] {
   const path = issue.path.filter((s): s is PathSegment => typeof s !== "symbol");
@@ -143,7 +160,7 @@ export function friendlyIssues(issue: z.core.$ZodIssue, data: unknown, schema: A
     case "unrecognized_keys": {
       const allowed = allowedKeysAt(schema, path);
       return issue.keys.map((unknownKey) => {
-        const hint = didYouMean(unknownKey, allowed);
+        const hint = keyHint(unknownKey, allowed);
         const list = hint === "" && allowed.length > 0 ? `; allowed here: ${allowed.join(", ")}` : "";
         return { path: [...path, unknownKey], message: `unknown key "${unknownKey}"${hint}${list}`};
       });
