@@ -26,8 +26,16 @@ export const isProviderPort = (i: InterfaceModel): boolean => i.type === "networ
 export const byQube = (a: DomainModel, b: DomainModel): number =>
   a.qube < b.qube ? -1 : a.qube > b.qube ? 1 : a.name < b.name ? -1 : a.name > b.name ? 1 : 0;
 
+const sorted = new WeakMap<HostModel, readonly DomainModel[]>();
+
+/** The domains by qube name: sorted once per model (a dozen rules ask), a fresh copy each time. */
 export function sortedDomains(model: HostModel): DomainModel[] {
-  return [...model.domains].sort(byQube);
+  let domains = sorted.get(model);
+  if (domains === undefined) {
+    domains = [...model.domains].sort(byQube);
+    sorted.set(model, domains);
+  }
+  return [...domains];
 }
 
 /**
