@@ -270,6 +270,12 @@ export function peerCell(x: PeerRun | undefined, skipped = "not run"): string {
   return `${what} after ${x.completed} resources (${secs(x.seconds)})${error}`;
 }
 
+/** The peer's no-op: an apply of the unchanged configuration that still finishes resources is no no-op, and says so. */
+export function noopCell(x: PeerRun | undefined): string {
+  const cell = peerCell(x, "skipped (deploy did not finish)");
+  return x?.outcome === "ok" && x.completed > 0 ? `${cell} (not a no-op: ${x.completed} resources changed again)` : cell;
+}
+
 /** One row per size and peer mode, with bulkhead's figures of the same run beside it. */
 export function peerRows(results: readonly SizeResult[]): string[][] {
   const rows = [["qubes", "tofu -parallelism", "Terraform resources", "peer deploy", "peer no-op", "peer one change", "peer destroy", "peak RSS tofu / provider", "bulkhead deploy / no-op", "peer deploy / bulkhead deploy"]];
@@ -282,7 +288,7 @@ export function peerRows(results: readonly SizeResult[]): string[][] {
         String(m.parallelism),
         String(r.peer!.resources),
         peerCell(d),
-        peerCell(m.phases.noop, "skipped (deploy did not finish)"),
+        noopCell(m.phases.noop),
         peerCell(m.phases.change, "skipped"),
         peerCell(m.phases.destroy),
         rss ? `${mib(rss.engine)} / ${mib(rss.provider)}` : "-",

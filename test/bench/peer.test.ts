@@ -1,4 +1,4 @@
-import { chmodSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { chmodSync, existsSync, readFileSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
@@ -107,5 +107,16 @@ describe("running tofu", () => {
     const hung = await runTofu(fake("hangs", "echo 'x: Creation complete after 0s'; while :; do echo 'y: Still creating...'; sleep 0.2; done"), [], o());
     expect(hung).toMatchObject({ outcome: "hung", completed: 1 });
     expect(hung.seconds).toBeLessThan(15);
+  });
+
+  it("ends the plugin a hung tofu started with it (its process group), not only tofu", async () => {
+    const pidFile = join(dir, "plugin.pid");
+    // The "plugin" ignores SIGINT as a busy provider would and keeps the output pipe open.
+    const hung = await runTofu(fake("plugin", `sh -c 'trap "" INT; echo $$ > ${pidFile}; while :; do sleep 0.2; done' & while :; do echo 'y: Still creating...'; sleep 0.2; done`), [], o());
+    expect(hung.outcome).toBe("hung");
+    const pid = Number(readFileSync(pidFile, "utf8"));
+    // Gone, or a zombie waiting for whoever adopted it to reap it.
+    const alive = (p: number) => existsSync(`/proc/${p}/stat`) && !/^\d+ \(.*\) Z/.test(readFileSync(`/proc/${p}/stat`, "utf8"));
+    expect(alive(pid)).toBe(false);
   });
 });

@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { engineOnlyOneUpdate, goals, lineChart, markdownTable, niceMax, peerBest, peerCell, peerRows, ratios, resultRows, timePlot, type PeerResult, type SizeResult } from "../../bench/report";
+import { engineOnlyOneUpdate, goals, lineChart, markdownTable, niceMax, noopCell, peerBest, peerCell, peerRows, ratios, resultRows, timePlot, type PeerResult, type SizeResult } from "../../bench/report";
 
 const MiB = 1048576;
 
@@ -130,6 +130,12 @@ describe("the peer", () => {
       ["10", "10", "47", "hung after 83 resources (130.5 s)", "skipped (deploy did not finish)", "skipped", "20.0 s", "90 MiB / 60 MiB", "50.0 s / 4.0 s", "-"],
       ["10", "1", "47", "7.3 s", "0.5 s", "failed after 0 resources (2.0 s): Error: a \\| b", "30.0 s", "100 MiB / 50 MiB", "50.0 s / 4.0 s", "0.15x"],
     ]);
+  });
+
+  it("says when the peer's no-op apply changed resources again", () => {
+    expect(noopCell({ outcome: "ok", seconds: 29, completed: 22 })).toBe("29.0 s (not a no-op: 22 resources changed again)");
+    expect(noopCell({ outcome: "ok", seconds: 0.5, completed: 0 })).toBe("0.5 s");
+    expect(noopCell(undefined)).toBe("skipped (deploy did not finish)");
   });
 
   it("plots the peer's finished runs only", () => {
