@@ -1,7 +1,8 @@
 // `bulkhead check` at the size limits (issue 12: linear checks): a valid 5,000-qube layout,
 // and hostile layouts up to the loader's 1 MiB that used to take minutes (misspelt names
 // against a thousand candidates, thousands of AppVMs straight on NetVMs, a long ProxyVM
-// chain, one device given to thousands of qubes). Each is timed as a whole `bulkhead check`
+// chain, one device given to thousands of qubes, a million YAML syntax errors, misspelt keys
+// everywhere). Each is timed as a whole `bulkhead check`
 // process; no lab needed. Part of `npm run bench`, and alone:
 //
 //   node dist/bench/check.js
@@ -110,6 +111,17 @@ export function deepWide(): string {
   return fill(HEAD + "  work:\n    class: AppVM\n    netvm: sys-net\n    firewall:\n", () => `      - ${nest(26)}\n`);
 }
 
+/** A syntax error per byte: a 1 MiB run of `]` after a closed list (each a YAML error; refused at the token limit). */
+export function strayClosers(): string {
+  const head = HEAD + "  work: { class: AppVM, netvm: sys-net, kernelopts: [] }\n";
+  return `${head}${"]".repeat(MAX_LAYOUT_BYTES - Buffer.byteLength(head) - 1)}\n`;
+}
+
+/** Misspelt keys in every qube to 1 MiB: an unknown-key error with a "did you mean" each. */
+export function misspeltKeys(): string {
+  return fill(HEAD, (i) => `  q${i}: { clas: AppVM, netvn: sys-net, memroy: 400 }\n`);
+}
+
 export function checkCases(): CheckCase[] {
   return [
     { name: "valid, 5,000 qubes", limitS: 3, exit: 0, yaml: validLayout() },
@@ -119,6 +131,8 @@ export function checkCases(): CheckCase[] {
     { name: "hostile: one PCI device on every qube", limitS: 5, exit: 1, yaml: oneDeviceEverywhere() },
     { name: "hostile: long firewall rule lists", limitS: 5, exit: 0, yaml: longRuleLists() },
     { name: "hostile: deep and wide YAML", limitS: 5, exit: 2, yaml: deepWide() },
+    { name: "hostile: a syntax error per byte", limitS: 5, exit: 2, yaml: strayClosers() },
+    { name: "hostile: misspelt keys in every qube", limitS: 5, exit: 2, yaml: misspeltKeys() },
   ];
 }
 
