@@ -5,6 +5,11 @@
 import { checkTable, type CheckRow } from "./check";
 import type { PeakRss } from "./procs";
 
+/** The before/after deploys (per-step checkpoints, a virsh process per call) run up to this size only: at 200
+ * qubes they took 221 s and 53 s of a 30-minute bench, and their point is made at 50 (bench/notes.md). */
+export const BEFORE_AFTER_MAX_QUBES = 50;
+const NOT_AT_SIZE = `not run above ${BEFORE_AFTER_MAX_QUBES} qubes`;
+
 export type PeerPhase = "deploy" | "noop" | "change" | "destroy";
 
 /** One tofu command: how it ended ("hung": nothing finished for a while, then killed), and when. */
@@ -40,14 +45,14 @@ export interface SizeResult {
   baseline: { deployS: number; calls: number };
   /** libvirt's floor: the baseline's calls through one persistent connection (one virsh session). */
   floor: { deployS: number; calls: number };
-  /** bulkhead's deploy with a virsh process per call (before the persistent session). */
-  deployPerCallS: number;
+  /** bulkhead's deploy with a virsh process per call (before the persistent session); run up to BEFORE_AFTER_MAX_QUBES. */
+  deployPerCallS?: number;
   peer?: PeerResult;
   /** The provider's handlers called in-process on the baseline's schedule (no engine). */
   handlersS: number;
   deployS: number;
-  /** The same deploy with the engine's per-step checkpoints off (where the time goes; not a goal figure). */
-  deployEveryStepS: number;
+  /** The same deploy with the engine's per-step checkpoints (Pulumi's default; not a goal figure); run up to BEFORE_AFTER_MAX_QUBES. */
+  deployEveryStepS?: number;
   noopS: number;
   /** `engineChanges`: the engine's own count per operation (`stack history`), e.g. `{ same: 763, update: 1 }`. */
   change: { seconds: number; touched: string[]; engineChanges: Record<string, number> };
@@ -243,8 +248,8 @@ export function resultRows(results: readonly SizeResult[]): string[][] {
       secs(r.deployS),
       times(q.deployOverhead),
       times(q.deployOverFloor),
-      secs(r.deployPerCallS),
-      `${secs(r.deployEveryStepS)} (${times(r.deployEveryStepS / r.baseline.deployS)})`,
+      r.deployPerCallS === undefined ? NOT_AT_SIZE : secs(r.deployPerCallS),
+      r.deployEveryStepS === undefined ? NOT_AT_SIZE : `${secs(r.deployEveryStepS)} (${times(r.deployEveryStepS / r.baseline.deployS)})`,
       secs(r.noopS),
       pct(q.noopFraction),
       secs(r.change.seconds),
@@ -358,7 +363,7 @@ export function lineChart(title: string, xLabel: string, yLabel: string, series:
 
 /** The plot of BENCHMARKS.md: deploy time against layout size for bulkhead, the baselines and the peer. */
 export function timePlot(results: readonly SizeResult[]): string {
-  const pts = (f: (r: SizeResult) => number) => results.map((r) => ({ x: r.qubes, y: f(r) }));
+  const pts = (f: (r: SizeResult) => number | undefined) => results.flatMap((r) => { const y = f(r); return y === undefined ? [] : [{ x: r.qubes, y }]; });
   /** The peer's finished runs of a phase at one parallelism (a failed or hung run has no point). */
   const peer = (phase: PeerPhase, parallelism: (p: number) => boolean) =>
     results.flatMap((r) => (r.peer?.modes ?? []).filter((m) => parallelism(m.parallelism) && m.phases[phase]?.outcome === "ok").map((m) => ({ x: r.qubes, y: m.phases[phase]!.seconds })));

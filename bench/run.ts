@@ -26,7 +26,7 @@ import { runHandlers } from "./direct";
 import { callCounts, planBaseline } from "./calls";
 import { PEER, peerConfig, resourceCount, runTofu } from "./peer";
 import { peerRoleOf, sampleTree, type PeakRss } from "./procs";
-import { type Machine, type PeerMode, type PeerPhase, type PeerResult, type PeerRun, type SizeResult, renderReport, timePlot } from "./report";
+import { BEFORE_AFTER_MAX_QUBES, type Machine, type PeerMode, type PeerPhase, type PeerResult, type PeerRun, type SizeResult, renderReport, timePlot } from "./report";
 import { parseLog, touchedObjects } from "./virshlog";
 import { VirshSessions } from "../libvirt/session";
 import { useSessions } from "../libvirt/virsh";
@@ -302,26 +302,30 @@ async function benchSize(n: number, parallel: number): Promise<SizeResult> {
     // What bulkhead's end-of-run checkpoint saves: the same deploy again with
     // Pulumi's default, the file backend rewriting the whole state after every
     // step (quadratic in the layout's size; see deploy/engine.ts checkpointEnv).
-    await destroyQuickly(b);
-    rmSync(b.poolPath, { recursive: true, force: true });
-    const everyStep = await timedPulumi(b, ["up", "--yes", "--skip-preview"], { BULKHEAD_CHECKPOINTS: "every-step" });
-    log(`${n} qubes: pulumi up with per-step checkpoints ${everyStep.s.toFixed(1)} s; CPU ${cpuText(everyStep.cpu)}`);
+    let everyStep: Awaited<ReturnType<typeof timedPulumi>> | undefined;
+    let perCall: Awaited<ReturnType<typeof timedPulumi>> | undefined;
+    if (n <= BEFORE_AFTER_MAX_QUBES) {
+      await destroyQuickly(b);
+      rmSync(b.poolPath, { recursive: true, force: true });
+      everyStep = await timedPulumi(b, ["up", "--yes", "--skip-preview"], { BULKHEAD_CHECKPOINTS: "every-step" });
+      log(`${n} qubes: pulumi up with per-step checkpoints ${everyStep.s.toFixed(1)} s; CPU ${cpuText(everyStep.cpu)}`);
 
-    // Before the persistent connection: the same deploy with a virsh process per call.
-    await destroyQuickly(b);
-    rmSync(b.poolPath, { recursive: true, force: true });
-    const perCall = await timedPulumi(b, ["up", "--yes", "--skip-preview"], { BULKHEAD_VIRSH_SESSIONS: "0" });
-    log(`${n} qubes: pulumi up with a virsh process per call ${perCall.s.toFixed(1)} s; CPU ${cpuText(perCall.cpu)}`);
+      // Before the persistent connection: the same deploy with a virsh process per call.
+      await destroyQuickly(b);
+      rmSync(b.poolPath, { recursive: true, force: true });
+      perCall = await timedPulumi(b, ["up", "--yes", "--skip-preview"], { BULKHEAD_VIRSH_SESSIONS: "0" });
+      log(`${n} qubes: pulumi up with a virsh process per call ${perCall.s.toFixed(1)} s; CPU ${cpuText(perCall.cpu)}`);
+    }
 
     return {
       qubes: n,
       resources: plan.length,
       baseline: { deployS: base.ms / 1000, calls: base.calls },
       floor: { deployS: floor.ms / 1000, calls: floor.calls },
-      deployPerCallS: perCall.s,
+      ...(perCall ? { deployPerCallS: perCall.s } : {}),
       handlersS: direct.createMs / 1000,
       deployS: deploy.s,
-      deployEveryStepS: everyStep.s,
+      ...(everyStep ? { deployEveryStepS: everyStep.s } : {}),
       noopS: noop.s,
       change: { seconds: change.s, touched, engineChanges },
       offline: { checkS, previewS: preview.s },
@@ -335,8 +339,11 @@ async function benchSize(n: number, parallel: number): Promise<SizeResult> {
 }
 
 /** The ceiling of one peer phase (deploy, no-op, one change, destroy), and of a destroy that only cleans up. */
-const PEER_PHASE_S = 240;
-const PEER_CLEANUP_S = 120;
+const PEER_PHASE_S = 180;
+const PEER_CLEANUP_S = 90;
+
+/** A peer phase in which no resource finished or was refreshed for this long is hung (a 256 MiB upload takes seconds). */
+const PEER_IDLE_S = 60;
 
 /** OpenTofu's default -parallelism. */
 const TOFU_DEFAULT_PARALLELISM = 10;
@@ -370,10 +377,10 @@ export async function benchPeer(n: number, cache: string): Promise<PeerResult> {
 `);
     };
     const env = { ...process.env, TF_CLI_CONFIG_FILE: join(cache, "tofurc"), TF_IN_AUTOMATION: "1", CHECKPOINT_DISABLE: "1", TF_INPUT: "0" };
-    // Hung: nothing finished for 90 s (a 256 MiB upload takes seconds); and a ceiling per phase
+    // Hung: nothing finished for PEER_IDLE_S; and a ceiling per phase
     // (PEER_PHASE_S), so that the whole bench stays under 30 minutes: a phase that takes longer
     // is reported as not finished within it. A destroy after a failure is cleanup (by name too).
-    const bounds = { dir, env, idleS: 90, maxS: PEER_PHASE_S };
+    const bounds = { dir, env, idleS: PEER_IDLE_S, maxS: PEER_PHASE_S };
     const phases: Partial<Record<PeerPhase, PeerRun>> = {};
     const run = async (phase: PeerPhase, args: string[], sample = false) => {
       let sampler: ReturnType<typeof sampleTree> | undefined;

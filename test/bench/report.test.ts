@@ -151,6 +151,12 @@ describe("rendering", () => {
     expect(markdownTable([["a", "b"], ["1", "2"]])).toBe("| a | b |\n| --- | --- |\n| 1 | 2 |");
   });
 
+  it("marks the before/after deploys not run at a size above their limit", () => {
+    const { deployPerCallS: _a, deployEveryStepS: _b, ...without } = result(200);
+    const row = resultRows([without])[1]!;
+    expect(row.slice(8, 10)).toEqual(["not run above 50 qubes", "not run above 50 qubes"]);
+  });
+
   it("writes one row per size, smallest first", () => {
     const rows = resultRows([result(200), result(10)]);
     expect(rows.map((r) => r[0])).toEqual(["qubes", "10", "200"]);
