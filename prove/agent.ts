@@ -141,7 +141,7 @@ probe() { # <id> <proto> <host> <port>
 	local pause=1
 	while :; do
 		if attempt "$2" "$3" "$4"; then echo "bulkhead-probe $1 pass"; return 0; fi
-		if [ "$SECONDS" -ge "$end" ]; then echo "bulkhead-probe $1 blocked"; return 0; fi
+		if [ $((SECONDS + pause)) -ge "$end" ]; then echo "bulkhead-probe $1 blocked"; return 0; fi
 		sleep "$pause"
 		[ "$pause" -ge 5 ] || pause=$((pause + 1))
 	done

@@ -72,7 +72,7 @@ export function formatReport(layout: ResolvedLayout, r: ProveReport): string {
   }
   if (r.templateImage !== undefined) {
     const t = r.templateImage;
-    out.push(`  template ${t.template} image ${t.path}: ${t.unchanged ? `unchanged (sha256 ${t.before.slice(0, 16)}…)` : `CHANGED (${t.before.slice(0, 16)}… -> ${t.after.slice(0, 16)}…)`}`);
+    out.push(`  template ${t.template} image ${t.path}: ${t.unchanged ? `unchanged (content sha256 ${t.before.slice(0, 16)}…)` : `CHANGED (${t.before.slice(0, 16)}… -> ${t.after.slice(0, 16)}…)`}`);
   }
   if (r.paths !== undefined && Object.keys(r.paths).length > 0) {
     const by = (p: string) => Object.entries(r.paths ?? {}).filter(([, v]) => v === p).map(([k]) => k);

@@ -3,6 +3,9 @@
 // the stock world, and the probe runner itself (bash, run here against this
 // machine's loopback only).
 import { execFile } from "node:child_process";
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
 import { createServer, type Server } from "node:net";
 import { describe, expect, it } from "vitest";
 import { guestAgentChannel } from "../../components/domain";
@@ -118,9 +121,9 @@ describe("the stock world", () => {
   });
 });
 
-function runner(input: string, deadline: number): Promise<string> {
+function runner(input: string, deadline: number, env: NodeJS.ProcessEnv = process.env): Promise<string> {
   return new Promise((res, rej) => {
-    const child = execFile("bash", ["-c", AGENT_PROBES, "bulkhead-probes", String(deadline)], { timeout: 60_000 }, (err, stdout) => (err ? rej(err) : res(String(stdout))));
+    const child = execFile("bash", ["-c", AGENT_PROBES, "bulkhead-probes", String(deadline)], { timeout: 60_000, env }, (err, stdout) => (err ? rej(err) : res(String(stdout))));
     child.stdin!.end(input);
   });
 }
@@ -141,6 +144,24 @@ describe("the agent probe runner (bash, against this machine's loopback)", () =>
       expect(out.trimEnd().endsWith("bulkhead: probes done")).toBe(true);
     } finally {
       server.close();
+    }
+  });
+
+  it("starts no attempt past the deadline: a refused probe with deadline 4 tries at 0, 1 and 3 s, not at 6", async () => {
+    // A `timeout` on PATH that logs when each attempt starts (bash's own clock, from 0) and fails it.
+    const bin = mkdtempSync(join(tmpdir(), "bulkhead-runner-"));
+    const log = join(bin, "attempts");
+    writeFileSync(join(bin, "timeout"), `#!/bin/bash\necho $(( $(date +%s) - START )) >> ${JSON.stringify(log)}\nexit 1\n`, { mode: 0o755 });
+    try {
+      const start = Math.floor(Date.now() / 1000);
+      const out = await runner("p1 tcp 127.0.0.1 1\n", 4, { ...process.env, PATH: `${bin}:${process.env["PATH"] ?? ""}`, START: String(start) });
+      expect([...parseProbeResults(out)]).toEqual([["p1", "blocked"]]);
+      const at = readFileSync(log, "utf8").trim().split("\n").map(Number);
+      // Pauses of 1, then 2 s: attempts at 0, 1, 3; the next would start at 6, past 4.
+      expect(at.length).toBe(3);
+      expect(Math.max(...at)).toBeLessThan(4 + 1);
+    } finally {
+      rmSync(bin, { recursive: true, force: true });
     }
   });
 });
