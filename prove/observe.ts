@@ -704,11 +704,20 @@ export async function prove(layout: ResolvedLayout, opts: ObserveOptions = {}): 
   const t0 = Date.now();
   const cfg = configure(layout, opts);
   const { lab, storage } = cfg;
-  const live = await readLive(lab, layout, opts.restart);
+  const steps: { phase: string; seconds: number }[] = [];
+  const step = async <T>(name: string, fn: () => Promise<T>): Promise<T> => {
+    const t = Date.now();
+    const v = await fn();
+    steps.push({ phase: name, seconds: (Date.now() - t) / 1000 });
+    cfg.progress(`${name}: ${((Date.now() - t) / 1000).toFixed(1)} s`);
+    return v;
+  };
+  const live = await step("live definitions", () => readLive(lab, layout, opts.restart));
   const tmplPath = storage.template === undefined ? undefined : volumePath(lab.host, rootVolumeName(lab.host, storage.template));
-  const before = await imageHash(tmplPath);
+  const before = await step("template image digest, before", () => imageHash(tmplPath));
   const run = new ProveRun(cfg, live);
-  const release = await holdHostAddresses(lab, cfg.world, opts.hostNamespace);
+  run.timings.push(...steps.splice(0));
+  const release = await step("host addresses held", () => holdHostAddresses(lab, cfg.world, opts.hostNamespace));
   try {
     await run.bootAgentGuests();
     await run.probeClients();
@@ -721,7 +730,8 @@ export async function prove(layout: ResolvedLayout, opts: ObserveOptions = {}): 
     await release();
     await run.restore();
   }
-  const after = await imageHash(tmplPath);
+  const after = await step("template image digest, after", () => imageHash(tmplPath));
+  run.timings.push(...steps);
   const templateImage =
     storage.template !== undefined && tmplPath !== undefined && before !== undefined && after !== undefined
       ? { template: storage.template, path: tmplPath, before, after, unchanged: before === after }
