@@ -34,6 +34,12 @@ describe("contentDigest", () => {
     };
     const expected = createHash("sha256").update(word(4 * MiB)).update(block).update(word(16 * MiB)).digest("hex");
     expect(await contentDigest(file)).toBe(expected);
+    expect(await contentDigest(file, { scanAll: true })).toBe(expected);
+  });
+
+  it("gives the same digest reading only the data ranges as reading every block", async () => {
+    const file = image("g", 64 * MiB, [{ at: 3 * MiB, bytes: Buffer.from("a") }, { at: 40 * MiB + 5, bytes: Buffer.from("b") }, { at: 64 * MiB - 1, bytes: Buffer.from("c") }]);
+    expect(await contentDigest(file)).toBe(await contentDigest(file, { scanAll: true }));
   });
 
   it("changes with one byte, with the size, and not with how zeros are stored", async () => {
