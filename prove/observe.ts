@@ -587,6 +587,13 @@ class ProveRun {
     await this.phase(`clients retry (${this.retried.size} flows that must pass, from ${retry.lines.size} clients)`, () => this.recheckInWaves(retry));
   }
 
+  /** Of `lines`, those that must pass and were blocked, marked as retried (the report says so). */
+  toRetry(lines: readonly ProbeLine[]): ProbeLine[] {
+    const again = lines.filter((l) => mustPassBlocked(this.evidence, l));
+    for (const l of again) this.retried.add(l.flow);
+    return again;
+  }
+
   /** A storage check after a restart (the DispVM's only once its disposable template is off again). */
   async storageBoot2(q: string, ready: () => void = noReady): Promise<void> {
     this.restarted.add(q);
@@ -627,8 +634,7 @@ class ProveRun {
       const probed = Promise.all(probing.map((x) => this.bootProbes(x.source, x.lines, x.st, noReady, 1)));
       await Promise.all([probed, early()]);
       // One retry, while the templates still run, of what must pass and was blocked meanwhile.
-      const again = probing.map((x) => ({ ...x, lines: x.lines.filter((l) => mustPassBlocked(this.evidence, l)) })).filter((x) => x.lines.length > 0);
-      for (const x of again) for (const l of x.lines) this.retried.add(l.flow);
+      const again = probing.map((x) => ({ ...x, lines: this.toRetry(x.lines) })).filter((x) => x.lines.length > 0);
       await Promise.all(again.map((x) => this.bootProbes(x.source, x.lines, [], noReady, 1)));
       await this.stopAll(dvmsToBoot);
     });
@@ -683,8 +689,7 @@ class ProveRun {
       // probing at once through one another, 14 qubes: 6 of their 12 egress flows were starved);
       // as for clients, only must-pass flows, so a retry cannot hide an opened flow.
       for (const p of providers) {
-        const again = lines(p).filter((l) => mustPassBlocked(this.evidence, l));
-        for (const l of again) this.retried.add(l.flow);
+        const again = this.toRetry(lines(p));
         if (again.length > 0) await this.bootProbes(p, again, [], noReady, 1);
       }
     });
